@@ -1,0 +1,129 @@
+"""Regression of 2025-04-21-llm-sft-batch-size-multi-gpu: two visible GPUs double trl's train batch.
+
+Each case trains a tiny Gemma2-like LM with trl's `SFTTrainer` in fresh processes (`sft_batch.launch`), with the
+training arguments built at import of a separate module as in the original, and asserts what the record says
+from what those processes measured: the GPUs they saw, `n_gpu`, the train batch, the rows of every forward pass
+and the error, if any.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.version import Version
+
+from incidentkb.signatures import any_matches
+from sft_batch.launch import LAUNCHES
+
+ID = "2025-04-21-llm-sft-batch-size-multi-gpu"
+PER_DEVICE_BATCH = 2  # the original's per_device_train_batch_size
+
+
+def _liger_packages() -> tuple[str, ...]:
+    """trl 0.15's `use_liger`, given a model object as in the original, never touches liger-kernel (its
+    `sft_trainer.py` imports it only to load a model by name, line 271); from trl 0.16 the option is
+    transformers' `use_liger_kernel`, which patches the model with liger-kernel and so needs it installed."""
+    try:
+        return () if Version(version("trl")) < Version("0.16") else ("liger_kernel",)
+    except PackageNotFoundError:
+        return ()  # no trl: the case crashes on import, which says more than a skip would
+
+
+def train(role: str, observe: Any, workdir: Path) -> list[dict[str, Any]]:
+    """Run the training of the case, merge what its processes saw into `observe`, and return their values."""
+    launch = LAUNCHES[role]
+    observe.note(f"ran `{launch}` from regressions/")
+    seen = launch.run(workdir)
+    if len(seen) == 1:
+        observe.merge(seen[0])
+    else:
+        observe.value("ranks", [observation["values"] for observation in seen])
+        errors = [observation["error"] for observation in seen if observation["error"]]
+        notes = sorted({note for observation in seen for note in observation["notes"]})
+        observe.merge({"error": errors[0] if errors else None, "notes": notes})
+    runs = [observation["values"] for observation in seen]
+    for run in runs:
+        observe.note(describe_forwards(run))
+    return runs
+
+
+def describe_forwards(run: dict[str, Any]) -> str:
+    """One sentence on where the forward passes ran, to read beside the train batch size."""
+    rows = run.get("forward_rows_by_device") or {}
+    where = "; ".join(f"{device}: {len(sizes)} passes of {sorted(set(sizes))} rows" for device, sizes in rows.items())
+    return (
+        f"process {run.get('process_index', 0)}: train batch {run.get('train_batch_size')}, n_gpu {run.get('n_gpu')}, "
+        f"forward passes {where or 'none'}"
+    )
+
+
+@pytest.mark.incident(ID, "symptom")
+@pytest.mark.needs(gpus=2)
+def test_symptom_two_visible_gpus_double_the_batch(observe, incident_record, tmp_path):  # type: ignore[no-untyped-def]
+    (run,) = train("symptom", observe, tmp_path)
+
+    assert run["visible_gpus"] == run["n_gpu"] == 2
+    assert run["train_batch_size"] == 2 * PER_DEVICE_BATCH
+    assert any_matches(incident_record.symptom.signatures, observe.error), observe.error
+
+
+@pytest.mark.incident(ID, "attempt:visible-devices-after-import")
+@pytest.mark.needs(gpus=2)
+def test_attempt_visible_devices_set_after_import(observe, incident_record, tmp_path):  # type: ignore[no-untyped-def]
+    (run,) = train("attempt:visible-devices-after-import", observe, tmp_path)
+
+    assert run["cuda_visible_devices"] == "0", "the attempt's line did not run"
+    assert run["visible_gpus"] == run["n_gpu"] == 2, "the variable, set after the training arguments, still counted"
+    assert run["train_batch_size"] == 2 * PER_DEVICE_BATCH
+    assert any_matches(incident_record.symptom.signatures, observe.error), observe.error
+
+
+@pytest.mark.incident(ID, "attempt:use-liger")
+@pytest.mark.needs(gpus=2, packages=_liger_packages())
+def test_attempt_use_liger(observe, incident_record, tmp_path):  # type: ignore[no-untyped-def]
+    (run,) = train("attempt:use-liger", observe, tmp_path)
+    observe.note(
+        "The original run then ran out of memory on a 12 GB card with gemma-2-2b-it; this model has a few thousand "
+        f"parameters, so that part is not reproduced (peak GPU memory here: {run.get('max_memory_allocated_mib')} MiB)."
+    )
+
+    assert run["liger_enabled"], f"{run['liger_option']} was not set"
+    assert run["n_gpu"] == 2, "not a root fix: both GPUs are still counted"
+    assert run["train_batch_size"] == 2 * PER_DEVICE_BATCH, "not a root fix: the train batch is still doubled"
+    assert not any_matches(incident_record.symptom.signatures, observe.error), observe.error
+
+
+@pytest.mark.incident(ID, "fix")
+def test_fix_visible_devices_before_training_args(observe, tmp_path):  # type: ignore[no-untyped-def]
+    (run,) = train("fix", observe, tmp_path)
+    if run["visible_gpus"] == 0:
+        observe.note("CPU host: this shows that training with the import-time arguments works at per-device batch 2")
+
+    assert observe.error is None, observe.error
+    assert run["cuda_visible_devices"] == "0"
+    assert run["visible_gpus"] <= 1 and run["n_gpu"] <= 1
+    assert run["train_batch_size"] == PER_DEVICE_BATCH
+    (rows,) = run["forward_rows_by_device"].values()  # one device ran every forward pass
+    assert run["optimizer_steps"] > 0 and rows and max(rows) <= PER_DEVICE_BATCH
+
+
+@pytest.mark.incident(ID, "fix:torchrun")
+@pytest.mark.needs(gpus=2)
+def test_fix_torchrun_one_process_per_gpu(observe, tmp_path):  # type: ignore[no-untyped-def]
+    runs = train("fix:torchrun", observe, tmp_path)
+
+    assert observe.error is None, observe.error
+    assert sorted(run["process_index"] for run in runs) == [0, 1]
+    devices = set()
+    for run in runs:
+        assert run["world_size"] == 2 and run["n_gpu"] == 1
+        assert run["distributed_backend"] == "nccl"
+        assert run["train_batch_size"] == PER_DEVICE_BATCH
+        (device,) = run["forward_rows_by_device"]  # each rank runs its forward passes on its own GPU
+        rows = run["forward_rows_by_device"][device]
+        assert run["optimizer_steps"] > 0 and rows and max(rows) <= PER_DEVICE_BATCH
+        devices.add(device)
+    assert devices == {"cuda:0", "cuda:1"}
