@@ -68,14 +68,17 @@ _OPERATORS = {
 
 
 def _simple_satisfies(version: str, specifier: str) -> bool:
+    clauses = []
     for clause in filter(None, (c.strip() for c in specifier.split(","))):
         match = re.fullmatch(r"(>=|<=|==|!=|>|<)\s*(\S+)", clause)
         if match is None:
             raise NeedsError(f"version specifier {specifier!r}: cannot read {clause!r}; write e.g. '>=2.6,<3'")
-        op, bound = match.groups()
-        if not _OPERATORS[op](_simple_version(version), _simple_version(bound)):
-            return False
-    return True
+        clauses.append((match.group(1), _simple_version(match.group(2))))
+    try:
+        installed = _simple_version(version)
+    except NeedsError:
+        return False  # an installed version nobody can read satisfies nothing; the skip reason shows it
+    return all(_OPERATORS[op](installed, bound) for op, bound in clauses)
 
 
 def version_satisfies(version: str, specifier: str) -> bool:

@@ -126,7 +126,9 @@ def _unmet_needs(item: pytest.Item, run: _Run) -> list[str]:
         try:
             if marker.args:
                 raise TypeError("needs takes keyword arguments only")
-            host = run.host(tuple(marker.kwargs.get("packages", ())) + tuple(marker.kwargs.get("versions") or ()))
+            names = tuple(marker.kwargs.get("packages", ())) + tuple(marker.kwargs.get("versions") or ())
+            # Counting GPUs imports torch: done only for a marker that asks about GPUs or CUDA.
+            host = run.host(names, gpus=bool(marker.kwargs.get("gpus") or marker.kwargs.get("cuda")))
             found = unmet(host, **marker.kwargs)
         except (TypeError, NeedsError) as exc:
             raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.needs{_call_text(marker)} (from marker): {exc}")
@@ -264,14 +266,17 @@ class _Run:
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
     _host: Host | None = None
     _asked: frozenset[str] = frozenset()
+    _gpus_probed: bool = False
     _incidents: dict[str, Incident] = field(default_factory=dict)
 
-    def host(self, packages: tuple[str, ...]) -> Host:
+    def host(self, packages: tuple[str, ...], *, gpus: bool) -> Host:
+        """The host's facts, probed again only when a marker asks about more than was probed."""
         from incidentkb.needs import probe
 
-        if self._host is None or not set(packages) <= self._asked:
+        if self._host is None or not set(packages) <= self._asked or gpus and not self._gpus_probed:
             self._asked = self._asked | set(packages)
-            self._host = probe(sorted(self._asked))
+            self._gpus_probed = self._gpus_probed or gpus
+            self._host = probe(sorted(self._asked), gpus=self._gpus_probed)
         return self._host
 
     def incident(self, folder: Path, incident_id: str) -> Incident:
