@@ -1,0 +1,216 @@
+"""The `incidentkb` command line: check records, start a new one, and write the JSON Schema.
+
+Each command is one function decorated with `@command(...)`, which declares its arguments; its docstring is its
+help (first line: the summary in `incidentkb -h`; the rest, with an example, in `incidentkb <command> -h`).
+Library code raises domain exceptions; only this module turns them into one-line messages and exit codes:
+0 all is well, 1 problems found, 2 the command could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import inspect
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from incidentkb import __version__
+
+__all__ = ["main", "command", "arg", "COMMANDS"]
+
+Handler = Callable[[argparse.Namespace], int]
+#: Every command in the order `incidentkb -h` lists them, by name.
+COMMANDS: dict[str, tuple[Handler, tuple[tuple[tuple[str, ...], dict[str, Any]], ...]]] = {}
+
+
+class CommandError(Exception):
+    """A command cannot run as asked; its message is printed as `incidentkb <command>: <message>`."""
+
+
+def arg(*names: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """One argument of a command, as `argparse.ArgumentParser.add_argument` takes it."""
+    return names, options
+
+
+def command(*arguments: tuple[tuple[str, ...], dict[str, Any]]) -> Callable[[Handler], Handler]:
+    """Register a function `<name>_command` as the command `<name>`, with these arguments."""
+
+    def register(handler: Handler) -> Handler:
+        COMMANDS[handler.__name__.removesuffix("_command")] = (handler, arguments)
+        return handler
+
+    return register
+
+
+ROOT = arg("--root", type=Path, metavar="DIR",
+           help="the repository (default: the nearest folder above the current one holding incidents/ or pyproject.toml)")
+
+
+def _root(args: argparse.Namespace) -> Path:
+    from incidentkb.check import CheckError, find_root
+
+    if args.root is not None:
+        if not args.root.is_dir():
+            raise CommandError(f"--root {args.root} is not a folder")
+        return args.root.resolve()
+    try:
+        return find_root(Path.cwd())
+    except CheckError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _shown(path: str | Path) -> str:
+    """A path as the user should see it: relative to the current folder when inside it (editors make it a link)."""
+    absolute = Path(path).resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+@command(
+    arg("paths", nargs="*", type=Path, metavar="PATH",
+        help="record files, regression files or folders holding them (default: incidents/ and regressions/)"),
+    ROOT,
+)
+def check_command(args: argparse.Namespace) -> int:
+    """Check the records and their regressions; report every problem at once.
+
+    Each record must load (safe YAML only) and match the schema; its id must equal its file name and be unique;
+    its signature patterns must compile; no "TODO: ..." placeholder may be left. Record and regression cases
+    must name each other: every case in regression.cases exists in the regression file and carries
+    @pytest.mark.incident(<id>, <role>) with the same role, and every marked case under regressions/ names an
+    incident that exists and lists it.
+
+    Each problem is printed as one line, path:line:col: message, and a summary line ends the output.
+    Exit status: 0 when all is well, 1 when there are problems.
+
+    Example:
+      incidentkb check
+      incidentkb check incidents/2025-04-12-stylegan-label-dtype-mismatch.yaml
+    """
+    from incidentkb.check import CheckError, check
+
+    root = _root(args)
+    try:
+        report = check(root, args.paths or None)
+    except CheckError as exc:
+        raise CommandError(str(exc)) from None
+    for problem in report.problems:
+        print(f"{_shown(problem.path)}:{problem.line}:{problem.col}: {problem.message}")
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+@command(
+    arg("title", help="the incident's title, in a few words"),
+    arg("--id", dest="incident_id", metavar="ID",
+        help="the id to use instead of one made from the date and the title (needed for titles without a-z letters)"),
+    arg("--date", type=_date, default=None, metavar="YYYY-MM-DD", help="when it happened (default: today)"),
+    ROOT,
+)
+def new_command(args: argparse.Namespace) -> int:
+    """Start a new incident: a record in incidents/ and a regression stub in regressions/.
+
+    Both files are full of "TODO: ..." placeholders that `incidentkb check` reports until they are replaced.
+    Existing files are never overwritten: if either file exists, nothing is written.
+
+    Example:
+      incidentkb new "Loss is NaN after the first step" --date 2025-05-02
+    """
+    from incidentkb.scaffold import ScaffoldError, plan, write
+
+    root = _root(args)
+    try:
+        new = plan(args.title, date=args.date or dt.date.today(), incident_id=args.incident_id)
+        write(new, root)
+    except ScaffoldError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"wrote {_shown(root / new.record)}")
+    print(f"wrote {_shown(root / new.regression)}")
+    print("next: replace every 'TODO: ...' in both (incidentkb check lists those left), then run "
+          f"pytest {new.regression.as_posix()}")
+    return 0
+
+
+@command(
+    arg("--write", action="store_true", help="write schema/incident.schema.json in the repository"),
+    arg("--check", action="store_true", help="exit 1 if schema/incident.schema.json is not what the model gives"),
+    ROOT,
+)
+def schema_command(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of a record, generated from the model, or write it for editors.
+
+    Records start with '# yaml-language-server: $schema=../schema/incident.schema.json', so editors with the
+    YAML language server complete keys and flag mistakes. Run --write after changing the model.
+
+    Example:
+      incidentkb schema --write
+    """
+    from incidentkb.check import SCHEMA_FILE
+    from incidentkb.jsonschema import render_schema, schema_is_current, write_schema
+
+    if args.write and args.check:
+        raise CommandError("give --write or --check, not both")
+    if not (args.write or args.check):
+        sys.stdout.write(render_schema())
+        return 0
+    path = _root(args) / SCHEMA_FILE
+    if args.check:
+        if schema_is_current(path):
+            print(f"{_shown(path)} is up to date")
+            return 0
+        print(f"{_shown(path)} is out of date; run: incidentkb schema --write")
+        return 1
+    print(f"wrote {_shown(path)}" if write_schema(path) else f"{_shown(path)} is up to date")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="incidentkb", description=(__doc__ or "").split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"incidentkb {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (handler, arguments) in COMMANDS.items():
+        doc = inspect.getdoc(handler) or ""
+        sub = commands.add_parser(name, help=doc.split("\n")[0], description=doc,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        for names, options in arguments:
+            sub.add_argument(*names, **options)
+        sub.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except CommandError as exc:
+        print(f"incidentkb {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `incidentkb check | head` closed the pipe; nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

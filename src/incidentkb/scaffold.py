@@ -1,0 +1,98 @@
+"""`incidentkb new`: a new record and its regression stub, ready to be filled in.
+
+Both files are written from templates (`templates/new/`) full of ``TODO: ...`` placeholders, and `check` reports
+every placeholder left, so a half-written incident cannot pass for a finished one. Nothing is ever overwritten:
+if either file exists, nothing is written at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from incidentkb.schema import ID_PATTERN
+
+__all__ = ["ScaffoldError", "NewIncident", "slugify", "plan", "write"]
+
+# Enough words to tell incidents apart in a file listing, few enough to keep ids typeable.
+_MAX_WORDS = 6
+
+
+class ScaffoldError(Exception):
+    """The new incident cannot be written (no usable id, or a file already exists)."""
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    """What `new` will write: the id, the record, and the regression file (relative to the root)."""
+
+    id: str
+    record: Path
+    regression: Path
+    record_text: str
+    regression_text: str
+
+
+def slugify(title: str) -> str:
+    """The title as lowercase ASCII words joined by '-' (``"Tensor dtype mismatch!"`` -> ``tensor-dtype-mismatch``)."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    return "-".join(re.findall(r"[a-z0-9]+", ascii_title)[:_MAX_WORDS])
+
+
+def _template(name: str) -> Template:
+    return Template((resources.files("incidentkb") / "templates" / "new" / name).read_text(encoding="utf-8"))
+
+
+def plan(title: str, *, date: dt.date, incident_id: str | None = None) -> NewIncident:
+    """The files for a new incident, not yet written; raises `ScaffoldError` when no valid id can be made."""
+    if not title.strip():
+        raise ScaffoldError("the title is empty; give one, e.g. incidentkb new \"Loss is NaN after the first step\"")
+    if incident_id is None:
+        slug = slugify(title)
+        if not slug:
+            raise ScaffoldError(f"cannot make an id from the title {title!r} (it has no letters a-z or digits); "
+                                f"pass one with --id, e.g. --id {date.isoformat()}-short-name")
+        incident_id = f"{date.isoformat()}-{slug}"
+    if not re.match(ID_PATTERN, incident_id):
+        raise ScaffoldError(f"--id {incident_id!r} is not an id; use lowercase words and digits joined by '-', "
+                            f"e.g. {date.isoformat()}-short-name")
+    words = incident_id.split("-")
+    # The date is in the id already; the file name keeps the words that say what happened.
+    if len(words) > 3 and all(w.isdigit() for w in words[:3]):
+        words = words[3:]
+    regression = Path("regressions") / f"test_{'_'.join(words)}.py"
+    values = {
+        "id": incident_id,
+        # JSON strings are YAML double-quoted strings, so any title is written safely.
+        "title": json.dumps(title.strip(), ensure_ascii=False),
+        "docstring_title": title.strip().replace("\\", "\\\\").replace('"""', "'''"),
+        "date": date.isoformat(),
+        "regression_path": regression.as_posix(),
+    }
+    return NewIncident(
+        id=incident_id,
+        record=Path("incidents") / f"{incident_id}.yaml",
+        regression=regression,
+        record_text=_template("incident.yaml.tmpl").substitute(values),
+        regression_text=_template("regression.py.tmpl").substitute(values),
+    )
+
+
+def write(new: NewIncident, root: Path) -> None:
+    """Create both files under `root`; raises `ScaffoldError`, writing nothing, if either already exists."""
+    for relative in (new.record, new.regression):
+        if (root / relative).exists():
+            raise ScaffoldError(f"{relative.as_posix()} already exists and is left as it is; "
+                                "choose another title or pass --id")
+    for relative, text in ((new.record, new.record_text), (new.regression, new.regression_text)):
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Mode "x" refuses to replace a file that appeared since the check above.
+        with target.open("x", encoding="utf-8") as handle:
+            handle.write(text)

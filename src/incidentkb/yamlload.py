@@ -1,0 +1,246 @@
+"""Safe YAML loading that remembers where every value was written.
+
+`yaml.safe_load` gives values but forgets positions, so a validator built on it can only say *what* is wrong.
+Here the document is composed into nodes (with libyaml when available: loading a thousand records must stay
+well under a second), values are built from the nodes by hand, and `YamlDocument.mark` finds the line and
+column of any key or value afterwards, so every message can point at `incidents/x.yaml:14:3`.
+
+Building values by hand is also what keeps loading safe and strict: only plain YAML (text, numbers, booleans,
+null, dates, lists and mappings) is accepted, any other tag is reported instead of constructed, and a key
+written twice is reported instead of silently keeping the last one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, NamedTuple, Sequence, Union
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = ["Path", "YamlIssue", "YamlSyntaxError", "YamlDocument", "load_yaml", "format_path"]
+
+#: Where a value sits in a document: mapping keys and list indices from the top, e.g. ``("fix", "alternatives", 0)``.
+Path = tuple[Union[str, int], ...]
+
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader with a quicker tag resolver: records use no path resolvers, so most of its work is moot."""
+
+    _implicit = _BaseLoader.yaml_implicit_resolvers
+
+    def resolve(self, kind: type[Node], value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self._implicit.get(value[0] if value else "", ()):
+                    if regexp.match(value):
+                        return str(tag)
+            return "tag:yaml.org,2002:str"
+        return "tag:yaml.org,2002:seq" if kind is SequenceNode else "tag:yaml.org,2002:map"
+
+_SCALARS = yaml.constructor.SafeConstructor()
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_SCALARS = {
+    _TAG + "null": _SCALARS.construct_yaml_null,
+    _TAG + "bool": _SCALARS.construct_yaml_bool,
+    _TAG + "int": _SCALARS.construct_yaml_int,
+    _TAG + "float": _SCALARS.construct_yaml_float,
+}
+# Beyond this many nodes, aliases are being used to blow a small file up (the "billion laughs" trick).
+_MAX_NODES = 200_000
+
+
+class YamlIssue(NamedTuple):
+    """A problem found while building values; the document is still usable around it."""
+
+    path: Path
+    line: int
+    col: int
+    message: str
+    dropped: bool = False
+    """The value at `path` was replaced by None, so schema errors about it would only repeat this issue."""
+
+
+class YamlSyntaxError(Exception):
+    """The text is not YAML at all; nothing could be built from it."""
+
+    def __init__(self, line: int, col: int, message: str) -> None:
+        super().__init__(f"{line}:{col}: {message}")
+        self.line = line
+        self.col = col
+        self.message = message
+
+
+def format_path(path: Path) -> str:
+    """A path as a reader writes it: ``symptom.signatures[0].message``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _where(path: Path) -> str:
+    return f"'{format_path(path)}'" if path else "the record"
+
+
+def _position(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+
+
+@dataclass
+class _Builder:
+    """Turns nodes into plain Python values, collecting what it refuses to build."""
+
+    issues: list[YamlIssue] = field(default_factory=list)
+    count: int = 0
+    _active: set[int] = field(default_factory=set)
+
+    def build(self, node: Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > _MAX_NODES:
+            raise YamlSyntaxError(*_position(node), f"the document expands to more than {_MAX_NODES} values through aliases")
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, path)
+        if id(node) in self._active:
+            line, col = _position(node)
+            self.issues.append(YamlIssue(path, line, col, f"{_where(path)} refers to itself through an alias; write the value out", True))
+            return None
+        self._active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                if node.tag != _TAG + "seq":
+                    return self._unsupported(node, path)
+                return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                if node.tag != _TAG + "map":
+                    return self._unsupported(node, path)
+                return self._mapping(node, path)
+            return self._unsupported(node, path)
+        finally:
+            self._active.discard(id(node))
+
+    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line, col = _position(key_node)
+            if not isinstance(key_node, ScalarNode):
+                self.issues.append(YamlIssue(path, line, col, f"a key in {_where(path)} is a list or mapping; keys must be plain words"))
+                continue
+            if key_node.tag == _TAG + "merge":
+                self.issues.append(YamlIssue(path, line, col, f"merge keys ('<<') are not supported in {_where(path)}; write the keys out"))
+                continue
+            # Keys are names: `yes:` or `3.10:` mean the text as written, not a boolean or a number.
+            key = str(key_node.value)
+            if key in first_line:
+                self.issues.append(YamlIssue(
+                    path + (key,), line, col,
+                    f"duplicate key '{key}' in {_where(path)}: it is already set at line {first_line[key]}; keep one of them",
+                ))
+                continue
+            first_line[key] = line
+            result[key] = self.build(value_node, path + (key,))
+        return result
+
+    def _scalar(self, node: ScalarNode, path: Path) -> Any:
+        tag = node.tag
+        if tag == _TAG + "str":
+            return node.value
+        if tag == _TAG + "timestamp":
+            try:
+                return _SCALARS.construct_yaml_timestamp(node)
+            except ValueError:
+                # Looks like a date but is not one (2025-13-45): keep the text, the schema says what is wrong.
+                return node.value
+        construct = _PLAIN_SCALARS.get(tag)
+        if construct is not None:
+            return construct(node)
+        return self._unsupported(node, path)
+
+    def _unsupported(self, node: Node, path: Path) -> None:
+        line, col = _position(node)
+        self.issues.append(YamlIssue(
+            path, line, col,
+            f"unsupported YAML tag '{_short_tag(node.tag)}' in {_where(path)}; records hold only text, numbers, "
+            "true/false, dates, lists and mappings",
+            True,
+        ))
+        return None
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """The values of one YAML document, plus what is needed to say where each of them was written."""
+
+    value: Any
+    text: str
+    issues: Sequence[YamlIssue] = ()
+
+    @cached_property
+    def root(self) -> Node | None:
+        """The document's nodes, composed again only when a position is asked for.
+
+        Keeping the nodes of every record alive makes Python's garbage collector walk them over and over, which
+        tripled the time to check a thousand records; most records never need a position.
+        """
+        return yaml.compose(self.text, Loader=_Loader)
+
+    def node_at(self, path: Path, *, key: bool = False) -> Node | None:
+        """The node written at `path` (its key's node with `key=True`), or None when there is none."""
+        node = self.root
+        key_node: Node | None = None
+        for part in path:
+            key_node = None
+            if isinstance(node, MappingNode):
+                found = next(((k, v) for k, v in node.value if isinstance(k, ScalarNode) and str(k.value) == str(part)), None)
+                if found is None:
+                    return None
+                key_node, node = found
+            elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = node.value[part]
+            else:
+                return None
+        return key_node if key and key_node is not None else node
+
+    def mark(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """1-based line and column of `path`, or of its nearest ancestor that was written."""
+        for end in range(len(path), -1, -1):
+            node = self.node_at(path[:end], key=key and end == len(path))
+            if node is not None:
+                return _position(node)
+        return 1, 1
+
+    def text_at(self, path: Path) -> str | None:
+        """A scalar exactly as written (without quotes), e.g. ``3.10`` for a value that YAML reads as 3.1."""
+        node = self.node_at(path)
+        return str(node.value) if isinstance(node, ScalarNode) else None
+
+
+def load_yaml(text: str) -> YamlDocument:
+    """Compose and build one YAML document; raises `YamlSyntaxError` when the text is not YAML."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or exc.context or "not valid YAML"
+        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        lines = text.splitlines()
+        if mark is not None and mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
+            context += "; indent with spaces, not tabs"
+        raise YamlSyntaxError(line, col, f"invalid YAML: {problem}{context}") from None
+    except yaml.YAMLError as exc:  # e.g. a character libyaml will not read
+        raise YamlSyntaxError(1, 1, f"invalid YAML: {exc}") from None
+    if root is None:
+        return YamlDocument(value=None, text=text)
+    builder = _Builder()
+    value = builder.build(root, ())
+    return YamlDocument(value=value, text=text, issues=tuple(builder.issues))
