@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from stylegan import Generator, generate_test_images, image_test_labels, train_step
-from stylegan.memory import meter_for
+from stylegan.memory import collector_sees_only_new_objects, meter_for
 from stylegan.training import TEST_LABEL_SETS
 
 ID = "2025-04-15-stylegan-test-image-memory-leak"
@@ -50,22 +50,22 @@ class Growth:
 
 
 def measure_growth(device: str, *, no_grad: bool) -> tuple[Growth, Generator]:
-    """Alternate training steps and image tests as the fine-tuning loop did, measuring around each."""
+    """Alternate training steps and image tests as the fine-tuning loop did, measuring around each test."""
     generator = Generator().to(device).train()
     optimizer = torch.optim.Adam(generator.parameters(), lr=1e-4)
     train_z, train_labels = torch.randn(16, 512, device=device), torch.randn(16, 5, device=device)
     test_z, test_labels = torch.randn(10, 512, device=device), image_test_labels(torch.device(device))
     meter = meter_for(torch.device(device))
-    by_test, by_step = [], []
-    for round_index in range(ROUNDS):
-        before_step = meter()
-        train_step(generator, optimizer, train_z, train_labels)
-        before_test = meter()
-        generate_test_images(generator, test_z, test_labels, no_grad=no_grad)
-        after_test = meter()
-        if round_index > 0:
-            by_step.append(before_test - before_step)
-            by_test.append(after_test - before_test)
+    readings: list[tuple[int, int]] = []  # (before the test, after it), per round
+    with collector_sees_only_new_objects():
+        for _ in range(ROUNDS):
+            train_step(generator, optimizer, train_z, train_labels)
+            before_test = meter()
+            generate_test_images(generator, test_z, test_labels, no_grad=no_grad)
+            readings.append((before_test, meter()))
+    measured = range(1, ROUNDS)  # round 0 warms up
+    by_test = [readings[r][1] - readings[r][0] for r in measured]
+    by_step = [readings[r][0] - readings[r - 1][1] for r in measured]
     return Growth(meter.method, by_test, by_step), generator
 
 

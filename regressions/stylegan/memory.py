@@ -12,12 +12,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-__all__ = ["MemoryMeter", "meter_for"]
+__all__ = ["MemoryMeter", "meter_for", "collector_sees_only_new_objects"]
 
 
 class _MallInfo2(ctypes.Structure):
@@ -79,3 +81,19 @@ def meter_for(device: torch.device) -> MemoryMeter:
     if rss is not None:
         return MemoryMeter("process RSS (psutil)", rss)
     raise RuntimeError("no way to measure CPU memory here: install psutil (pip install psutil)")
+
+
+@contextmanager
+def collector_sees_only_new_objects() -> Iterator[None]:
+    """Keep the objects alive now out of the garbage collector's scans until the block ends.
+
+    Each reading collects garbage first; a full collection walks every object torch and pytest created (about
+    0.3 s per reading on a busy 2-core machine), while with the older objects frozen it walks only what the
+    measured code made. Nothing is leaked: the objects are unfrozen at the end of the block.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -302,6 +302,7 @@ class _Run:
         write = terminalreporter.write_line
         terminalreporter.section("incidentkb")
         width = max(len(case["outcome"] or "?") for case in self.cases.values())
+        role_width = max(len(case["role"]) for case in self.cases.values())
         drift = 0
         for case in self.cases.values():
             outcome = Outcome(case["outcome"]) if case["outcome"] else None
@@ -310,7 +311,7 @@ class _Run:
                 flag, drift = "  (drift)", drift + 1
             elif outcome is not None and outcome.fails_run:
                 flag = "  (fails the run)"
-            write(f"{case['outcome'] or '?':<{width}}  {case['role']:<26} {case['nodeid']}{flag}")
+            write(f"{case['outcome'] or '?':<{width}}  {case['role']:<{role_width}}  {case['nodeid']}{flag}")
         if drift:
             write(f"{drift} case(s) drifted from their record; --incidentkb-strict makes drift fail the run")
         if self.report_path is not None:
