@@ -208,7 +208,7 @@ class _Checker:
         elif not mine:
             self.problems.append(record.problem(where + ("name",), (
                 f"case '{name}' ({at}) is marked for incident '{case.markers[0].incident}', not for '{rid}'")))
-        elif all(m.role != role for m in mine):
+        elif all(m.role != role for m in mine) and (record.path, name) not in self.reported_roles:
             self.problems.append(record.problem(where + ("role",), (
                 f"case '{name}' has role '{role}' here but '{mine[0].role}' in its marker at "
                 f"{self.rel(scan.path)}:{mine[0].line}; make them agree")))

@@ -209,6 +209,7 @@ def explain(error: Mapping[str, Any], doc: YamlDocument) -> tuple[int, int, str]
         return line, col, f"{_where(path)} is empty; list at least {'one item' if least == 1 else f'{least} items'}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = next(iter(ctx.values()), "")
+        bound = f"{bound:g}" if isinstance(bound, (int, float)) else bound
         words = {"greater_than_equal": "at least", "greater_than": "more than",
                  "less_than_equal": "at most", "less_than": "less than"}[kind]
         return line, col, f"{_where(path)} is {value}; it must be {words} {bound}"

@@ -233,6 +233,8 @@ def load_yaml(text: str) -> YamlDocument:
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = exc.problem or exc.context or "not valid YAML"
         context = f" ({exc.context})" if exc.context and exc.problem else ""
+        if exc.context and problem.startswith("but "):  # "expected a single document", "but found another"
+            problem, context = f"{exc.context}, {problem}", ""
         lines = text.splitlines()
         if mark is not None and mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
             context += "; indent with spaces, not tabs"

@@ -1,0 +1,140 @@
+"""The `incidentkb` command: exit codes and exact output of check, new and schema; every command documented."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from incidentkb.check import SCHEMA_FILE
+from incidentkb.cli import COMMANDS, main
+from incidentkb.jsonschema import render_schema
+
+REPO = Path(__file__).parent.parent
+SAMPLE = Path(__file__).parent / "sample"
+RECORD = "incidents/2025-01-15-sample-loss-nan.yaml"
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the sample repository, as the current folder."""
+    shutil.copytree(SAMPLE, tmp_path / "repo")
+    (tmp_path / "repo" / "schema").mkdir()
+    shutil.copy(REPO / SCHEMA_FILE, tmp_path / "repo" / SCHEMA_FILE)
+    monkeypatch.chdir(tmp_path / "repo")
+    return tmp_path / "repo"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_all_good(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(capsys, "check") == (0, "checked 1 record and 1 regression file: all good\n", "")
+
+
+def test_check_prints_one_line_per_problem_then_the_summary(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (root / RECORD).read_text(encoding="utf-8")
+    (root / RECORD).write_text(text.replace("severity: high", "sevrity: high").replace("python: \"3.11\"", "python: 3.10"),
+                               encoding="utf-8")
+    assert _run(capsys, "check") == (1, (
+        f"{RECORD}:8:1: unknown key 'sevrity' in the record; did you mean 'severity'?\n"
+        f"{RECORD}:12:11: 'environment.python' should be text, not a number (3.1); put it in quotes: python: \"3.10\"\n"
+        "2 problems in 1 record\n"
+    ), "")
+
+
+def test_check_paths_are_shown_relative_to_the_current_folder(root: Path, capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    (root / "incidents" / "bad.yaml").write_text("id: [\n", encoding="utf-8")
+    monkeypatch.chdir(root / "incidents")
+    code, out, _ = _run(capsys, "check")
+    assert code == 1
+    assert out.splitlines()[0] == "bad.yaml:2:1: invalid YAML: did not find expected node content (while parsing a flow node)"
+
+
+def test_check_with_root_from_anywhere(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _run(capsys, "check", "--root", str(root)) == (0, "checked 1 record and 1 regression file: all good\n", "")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["check", "nope.yaml"], "incidentkb check: nope.yaml does not exist; give record files, regression files or folders holding them\n"),
+    (["check", "--root", "nowhere"], "incidentkb check: --root nowhere is not a folder\n"),
+    (["schema", "--write", "--check"], "incidentkb schema: give --write or --check, not both\n"),
+])
+def test_errors_are_one_line_and_exit_2(root: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    assert _run(capsys, *argv) == (2, "", message)
+
+
+def test_new_writes_both_files_and_says_what_next(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "new", "Loss is NaN after the first step", "--date", "2025-05-02")
+    assert (code, err) == (0, "")
+    assert out == (
+        "wrote incidents/2025-05-02-loss-is-nan-after-the-first.yaml\n"
+        "wrote regressions/test_loss_is_nan_after_the_first.py\n"
+        "next: replace every 'TODO: ...' in both (incidentkb check lists those left), then run "
+        "pytest regressions/test_loss_is_nan_after_the_first.py\n"
+    )
+    assert (root / "incidents" / "2025-05-02-loss-is-nan-after-the-first.yaml").is_file()
+    code, out, _ = _run(capsys, "check")
+    assert code == 1 and out.endswith("16 problems in 1 record and 1 regression file\n")
+
+
+def test_new_refuses_to_overwrite(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _run(capsys, "new", "Loss is NaN", "--date", "2025-05-02")
+    assert _run(capsys, "new", "Loss is NaN", "--date", "2025-05-02") == (2, "", (
+        "incidentkb new: incidents/2025-05-02-loss-is-nan.yaml already exists and is left as it is; "
+        "choose another title or pass --id\n"))
+
+
+def test_new_with_an_explicit_id(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "new", "텐서 dtype 불일치", "--id", "2025-04-12-label-dtype", "--date", "2025-04-12")
+    assert code == 0 and out.splitlines()[0] == "wrote incidents/2025-04-12-label-dtype.yaml"
+
+
+def test_new_rejects_a_bad_date(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["new", "x", "--date", "12/04/2025"])
+    assert caught.value.code == 2
+    assert "'12/04/2025' is not a date; write it as YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_schema_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(capsys, "schema") == (0, render_schema(), "")
+
+
+def test_schema_write_and_check(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (root / SCHEMA_FILE).write_text("{}\n", encoding="utf-8")
+    assert _run(capsys, "schema", "--check") == (1, f"{SCHEMA_FILE} is out of date; run: incidentkb schema --write\n", "")
+    assert _run(capsys, "schema", "--write") == (0, f"wrote {SCHEMA_FILE}\n", "")
+    assert _run(capsys, "schema", "--write") == (0, f"{SCHEMA_FILE} is up to date\n", "")
+    assert _run(capsys, "schema", "--check") == (0, f"{SCHEMA_FILE} is up to date\n", "")
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_is_documented_with_an_example(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    handler, _ = COMMANDS[name]
+    assert handler.__doc__ and "Example:" in handler.__doc__ and f"incidentkb {name}" in handler.__doc__
+    with pytest.raises(SystemExit) as caught:
+        main([name, "--help"])
+    assert caught.value.code == 0
+    assert "Example:" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys)
+    assert code == 2 and "check" in out and "new" in out and "schema" in out
+
+
+def test_the_real_records_pass_check() -> None:
+    """The repository's own records and regressions, checked the way CI does it."""
+    result = subprocess.run([sys.executable, "-m", "incidentkb.cli", "check"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.endswith(": all good\n") and result.stderr == ""

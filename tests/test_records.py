@@ -1,0 +1,105 @@
+"""Reading records: a valid one gives an `Incident`; an invalid one gives every problem, each placed and worded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from incidentkb.records import Problem, RecordError, load_record, load_records, read_record, record_files
+from incidentkb.schema import Incident
+
+SAMPLE = Path(__file__).parent / "sample" / "incidents" / "2025-01-15-sample-loss-nan.yaml"
+
+
+def _problems(tmp_path: Path, old: str, new: str) -> list[str]:
+    """The problems of the sample record with one piece of text replaced, as `line:col: message`."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / SAMPLE.name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return [f"{p.line}:{p.col}: {p.message}" for p in read_record(path).problems]
+
+
+def test_the_sample_record_is_valid() -> None:
+    record = read_record(SAMPLE)
+    assert record.problems == ()
+    assert isinstance(record.incident, Incident)
+    assert record.incident.fix.alternatives[0].id == "bf16"
+    assert record.schema_ref is not None and record.schema_ref.target == "../schema/incident.schema.json"
+
+
+# Messages for schema rules that the broken-record corpus does not exercise.
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("count: 1,", "count: -1,", ["13:46: 'environment.gpu.count' is -1; it must be at least 0"]),
+    ("memory_gb: 80}", "memory_gb: 0}", ["13:60: 'environment.gpu.memory_gb' is 0; it must be more than 0"]),
+    ("title: Loss becomes NaN in the first step with fp16", 'title: ""', ["4:8: 'title' is empty; write the text after 'title:'"]),
+    ("title: Loss becomes NaN in the first step with fp16", "title:", ["4:1: 'title' is empty; write text after 'title:'"]),
+    ("tags: [fp16, nan]", "tags: [fp16, Not A Slug]", [
+        "7:14: 'tags[1]' is the text 'Not A Slug', which is not lowercase words and digits joined by '-', e.g. 2025-04-12-short-name"]),
+    ("  case: test_fix_loss_in_float32\n", "  case: test_fix_loss_in_float32\n  commit: github.com/x/y/commit/1\n", [
+        "33:11: 'fix.commit' is the text 'github.com/x/y/commit/1', which is not a web address starting with http:// or https://"]),
+    ("    - {name: test_fix_bf16, role: \"fix:bf16\"}", "    - {name: fix_bf16, role: \"fix:bf16\"}", [
+        "43:14: 'regression.cases[3].name' is the text 'fix_bf16', which is not the name of a test function, starting with 'test_'"]),
+    ("symptom:\n  summary:", "symptom: [a]\nsymptom_:\n  summary:", [
+        "16:10: 'symptom' should be a mapping of keys, not a list",
+        "17:1: unknown key 'symptom_' in the record; did you mean 'symptom'?",
+    ]),
+    ("libraries: {torch: 2.6.0+cu124}", "libraries: {torch: 2.6}", [
+        '15:22: \'environment.libraries.torch\' should be text, not a number (2.6); put it in quotes: torch: "2.6"']),
+    ("date: 2025-01-15", "date: 2025-01-15 10:30:00", [
+        "5:7: bad date in 'date': '2025-01-15T10:30:00' (Datetimes provided to dates should have zero time - e.g. be exact dates); "
+        "write it as YYYY-MM-DD, e.g. 2025-04-12"]),
+    ("cause: The logits overflow float16.", "cause: |\n  TODO: explain\n  in two lines", [
+        "24:8: placeholder left in 'cause': replace 'TODO: explain' with the real value"]),
+])
+def test_schema_problems_are_placed_and_worded(tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
+    assert _problems(tmp_path, old, new) == expected
+
+
+def test_every_problem_of_a_record_is_reported_in_one_go(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, "severity: high\nstatus: resolved", "severity: severe\nstatus: closed\nowner: me")
+    assert [p.split(":")[0] for p in problems] == ["8", "9", "10"]
+
+
+def test_a_placeholder_is_reported_once_even_where_the_schema_wants_something_else(tmp_path: Path) -> None:
+    assert _problems(tmp_path, "severity: high", 'severity: "TODO: critical, high, moderate or low"') == [
+        "8:11: placeholder left in 'severity': replace 'TODO: critical, high, moderate or low' with the real value"]
+
+
+def test_a_file_that_is_not_utf8_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_bytes("title: caf\u00e9\n".encode("latin-1"))
+    assert [p.message for p in read_record(path).problems] == [
+        "the file is not UTF-8 text (invalid continuation byte at byte 10); save it as UTF-8"]
+
+
+def test_problem_prints_as_path_line_col_message() -> None:
+    assert str(Problem("incidents/x.yaml", 14, 3, "unknown key 'sevrity'")) == "incidents/x.yaml:14:3: unknown key 'sevrity'"
+
+
+def test_load_record_returns_the_incident() -> None:
+    assert load_record(SAMPLE).id == "2025-01-15-sample-loss-nan"
+
+
+def test_load_record_raises_record_error_with_every_problem(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("id: x\ntitel: y\n", encoding="utf-8")
+    with pytest.raises(RecordError) as caught:
+        load_record(path)
+    assert len(caught.value.problems) > 5
+    assert f"{path}:2:1: unknown key 'titel' in the record; did you mean 'title'?" in str(caught.value).splitlines()
+
+
+def test_load_records_collects_the_problems_of_all_files(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("id: [\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("- x\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("not a record\n", encoding="utf-8")
+    with pytest.raises(RecordError) as caught:
+        load_records(tmp_path)
+    assert sorted({Path(p.path).name for p in caught.value.problems}) == ["a.yaml", "b.yaml"]
+    assert [p.name for p in record_files(tmp_path)] == ["a.yaml", "b.yaml"]
+
+
+def test_load_records_of_valid_records(tmp_path: Path) -> None:
+    assert [i.id for i in load_records(SAMPLE.parent)] == ["2025-01-15-sample-loss-nan"]
