@@ -1,0 +1,92 @@
+"""`check_results_wordings`: every error a symptom case observed must match its own incident, and only it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incidentkb.match import check_results_wordings, read_results_files
+from incidentkb.records import read_record, record_files
+
+REPO = Path(__file__).resolve().parents[1]
+DTYPE = "2025-04-12-stylegan-label-dtype-mismatch"
+BATCH = "2025-04-21-llm-sft-batch-size-multi-gpu"
+TRL = ["transformers.trainer:training_step", "trl.trainer.sft_trainer:compute_loss"]
+EIGHT_GPUS = "The size of tensor a (2) must match the size of tensor b (16) at non-singleton dimension 0"
+
+
+def signatures_line(incident: str) -> int:
+    lines = (REPO / "incidents" / f"{incident}.yaml").read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, start=1) if line.strip() == "signatures:")
+
+
+def case(incident: str, role: str, error: dict[str, Any] | None, test: str = "test_symptom_x") -> dict[str, Any]:
+    return {"nodeid": f"regressions/test_x.py::{test}[cell]", "incident": incident, "role": role,
+            "outcome": "reproduces", "observation": {"error": error, "values": {}, "notes": []}}
+
+
+def problems_for(tmp_path: Path, cases: list[dict[str, Any]]) -> list[str]:
+    results = tmp_path / "regressions" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    cell = "torch=2.6.0 stack=4.51.3 gpus=8"
+    (results / "cell.json").write_text(json.dumps({"cell_id": cell, "report": {"cases": cases}}, indent=1))
+    records = [read_record(p) for p in record_files(REPO / "incidents")]
+    found = check_results_wordings(records, read_results_files(results), root=REPO)
+    return [f"{Path(p.path).name}:{p.line}: {p.message}" for p in found]
+
+
+def test_a_known_wording_from_another_device_passes(tmp_path: Path) -> None:
+    assert problems_for(tmp_path, [
+        case(BATCH, "symptom", {"type": "RuntimeError", "message": EIGHT_GPUS, "frames": TRL}),
+        case(DTYPE, "symptom", {"type": "builtins.RuntimeError",
+                                "message": "expected m1 and m2 to have the same dtype, but got: double != float",
+                                "frames": ["test_x:test_symptom_x"]}),
+    ]) == []
+
+
+def test_a_new_wording_names_the_signatures_to_extend(tmp_path: Path) -> None:
+    new = "Per-device batch size 2 does not divide the global batch of 16 (a wording no signature knows)"
+    assert problems_for(tmp_path, [
+        case(BATCH, "symptom", {"type": "ValueError", "message": new, "frames": TRL},
+             test="test_symptom_two_visible_gpus_double_the_batch"),
+    ]) == [
+        "cell.json:13: the error observed by test_symptom_two_visible_gpus_double_the_batch in cell "
+        "torch=2.6.0 stack=4.51.3 gpus=8 ('Per-device batch size 2 does not divide the global batch of 16 (a wording "
+        f"no signature knows)') matches no signature of {BATCH}; extend one of its symptom.signatures "
+        f"(incidents/{BATCH}.yaml:{signatures_line(BATCH)}) or add one for this wording",
+    ]
+
+
+def test_a_wording_that_matches_another_incident_is_reported_for_both(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, [
+        case(DTYPE, "symptom", {"type": "RuntimeError", "message": EIGHT_GPUS, "frames": TRL}),
+    ])
+    assert [p.split(" matches ", 1)[1].split(";")[0] for p in problems] == [
+        f"no signature of {DTYPE}",
+        f"{BATCH} (signature 1 /The size of tensor a \\(\\d+\\) must match the size of tensor b \\(\\d+\\) at "
+        f"non-singleton dimension 0/, incidents/{BATCH}.yaml:{signatures_line(BATCH)})",
+    ]
+
+
+@pytest.mark.parametrize(
+    "ignored",
+    [
+        case(BATCH, "fix", {"type": "ValueError", "message": "anything", "frames": []}),
+        case(BATCH, "attempt:use-liger", {"type": "torch.OutOfMemoryError", "message": "CUDA out of memory.", "frames": []}),
+        case(BATCH, "symptom", None),
+        case("2025-01-01-no-such-record", "symptom", {"type": "ValueError", "message": "x", "frames": []}),
+    ],
+)
+def test_only_symptom_errors_of_known_records_are_checked(tmp_path: Path, ignored: dict[str, Any]) -> None:
+    assert problems_for(tmp_path, [ignored]) == []
+
+
+def test_the_problem_sits_on_the_line_of_the_message(tmp_path: Path) -> None:
+    filler = case(BATCH, "fix", None)
+    problems = problems_for(tmp_path, [filler, filler, case(BATCH, "symptom", {"type": "ValueError", "message": "new words", "frames": []})])
+    text = (tmp_path / "regressions" / "results" / "cell.json").read_text().splitlines()
+    line = int(problems[0].split(":")[1])
+    assert '"message": "new words"' in text[line - 1]
