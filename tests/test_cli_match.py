@@ -1,0 +1,56 @@
+"""`incidentkb match`: a traceback in, the matching incidents out (exit 0), or a plain "no match" (exit 1)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from incidentkb.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+TRACEBACKS = REPO / "tests" / "tracebacks"
+BATCH = "2025-04-21-llm-sft-batch-size-multi-gpu"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["match", "--root", str(REPO), *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_traceback_file(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    code, out, err = run(capsys, str(TRACEBACKS / "batch-size-seed-torch2.6-2gpu-windows.txt"))
+    lines = out.splitlines()
+    assert (code, err, len(lines)) == (0, "", 5)
+    assert lines[0] == f"1. LLM fine-tuning: batch-size error with two visible GPUs (trl SFTTrainer) [{BATCH}]"
+    assert lines[1].startswith("   why: exception RuntimeError; message matches signature 1 /The size of tensor a")
+    assert lines[1].endswith("; frames trl.trainer.sft_trainer:compute_loss")
+    assert lines[2] == '   fix: Add `os.environ["CUDA_VISIBLE_DEVICES"] = "0"` at the top of `test_unsloth_common.py`, before SFTConfig is built.'
+    assert lines[3:] == [f"   record: incidents/{BATCH}.yaml", f"   page: incidents/{BATCH}/ (on the site)"]
+
+
+def test_standard_input(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("RuntimeError: expected scalar type Double but found Float\n"))
+    code, out, _ = run(capsys)
+    assert code == 0 and out.startswith("1. StyleGAN fine-tuning: tensor dtype mismatch")
+
+
+def test_no_match_says_so_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, str(TRACEBACKS / "unrelated-embedding-index.txt")) == (
+        1, "", "no known incident matches this error\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        ((), "  \n", "incidentkb match: nothing to match: standard input is empty; give the error's traceback\n"),
+        (("no-such-file.txt",), "", "incidentkb match: cannot read no-such-file.txt: No such file or directory\n"),
+    ],
+)
+def test_nothing_to_read_exits_2(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                 argv: tuple[str, ...], stdin: str, message: str) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert run(capsys, *argv) == (2, "", message)
