@@ -1,4 +1,4 @@
-"""The `incidentkb` command line: check records, start a new one, and write the JSON Schema.
+"""The `incidentkb` command line: check records, start a new one, write the JSON Schema, match an error.
 
 Each command is one function decorated with `@command(...)`, which declares its arguments; its docstring is its
 help (first line: the summary in `incidentkb -h`; the rest, with an example, in `incidentkb <command> -h`).
@@ -52,9 +52,10 @@ def _root(args: argparse.Namespace) -> Path:
     from incidentkb.check import CheckError, find_root
 
     if args.root is not None:
-        if not args.root.is_dir():
-            raise CommandError(f"--root {args.root} is not a folder")
-        return args.root.resolve()
+        given = Path(args.root)
+        if not given.is_dir():
+            raise CommandError(f"--root {given} is not a folder")
+        return given.resolve()
     try:
         return find_root(Path.cwd())
     except CheckError as exc:
@@ -172,6 +173,45 @@ def schema_command(args: argparse.Namespace) -> int:
         print(f"{_shown(path)} is out of date; run: incidentkb schema --write")
         return 1
     print(f"wrote {_shown(path)}" if write_schema(path) else f"{_shown(path)} is up to date")
+    return 0
+
+
+@command(
+    arg("file", nargs="?", type=Path, metavar="FILE", help="a file holding the error or traceback (default: standard input)"),
+    ROOT,
+)
+def match_command(args: argparse.Namespace) -> int:
+    """Find the known incidents behind an error: give a traceback, get the matching incidents, best first.
+
+    The traceback (a whole one, or only its last line) is read from FILE or standard input. What varies between
+    occurrences (paths, line numbers, addresses, tensor sizes, memory amounts, device ids) is normalised away,
+    then its exception type, message and frames (library module and function) are compared with every record's
+    symptom.signatures. Each match is printed with its title, why it matched, the fix in one line, the record
+    and its page on the site. Exit status: 0 when an incident matches, 1 when none does.
+
+    Example:
+      incidentkb match traceback.txt
+      python train.py 2>&1 | incidentkb match
+    """
+    from incidentkb.match import Matcher
+
+    root = _root(args)
+    try:
+        text = args.file.read_text(encoding="utf-8", errors="replace") if args.file else sys.stdin.read()
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    if not text.strip():
+        raise CommandError(f"nothing to match: {args.file or 'standard input'} is empty; give the error's traceback")
+    matches = Matcher.from_directory(root / "incidents", relative_to=root).match_text(text, project_roots=[str(root)])
+    if not matches:
+        print("no known incident matches this error", file=sys.stderr)
+        return 1
+    for rank, found in enumerate(matches, start=1):
+        print(f"{rank}. {found.title} [{found.incident_id}]")
+        print(f"   why: {found.why}")
+        print(f"   fix: {found.fix}")
+        print(f"   record: {_shown(root / found.known.path)}")
+        print(f"   page: {found.page} (on the site)")
     return 0
 
 

@@ -83,7 +83,8 @@ class IncidentMatch:
         reasons = []
         if self.match.type_checked:
             reasons.append(f"exception {signature.exception}")
-        note = f" ({signature.note.rstrip('.')})" if signature.note else ""
+        # The note's first sentence says which versions or devices word the error this way; the rest is for the record.
+        note = f" ({signature.note.split('. ')[0].rstrip('.')})" if signature.note else ""
         reasons.append(f"message matches signature {self.signature_index + 1} /{signature.message}/{note}")
         if self.match.frames_found:
             reasons.append("frames " + ", ".join(self.match.frames_found))
