@@ -18,6 +18,7 @@ from typing import Iterable, Iterator, Sequence
 
 from incidentkb.messages import did_you_mean
 from incidentkb.outcomes import parse_role
+from incidentkb.match import check_results_wordings, read_results_files
 from incidentkb.records import Problem, RecordFile, read_record, record_files
 from incidentkb.regression_scan import Case, RegressionFile, scan_regression, regression_files
 from incidentkb.schema import CASE_ROLE_PATTERN
@@ -53,6 +54,8 @@ class Report:
     problems: tuple[Problem, ...]
     records: tuple[Path, ...]
     regressions: tuple[Path, ...]
+    results: tuple[Path, ...] = ()
+    """Results files whose observed symptom errors were checked against the signatures."""
 
     @property
     def ok(self) -> bool:
@@ -68,7 +71,9 @@ class Report:
         paths = {p.path for p in self.problems}
         bad_records = sum(str(p) in paths for p in self.records)
         bad_regressions = sum(str(p) in paths for p in self.regressions)
-        where = [_plural(n, w) for n, w in ((bad_records, "record"), (bad_regressions, "regression file")) if n]
+        bad_results = sum(str(p) in paths for p in self.results)
+        where = [_plural(n, w) for n, w in ((bad_records, "record"), (bad_regressions, "regression file"),
+                                            (bad_results, "results file")) if n]
         return f"{_plural(len(self.problems), 'problem')} in {' and '.join(where)}"
 
 
@@ -322,7 +327,14 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
     extra = sorted(chosen_records.difference(every_record))
     with _collector_paused():
         checker = _Checker(root, [read_record(p) for p in every_record + extra])
-        return _run(checker, chosen_records, chosen_regressions)
+        report = _run(checker, chosen_records, chosen_regressions)
+    if paths and not any(p.resolve() == root for p in paths):
+        return report
+    # Every wording a symptom case observed must match its own incident's signatures, and no other's.
+    results = read_results_files(root / "regressions" / "results")
+    wordings = check_results_wordings(checker.records, results, root=root)
+    problems = tuple(sorted({*report.problems, *wordings}))
+    return Report(problems, report.records, report.regressions, tuple(path for path, _, _ in results))
 
 
 @contextmanager
