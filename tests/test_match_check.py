@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,17 @@ def test_the_problem_sits_on_the_line_of_the_message(tmp_path: Path) -> None:
     text = (tmp_path / "regressions" / "results" / "cell.json").read_text().splitlines()
     line = int(problems[0].split(":")[1])
     assert '"message": "new words"' in text[line - 1]
+
+
+def test_incidentkb_check_reports_a_new_wording(tmp_path: Path) -> None:
+    from incidentkb.check import check
+
+    for part in ("incidents", "regressions", "schema"):
+        shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("results", "__pycache__"))
+    problems_for(tmp_path, [case(BATCH, "symptom", {"type": "ValueError", "message": "new words", "frames": TRL})])
+    report = check(tmp_path)
+    assert [p.message.split(";")[0] for p in report.problems] == [
+        "the error observed by test_symptom_x in cell torch=2.6.0 stack=4.51.3 gpus=8 ('new words') matches no "
+        f"signature of {BATCH}",
+    ]
+    assert report.summary() == "1 problem in 1 results file"
