@@ -86,7 +86,7 @@ def test_a_new_incident_is_flagged_by_check_until_every_placeholder_is_replaced(
 
     record = (root / new.record).read_text(encoding="utf-8")
     for start, value in FILLED.items():
-        record = re.sub(rf'"{re.escape(start)}[^"]*"', lambda _: value, record)
+        record = re.sub(rf"\"{re.escape(start)}[^\"]*\"", lambda _, v=value: v, record)
     record = record.replace("  error_text: |\n    TODO: the error or traceback, verbatim "
                             "(delete error_text and signatures if there was no error)\n", "")
     (root / new.record).write_text(record, encoding="utf-8")

@@ -31,7 +31,14 @@ _PATTERN_HINTS = {
     r"^https?://\S+$": "a web address starting with http:// or https://",
     r"^\d+\.\d+$": "a version like 8.6",
 }
-_DATE_ERRORS = {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_future", "date_past"}
+_DATE_ERRORS = {
+    "date_type",
+    "date_parsing",
+    "date_from_datetime_parsing",
+    "date_from_datetime_inexact",
+    "date_future",
+    "date_past",
+}
 _EXPECTED = {
     "string_type": "text",
     "int_type": "a whole number",
@@ -156,7 +163,7 @@ def _wrong_type(kind: str, path: Path, value: Any, written: str | None) -> str:
     message = f"{_where(path)} should be {expected}, not {describe_value(value)}"
     if kind == "string_type" and written is not None and not isinstance(value, (list, dict)):
         # YAML read `python: 3.10` as the number 3.1: quoting keeps the text as written.
-        return f"{message}; put it in quotes: {path[-1]}: \"{written}\""
+        return f'{message}; put it in quotes: {path[-1]}: "{written}"'
     if kind == "list_type" and isinstance(value, str):
         return f"{message}; write it as a list: {path[-1]}: [{value}]"
     return message
@@ -210,16 +217,24 @@ def explain(error: Mapping[str, Any], doc: YamlDocument) -> tuple[int, int, str]
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = next(iter(ctx.values()), "")
         bound = f"{bound:g}" if isinstance(bound, (int, float)) else bound
-        words = {"greater_than_equal": "at least", "greater_than": "more than",
-                 "less_than_equal": "at most", "less_than": "less than"}[kind]
+        words = {
+            "greater_than_equal": "at least",
+            "greater_than": "more than",
+            "less_than_equal": "at most",
+            "less_than": "less than",
+        }[kind]
         return line, col, f"{_where(path)} is {value}; it must be {words} {bound}"
     if kind == "value_error":
         reason = str(ctx.get("error", error["msg"]))
         prefix = "signature pattern does not compile: "
         if reason.startswith(prefix):
-            return line, col, (
-                f"the signature pattern in {_where(path)} does not compile ({reason[len(prefix):]}); "
-                "escape characters such as ( ) [ ] . * + ? with a backslash"
+            return (
+                line,
+                col,
+                (
+                    f"the signature pattern in {_where(path)} does not compile ({reason[len(prefix) :]}); "
+                    "escape characters such as ( ) [ ] . * + ? with a backslash"
+                ),
             )
         return line, col, f"{_where(path)}: {reason}"
     return line, col, f"{_where(path)}: {error['msg']}"

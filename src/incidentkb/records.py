@@ -144,7 +144,12 @@ def read_record(path: FsPath) -> RecordFile:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        return RecordFile(path, None, None, (Problem(name, 1, 1, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"),))
+        return RecordFile(
+            path,
+            None,
+            None,
+            (Problem(name, 1, 1, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"),),
+        )
     except OSError as exc:
         return RecordFile(path, None, None, (Problem(name, 1, 1, f"cannot read the file: {exc.strerror or exc}"),))
     try:
@@ -159,10 +164,17 @@ def read_record(path: FsPath) -> RecordFile:
             shown = value.strip().splitlines()[0]
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
             line, col = doc.mark(place)
-            problems.append(Problem(name, line, col, f"placeholder left in '{format_path(place)}': replace '{shown}' with the real value"))
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    col,
+                    f"placeholder left in '{format_path(place)}': replace '{shown}' with the real value",
+                )
+            )
             bad.add(place)
     if doc.value is None:
-        problems.append(Problem(name, 1, 1, "the record is empty; start from `incidentkb new \"<title>\"`"))
+        problems.append(Problem(name, 1, 1, 'the record is empty; start from `incidentkb new "<title>"`'))
         return RecordFile(path, doc, None, tuple(problems), frozenset({()}), ref)
     incident: Incident | None = None
     try:

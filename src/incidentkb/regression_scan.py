@@ -76,11 +76,13 @@ def _constants(tree: ast.Module) -> dict[str, str]:
     return found
 
 
-def _is_incident_marker(node: ast.expr) -> bool:
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "incident"):
+def _is_incident_marker(node: ast.Call) -> bool:
+    if not (isinstance(node.func, ast.Attribute) and node.func.attr == "incident"):
         return False
     owner = node.func.value
-    return (isinstance(owner, ast.Attribute) and owner.attr == "mark") or (isinstance(owner, ast.Name) and owner.id == "mark")
+    return (isinstance(owner, ast.Attribute) and owner.attr == "mark") or (
+        isinstance(owner, ast.Name) and owner.id == "mark"
+    )
 
 
 class _Scanner:
@@ -90,7 +92,7 @@ class _Scanner:
         self.issues: list[ScanIssue] = []
         self.functions: dict[str, Case] = {}
 
-    def col(self, node: ast.AST) -> int:
+    def col(self, node: ast.expr | ast.stmt) -> int:
         """1-based column in characters (`ast` counts UTF-8 bytes)."""
         line = self.lines[node.lineno - 1] if 0 < node.lineno <= len(self.lines) else ""
         return len(line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace")) + 1
@@ -110,16 +112,21 @@ class _Scanner:
         incident, role = self.literal(incident_node), self.literal(role_node)
         line, col = call.lineno, self.col(call)
         if incident is None or role is None:
-            self.issues.append(ScanIssue(
-                line, col,
-                f"the incident marker of '{function}' must give the incident id and the role as literal strings "
-                "(or module-level string constants), e.g. @pytest.mark.incident(\"2025-04-12-short-name\", \"symptom\"), "
-                "so that `incidentkb check` can read it without importing the file",
-            ))
+            self.issues.append(
+                ScanIssue(
+                    line,
+                    col,
+                    f"the incident marker of '{function}' must give the incident id and the role as literal strings "
+                    '(or module-level string constants), e.g. @pytest.mark.incident("2025-04-12-short-name", "symptom"), '
+                    "so that `incidentkb check` can read it without importing the file",
+                )
+            )
         return IncidentMarker(incident, role, line, col)
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        markers = tuple(self.marker(node.name, d) for d in node.decorator_list if _is_incident_marker(d))
+        markers = tuple(
+            self.marker(node.name, d) for d in node.decorator_list if isinstance(d, ast.Call) and _is_incident_marker(d)
+        )
         # The first definition is what the checker points at; a redefinition is reported by linters, not here.
         self.functions.setdefault(node.name, Case(node.name, node.lineno, self.col(node), markers))
 
@@ -135,7 +142,9 @@ class _Scanner:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and PLACEHOLDER.match(node.value):
                 shown = node.value.strip().splitlines()[0]
                 shown = shown if len(shown) <= 60 else shown[:57] + "..."
-                yield ScanIssue(node.lineno, self.col(node), f"placeholder left: '{shown}'; replace it with the real code")
+                yield ScanIssue(
+                    node.lineno, self.col(node), f"placeholder left: '{shown}'; replace it with the real code"
+                )
 
 
 def scan_regression(path: Path) -> RegressionFile:
@@ -160,6 +169,8 @@ def regression_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(
-        p for p in directory.rglob("*.py")
-        if p.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(directory).parts)
+        p
+        for p in directory.rglob("*.py")
+        if p.is_file()
+        and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(directory).parts)
     )

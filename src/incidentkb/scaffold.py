@@ -52,16 +52,20 @@ def _template(name: str) -> Template:
 def plan(title: str, *, date: dt.date, incident_id: str | None = None) -> NewIncident:
     """The files for a new incident, not yet written; raises `ScaffoldError` when no valid id can be made."""
     if not title.strip():
-        raise ScaffoldError("the title is empty; give one, e.g. incidentkb new \"Loss is NaN after the first step\"")
+        raise ScaffoldError('the title is empty; give one, e.g. incidentkb new "Loss is NaN after the first step"')
     if incident_id is None:
         slug = slugify(title)
         if not slug:
-            raise ScaffoldError(f"cannot make an id from the title {title!r} (it has no letters a-z or digits); "
-                                f"pass one with --id, e.g. --id {date.isoformat()}-short-name")
+            raise ScaffoldError(
+                f"cannot make an id from the title {title!r} (it has no letters a-z or digits); "
+                f"pass one with --id, e.g. --id {date.isoformat()}-short-name"
+            )
         incident_id = f"{date.isoformat()}-{slug}"
     if not re.match(ID_PATTERN, incident_id):
-        raise ScaffoldError(f"--id {incident_id!r} is not an id; use lowercase words and digits joined by '-', "
-                            f"e.g. {date.isoformat()}-short-name")
+        raise ScaffoldError(
+            f"--id {incident_id!r} is not an id; use lowercase words and digits joined by '-', "
+            f"e.g. {date.isoformat()}-short-name"
+        )
     words = incident_id.split("-")
     # The date is in the id already; the file name keeps the words that say what happened.
     if len(words) > 3 and all(w.isdigit() for w in words[:3]):
@@ -88,8 +92,9 @@ def write(new: NewIncident, root: Path) -> None:
     """Create both files under `root`; raises `ScaffoldError`, writing nothing, if either already exists."""
     for relative in (new.record, new.regression):
         if (root / relative).exists():
-            raise ScaffoldError(f"{relative.as_posix()} already exists and is left as it is; "
-                                "choose another title or pass --id")
+            raise ScaffoldError(
+                f"{relative.as_posix()} already exists and is left as it is; choose another title or pass --id"
+            )
     for relative, text in ((new.record, new.record_text), (new.regression, new.regression_text)):
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ Path = tuple[Union[str, int], ...]
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):  # type: ignore[misc]
     """The safe loader with a quicker tag resolver: records use no path resolvers, so most of its work is moot."""
 
     _implicit = _BaseLoader.yaml_implicit_resolvers
@@ -40,6 +40,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                         return str(tag)
             return "tag:yaml.org,2002:str"
         return "tag:yaml.org,2002:seq" if kind is SequenceNode else "tag:yaml.org,2002:map"
+
 
 _SCALARS = yaml.constructor.SafeConstructor()
 
@@ -92,7 +93,7 @@ def _position(node: Node) -> tuple[int, int]:
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 @dataclass
@@ -106,12 +107,18 @@ class _Builder:
     def build(self, node: Node, path: Path) -> Any:
         self.count += 1
         if self.count > _MAX_NODES:
-            raise YamlSyntaxError(*_position(node), f"the document expands to more than {_MAX_NODES} values through aliases")
+            raise YamlSyntaxError(
+                *_position(node), f"the document expands to more than {_MAX_NODES} values through aliases"
+            )
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
         if id(node) in self._active:
             line, col = _position(node)
-            self.issues.append(YamlIssue(path, line, col, f"{_where(path)} refers to itself through an alias; write the value out", True))
+            self.issues.append(
+                YamlIssue(
+                    path, line, col, f"{_where(path)} refers to itself through an alias; write the value out", True
+                )
+            )
             return None
         self._active.add(id(node))
         try:
@@ -133,18 +140,30 @@ class _Builder:
         for key_node, value_node in node.value:
             line, col = _position(key_node)
             if not isinstance(key_node, ScalarNode):
-                self.issues.append(YamlIssue(path, line, col, f"a key in {_where(path)} is a list or mapping; keys must be plain words"))
+                self.issues.append(
+                    YamlIssue(
+                        path, line, col, f"a key in {_where(path)} is a list or mapping; keys must be plain words"
+                    )
+                )
                 continue
             if key_node.tag == _TAG + "merge":
-                self.issues.append(YamlIssue(path, line, col, f"merge keys ('<<') are not supported in {_where(path)}; write the keys out"))
+                self.issues.append(
+                    YamlIssue(
+                        path, line, col, f"merge keys ('<<') are not supported in {_where(path)}; write the keys out"
+                    )
+                )
                 continue
             # Keys are names: `yes:` or `3.10:` mean the text as written, not a boolean or a number.
             key = str(key_node.value)
             if key in first_line:
-                self.issues.append(YamlIssue(
-                    path + (key,), line, col,
-                    f"duplicate key '{key}' in {_where(path)}: it is already set at line {first_line[key]}; keep one of them",
-                ))
+                self.issues.append(
+                    YamlIssue(
+                        path + (key,),
+                        line,
+                        col,
+                        f"duplicate key '{key}' in {_where(path)}: it is already set at line {first_line[key]}; keep one of them",
+                    )
+                )
                 continue
             first_line[key] = line
             result[key] = self.build(value_node, path + (key,))
@@ -167,12 +186,16 @@ class _Builder:
 
     def _unsupported(self, node: Node, path: Path) -> None:
         line, col = _position(node)
-        self.issues.append(YamlIssue(
-            path, line, col,
-            f"unsupported YAML tag '{_short_tag(node.tag)}' in {_where(path)}; records hold only text, numbers, "
-            "true/false, dates, lists and mappings",
-            True,
-        ))
+        self.issues.append(
+            YamlIssue(
+                path,
+                line,
+                col,
+                f"unsupported YAML tag '{_short_tag(node.tag)}' in {_where(path)}; records hold only text, numbers, "
+                "true/false, dates, lists and mappings",
+                True,
+            )
+        )
         return None
 
 
@@ -200,7 +223,9 @@ class YamlDocument:
         for part in path:
             key_node = None
             if isinstance(node, MappingNode):
-                found = next(((k, v) for k, v in node.value if isinstance(k, ScalarNode) and str(k.value) == str(part)), None)
+                found = next(
+                    ((k, v) for k, v in node.value if isinstance(k, ScalarNode) and str(k.value) == str(part)), None
+                )
                 if found is None:
                     return None
                 key_node, node = found
@@ -236,7 +261,7 @@ def load_yaml(text: str) -> YamlDocument:
         if exc.context and problem.startswith("but "):  # "expected a single document", "but found another"
             problem, context = f"{exc.context}, {problem}", ""
         lines = text.splitlines()
-        if mark is not None and mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
+        if mark is not None and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
             context += "; indent with spaces, not tabs"
         raise YamlSyntaxError(line, col, f"invalid YAML: {problem}{context}") from None
     except yaml.YAMLError as exc:  # e.g. a character libyaml will not read
