@@ -135,6 +135,7 @@ def write_project(root: Path) -> None:
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """The demo project; run it with `runpytest_subprocess`, as in-process runs re-import the record loader."""
     write_project(pytester.path)
     return pytester
 
@@ -234,13 +235,13 @@ def test_report_holds_observations_details_and_host(demo_run: DemoRun) -> None:
 
 
 def test_strict_makes_drift_fail_the_run(project: pytest.Pytester) -> None:
-    result = project.runpytest("--incidentkb-strict", "-k", "gone or reproduces or now_works")
+    result = project.runpytest_subprocess("--incidentkb-strict", "-k", "gone or reproduces or now_works")
     result.assert_outcomes(passed=1, failed=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
 def test_drift_alone_does_not_fail_the_run(project: pytest.Pytester) -> None:
-    result = project.runpytest("-k", "gone or reproduces or now_works")
+    result = project.runpytest_subprocess("-k", "gone or reproduces or now_works")
     result.assert_outcomes(passed=1, xfailed=2)
     assert result.ret == pytest.ExitCode.OK
 
@@ -314,14 +315,14 @@ def test_a_run_without_incident_cases_is_untouched(pytester: pytest.Pytester) ->
 def test_report_replaces_an_earlier_report(project: pytest.Pytester) -> None:
     report = project.path / "report.json"
     report.write_text('{"schema": 1, "cases": []}', encoding="utf-8")
-    project.runpytest(f"--incidentkb-report={report}", "-k", "reproduces")
+    project.runpytest_subprocess(f"--incidentkb-report={report}", "-k", "reproduces")
     assert [c["outcome"] for c in json.loads(report.read_text(encoding="utf-8"))["cases"]] == ["reproduces"]
 
 
 def test_report_never_overwrites_another_file(project: pytest.Pytester) -> None:
     notes = project.path / "notes.json"
     notes.write_text("my notes", encoding="utf-8")
-    result = project.runpytest(f"--incidentkb-report={notes}")
+    result = project.runpytest_subprocess(f"--incidentkb-report={notes}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: --incidentkb-report {notes}: the file exists and is not an incidentkb report*"])
     assert notes.read_text(encoding="utf-8") == "my notes"
@@ -329,7 +330,7 @@ def test_report_never_overwrites_another_file(project: pytest.Pytester) -> None:
 
 def test_report_path_is_written_beside_nothing_else(project: pytest.Pytester) -> None:
     out = project.path / "results"
-    project.runpytest(f"--incidentkb-report={out / 'r.json'}", "-k", "reproduces")
+    project.runpytest_subprocess(f"--incidentkb-report={out / 'r.json'}", "-k", "reproduces")
     assert [p.name for p in out.iterdir()] == ["r.json"]  # no temporary file left behind
 
 
@@ -342,5 +343,12 @@ def test_incident_record_without_marker_says_what_is_missing(pytester: pytest.Py
 def test_record_folder_comes_from_the_ini(project: pytest.Pytester, tmp_path: Path) -> None:
     (tmp_path / "demo-incident.yaml").write_text(RECORD, encoding="utf-8")
     (project.path / "incidents" / "demo-incident.yaml").unlink()
-    result = project.runpytest("-o", f"incidentkb_incidents={tmp_path}", "-k", "test_symptom_reproduces")
+    result = project.runpytest_subprocess("-o", f"incidentkb_incidents={tmp_path}", "-k", "test_symptom_reproduces")
     result.assert_outcomes(passed=1)
+
+
+def test_an_invalid_record_crashes_its_cases_naming_the_place(project: pytest.Pytester) -> None:
+    (project.path / "incidents" / "demo-incident.yaml").write_text(RECORD.replace("category: demo\n", ""), "utf-8")
+    result = project.runpytest_subprocess("-k", "test_symptom_reproduces")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*not a valid incident record: *demo-incident.yaml:1:1: missing field 'category'*"])

@@ -176,20 +176,18 @@ def incident_record(request: pytest.FixtureRequest) -> Incident:
 
 
 def _load_incident(folder: Path, incident_id: str) -> Incident:
-    import yaml
-    from pydantic import ValidationError
-
-    from incidentkb.schema import Incident
+    from incidentkb.records import RecordError, load_record
 
     path = folder / f"{incident_id}.yaml"
+    if not path.is_file():
+        pytest.fail(f"{path}: no such incident record (named by @pytest.mark.incident)", pytrace=False)
     try:
-        return Incident.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        problem = "no such incident record (named by @pytest.mark.incident)"
-    except (yaml.YAMLError, ValidationError) as exc:
-        problem = "not a valid incident record: " + " ".join(str(exc).strip().splitlines()[:3])
+        return load_record(path)
+    except RecordError as exc:
+        problems = [str(p) for p in exc.problems]
+    more = f" (and {len(problems) - 3} more; run `incidentkb check`)" if len(problems) > 3 else ""
     # Failed outside the except block, so the message is not buried under the exception it replaces.
-    pytest.fail(f"{path}: {problem}", pytrace=False)
+    pytest.fail("not a valid incident record: " + "; ".join(problems[:3]) + more, pytrace=False)
 
 
 # --- outcomes ------------------------------------------------------------------------------------------------
