@@ -88,6 +88,10 @@ class _Checker:
     reported_roles: set[tuple[Path, str]] = field(default_factory=set)
     """Cases whose role names nothing: already reported, so the case fields that point at them are not."""
 
+    def report(self, record: RecordFile, place: tuple[str | int, ...], message: str) -> None:
+        """A problem of `record`, at the value written at `place`."""
+        self.problems.append(record.problem(place, message))
+
     def rel(self, path: Path) -> str:
         try:
             return path.relative_to(self.root).as_posix()
@@ -103,7 +107,8 @@ class _Checker:
         if record.path not in self.regression_paths:
             rpath = record.get("regression", "path")
             # normpath, not resolve: no file-system calls for a thousand records.
-            self.regression_paths[record.path] = Path(os.path.normpath(self.root / rpath)) if isinstance(rpath, str) else None
+            path = Path(os.path.normpath(self.root / rpath)) if isinstance(rpath, str) else None
+            self.regression_paths[record.path] = path
         return self.regression_paths[record.path]
 
     # --- one record ---------------------------------------------------------------------------------------
@@ -116,13 +121,12 @@ class _Checker:
         rid = record.get("id")
         if isinstance(rid, str):
             if rid != record.path.stem:
-                self.problems.append(record.problem(("id",), (
-                    f"id '{rid}' does not match the file name '{record.path.name}'; "
-                    f"rename the file to {rid}.yaml or set the id to '{record.path.stem}'")))
+                self.report(record, ("id",), f"id '{rid}' does not match the file name '{record.path.name}'; "
+                                             f"rename the file to {rid}.yaml or set the id to '{record.path.stem}'")
             first = self.by_id.get(rid, record)
             if first is not record:
-                self.problems.append(record.problem(("id",), (
-                    f"duplicate id '{rid}': {self.rel(first.path)} already has it; give each incident its own id")))
+                self.report(record, ("id",), f"duplicate id '{rid}': {self.rel(first.path)} already has it; "
+                                             "give each incident its own id")
         self.cases(record, rid if isinstance(rid, str) else None)
         self.case_fields(record)
 
@@ -134,10 +138,23 @@ class _Checker:
                 "the record does not name its JSON Schema, so editors cannot check it; add "
                 f"'# yaml-language-server: $schema={expected}' as its first line")))
         elif "://" not in ref.target and not (record.path.parent / ref.target).is_file():
-            self.problems.append(Problem(str(record.path), ref.line, ref.col, (
-                f"the JSON Schema '{ref.target}' does not exist; write $schema={expected}")))
+            self.problems.append(Problem(str(record.path), ref.line, ref.col,
+                                         f"the JSON Schema '{ref.target}' does not exist; write $schema={expected}"))
 
-    def _ids(self, record: RecordFile, *where: str | int) -> list[str] | None:
+    @staticmethod
+    def listed(record: RecordFile) -> list[tuple[int, str, str]]:
+        """Index, name and role of each readable entry of `regression.cases`."""
+        cases = record.get("regression", "cases")
+        found = []
+        for index in range(len(cases) if isinstance(cases, list) else 0):
+            name = record.get("regression", "cases", index, "name")
+            role = record.get("regression", "cases", index, "role")
+            if isinstance(name, str) and isinstance(role, str):
+                found.append((index, name, role))
+        return found
+
+    @staticmethod
+    def _ids(record: RecordFile, *where: str | int) -> list[str] | None:
         """The ids of the failed attempts or alternative fixes, or None when the list itself is unreadable."""
         items = record.get(*where)
         if items is None and record.usable(tuple(where)):
@@ -152,82 +169,70 @@ class _Checker:
         kind, name = parse_role(role)
         if name is None:
             return True
-        what, ids = (("failed attempt", self._ids(record, "failed_attempts")) if kind.value == "attempt"
-                     else ("alternative fix", self._ids(record, "fix", "alternatives")))
+        if kind.value == "attempt":
+            what, ids = "failed attempt", self._ids(record, "failed_attempts")
+        else:
+            what, ids = "alternative fix", self._ids(record, "fix", "alternatives")
         if ids is None or name in ids:
             return True
-        known = f"the record's {what}s are {', '.join(ids)}" if ids else f"the record has no {what}s"
         guess = did_you_mean(name, ids)
-        hint = f"; did you mean '{kind.value}:{guess}'?" if guess else f"; {known}"
-        self.problems.append(record.problem(("regression", "cases", index, "role"), f"role '{role}' names no {what} '{name}'{hint}"))
+        known = f"the record's {what}s are {', '.join(ids)}" if ids else f"the record has no {what}s"
+        hint = f"did you mean '{kind.value}:{guess}'?" if guess else known
+        self.report(record, ("regression", "cases", index, "role"), f"role '{role}' names no {what} '{name}'; {hint}")
         return False
 
     def cases(self, record: RecordFile, rid: str | None) -> None:
         """Each listed case exists in the regression file, is marked for this record, with the same role."""
-        cases = record.get("regression", "cases")
-        if not isinstance(cases, list):
-            return
-        listed: list[tuple[int, str, str]] = []
-        for index in range(len(cases)):
-            name, role = record.get("regression", "cases", index, "name"), record.get("regression", "cases", index, "role")
-            if isinstance(name, str) and isinstance(role, str):
-                listed.append((index, name, role))
-                if not self._role_names_something(record, index, role):
-                    self.reported_roles.add((record.path, name))
+        listed = self.listed(record)
         seen: set[str] = set()
-        for index, name, _ in listed:
+        for index, name, role in listed:
+            if not self._role_names_something(record, index, role):
+                self.reported_roles.add((record.path, name))
             if name in seen:
-                self.problems.append(record.problem(("regression", "cases", index, "name"),
-                                                    f"case '{name}' is listed twice in regression.cases; keep one"))
+                self.report(record, ("regression", "cases", index, "name"),
+                            f"case '{name}' is listed twice in regression.cases; keep one")
             seen.add(name)
         file = self.regression_of(record)
         if file is None:
             return
         if not file.is_file():
-            self.problems.append(record.problem(("regression", "path"), (
-                f"regression file '{self.rel(file)}' does not exist; correct the path, or create the file "
-                "(`incidentkb new` writes a stub)")))
+            self.report(record, ("regression", "path"), f"regression file '{self.rel(file)}' does not exist; correct "
+                                                        "the path, or create the file (`incidentkb new` writes a stub)")
             return
         scan = self.scan(file)
-        if not scan.parsed:
-            return
-        for index, name, role in listed:
-            self.case_in_file(record, rid, scan, index, name, role)
+        if scan.parsed:
+            for index, name, role in listed:
+                self.case_in_file(record, rid, scan, (index, name, role))
 
-    def case_in_file(self, record: RecordFile, rid: str | None, scan: RegressionFile, index: int, name: str, role: str) -> None:
+    def case_in_file(self, record: RecordFile, rid: str | None, scan: RegressionFile, entry: tuple[int, str, str]
+                     ) -> None:
+        index, name, role = entry
         where = ("regression", "cases", index)
         case = scan.functions.get(name)
         if case is None:
-            tests = [n for n in scan.functions if n.startswith("test")]
-            guess = did_you_mean(name, tests)
-            hint = f"; did you mean '{guess}'?" if guess else "; define it there or correct the name"
-            self.problems.append(record.problem(where + ("name",), f"case '{name}' is not defined in {self.rel(scan.path)}{hint}"))
+            guess = did_you_mean(name, [n for n in scan.functions if n.startswith("test")])
+            hint = f"did you mean '{guess}'?" if guess else "define it there or correct the name"
+            self.report(record, (*where, "name"), f"case '{name}' is not defined in {self.rel(scan.path)}; {hint}")
             return
         if rid is None or any(m.incident is None or m.role is None for m in case.markers):
             return  # the id or the marker is unreadable, and that is reported where it is written
         at = f"{self.rel(scan.path)}:{case.line}"
         mine = [m for m in case.markers if m.incident == rid]
         if not case.markers:
-            self.problems.append(record.problem(where + ("name",), (
-                f"case '{name}' ({at}) has no incident marker; add @pytest.mark.incident(\"{rid}\", \"{role}\") above it")))
+            self.report(record, (*where, "name"), f"case '{name}' ({at}) has no incident marker; "
+                                                  f"add @pytest.mark.incident(\"{rid}\", \"{role}\") above it")
         elif not mine:
-            self.problems.append(record.problem(where + ("name",), (
-                f"case '{name}' ({at}) is marked for incident '{case.markers[0].incident}', not for '{rid}'")))
+            self.report(record, (*where, "name"), f"case '{name}' ({at}) is marked for incident "
+                                                  f"'{case.markers[0].incident}', not for '{rid}'")
         elif all(m.role != role for m in mine) and (record.path, name) not in self.reported_roles:
-            self.problems.append(record.problem(where + ("role",), (
-                f"case '{name}' has role '{role}' here but '{mine[0].role}' in its marker at "
-                f"{self.rel(scan.path)}:{mine[0].line}; make them agree")))
+            self.report(record, (*where, "role"), f"case '{name}' has role '{role}' here but '{mine[0].role}' in its "
+                                                  f"marker at {self.rel(scan.path)}:{mine[0].line}; make them agree")
 
     def case_fields(self, record: RecordFile) -> None:
-        """The `case` named by the symptom, the fix, each attempt and alternative is listed with the matching role."""
-        cases = record.get("regression", "cases")
-        if not isinstance(cases, list):
-            return
+        """The `case` of the symptom, the fix, each attempt and alternative is listed with the matching role."""
         roles: dict[str, str] = {}
-        for index in range(len(cases)):
-            name, role = record.get("regression", "cases", index, "name"), record.get("regression", "cases", index, "role")
-            if isinstance(name, str) and isinstance(role, str):
-                roles.setdefault(name, role)
+        for _, name, role in self.listed(record):
+            roles.setdefault(name, role)
         fields: list[tuple[tuple[str | int, ...], str]] = [(("symptom", "case"), "symptom"), (("fix", "case"), "fix")]
         for where, kind in ((("failed_attempts",), "attempt"), (("fix", "alternatives"), "fix")):
             items = record.get(*where)
@@ -237,16 +242,14 @@ class _Checker:
                     fields.append(((*where, n, "case"), f"{kind}:{item_id}"))
         for place, expected in fields:
             name = record.get(*place)
-            if not isinstance(name, str) or (record.path, name) in self.reported_roles:
+            if not isinstance(name, str) or (record.path, name) in self.reported_roles or not roles:
                 continue
             if name not in roles:
-                self.problems.append(record.problem(place, (
-                    f"case '{name}' is not listed in regression.cases; add "
-                    f"{{name: {name}, role: {expected}}} there")))
+                self.report(record, place, f"case '{name}' is not listed in regression.cases; add "
+                                           f"{{name: {name}, role: {expected}}} there")
             elif roles[name] != expected:
-                self.problems.append(record.problem(place, (
-                    f"case '{name}' is listed in regression.cases with role '{roles[name]}', "
-                    f"but as the case of this part of the record its role is '{expected}'")))
+                self.report(record, place, f"case '{name}' is listed in regression.cases with role '{roles[name]}', "
+                                           f"but as the case of this part of the record its role is '{expected}'")
 
     # --- one regression file ------------------------------------------------------------------------------
 
@@ -257,7 +260,8 @@ class _Checker:
             if len(case.markers) > 1:
                 m = case.markers[1]
                 self.problems.append(Problem(name, m.line, m.col, (
-                    f"case '{case.name}' has {len(case.markers)} incident markers; a case checks one role of one incident")))
+                    f"case '{case.name}' has {len(case.markers)} incident markers; "
+                    "a case checks one role of one incident")))
             for marker in case.markers:
                 if marker.incident is not None and marker.role is not None:
                     self.marked_case(scan, case, marker.incident, marker.role, (marker.line, marker.col))

@@ -45,7 +45,8 @@ def command(*arguments: tuple[tuple[str, ...], dict[str, Any]]) -> Callable[[Han
 
 
 ROOT = arg("--root", type=Path, metavar="DIR",
-           help="the repository (default: the nearest folder above the current one holding incidents/ or pyproject.toml)")
+           help="the repository (default: the nearest folder at or above the current one that holds incidents/ "
+                "or pyproject.toml)")
 
 
 def _root(args: argparse.Namespace) -> Path:
