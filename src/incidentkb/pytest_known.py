@@ -9,12 +9,13 @@ nothing otherwise, not even read the records. When on, each failed test's report
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Generator
+from typing import TYPE_CHECKING, Generator
 
 import pytest
 
-from incidentkb.match import IncidentMatch, Matcher
-from incidentkb.signatures import ErrorInfo
+if TYPE_CHECKING:  # loaded in every pytest run: pydantic and the records are imported only once needed
+    from incidentkb.match import IncidentMatch, Matcher
+    from incidentkb.signatures import ErrorInfo
 
 __all__ = ["SECTION", "errors_of"]
 
@@ -40,6 +41,8 @@ class _Known:
     @property
     def matcher(self) -> Matcher:
         if self._matcher is None:
+            from incidentkb.match import Matcher
+
             inside = self.directory.resolve().is_relative_to(self.root.resolve())
             self._matcher = Matcher.from_directory(self.directory.resolve(), relative_to=self.root.resolve() if inside else None)
         return self._matcher
@@ -75,6 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def errors_of(exc: BaseException) -> list[ErrorInfo]:
     """The exception and those it was raised from or during, earliest first, the exception itself last."""
+    from incidentkb.signatures import ErrorInfo
+
     chain: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in chain:
