@@ -9,7 +9,6 @@ replica is a shallow copy of the module (`Module._replicate_for_data_parallel` c
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 import traceback
@@ -62,8 +61,10 @@ class ForwardRecorder:
         self.calls: list[tuple[str, int]] = []
         self._lock = threading.Lock()  # DataParallel runs replicas in threads
         self._handle = embedding.register_forward_hook(self._hook)
-        replica = embedding._replicate_for_data_parallel()
-        self.hooks_shared_with_replicas = replica._forward_hooks is embedding._forward_hooks
+        replicate = getattr(embedding, "_replicate_for_data_parallel", None)  # private: may go in a later torch
+        self.hooks_shared_with_replicas = (
+            replicate()._forward_hooks is embedding._forward_hooks if replicate is not None else None
+        )
 
     def _hook(self, module: Any, args: tuple[Any, ...], output: Any) -> None:
         input_ids = args[0]
@@ -90,7 +91,6 @@ class Measurement:
         self.notes: list[str] = []
         self.values: dict[str, Any] = {
             "variant": variant,
-            "argv": sys.argv[1:],
             "versions": library_versions(),
         }
 

@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None, *, fixed: bool = False) -> int:
         measurement.failed(exc)
     finally:
         _leave_process_group()
-    report.emit(measurement.to_dict(), rank=training_args.process_index, directory=os.environ.get(report.ENV_REPORT_DIR))
+    directory = os.environ.get(report.ENV_REPORT_DIR)
+    report.emit(measurement.to_dict(), rank=training_args.process_index, directory=directory)
     return 0
 
 
@@ -77,6 +78,7 @@ def _train(measurement: Measurement, *, liger: bool) -> None:
     llm = get_llm(tokenizer)
     values["model_dtype"] = str(llm.dtype).removeprefix("torch.")
     lora_llm, has_lora = get_lora_llm(llm)
+    values["model_parameters"] = sum(parameter.numel() for parameter in lora_llm.parameters())
     values["lora"] = "peft LoRA r=64 alpha=16 on the 7 projections" if has_lora else None
     if not has_lora:
         measurement.notes.append("peft is not installed: the model trains without the LoRA adapter")
@@ -95,9 +97,8 @@ def _train(measurement: Measurement, *, liger: bool) -> None:
         values["model_wrapper"] = type(trainer.model_wrapped).__name__
         values["forward_rows_by_device"] = recorder.rows_by_device()
         values["optimizer_steps"] = trainer.state.global_step
-        values["distributed_backend"] = (
-            torch.distributed.get_backend() if torch.distributed.is_available() and torch.distributed.is_initialized() else None
-        )
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        values["distributed_backend"] = torch.distributed.get_backend() if distributed else None
         if torch.cuda.is_available():
             values["max_memory_allocated_mib"] = {
                 f"cuda:{index}": round(torch.cuda.max_memory_allocated(index) / 2**20, 1)
