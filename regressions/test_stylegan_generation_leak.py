@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
+from incidentkb.observation import Observation
 from stylegan import Generator, generate_test_images, image_test_labels, train_step
 from stylegan.memory import collector_sees_only_new_objects, meter_for
 from stylegan.training import TEST_LABEL_SETS
@@ -82,7 +83,7 @@ def w_avg_updates_chained(generator: Generator) -> int:
     return updates
 
 
-def record(observe, growth: Growth, generator: Generator) -> None:  # type: ignore[no-untyped-def]
+def record(observe: Observation, growth: Growth, generator: Generator) -> None:
     observe.value("memory_measure", growth.method)
     observe.value("test_calls_measured", growth.calls)
     observe.value("growth_per_call_bytes", round(growth.per_call))
@@ -97,7 +98,7 @@ def record(observe, growth: Growth, generator: Generator) -> None:  # type: igno
 
 @pytest.mark.incident(ID, "symptom")
 @pytest.mark.parametrize("device", DEVICES)
-def test_symptom_memory_grows_without_no_grad(device, observe):  # type: ignore[no-untyped-def]
+def test_symptom_memory_grows_without_no_grad(device: str, observe: Observation) -> None:
     growth, generator = measure_growth(device, no_grad=False)
     record(observe, growth, generator)
 
@@ -108,7 +109,7 @@ def test_symptom_memory_grows_without_no_grad(device, observe):  # type: ignore[
 
 @pytest.mark.incident(ID, "fix")
 @pytest.mark.parametrize("device", DEVICES)
-def test_fix_no_grad_keeps_memory_flat(device, observe):  # type: ignore[no-untyped-def]
+def test_fix_no_grad_keeps_memory_flat(device: str, observe: Observation) -> None:
     growth, generator = measure_growth(device, no_grad=True)
     record(observe, growth, generator)
     if any(growth.by_training_step):

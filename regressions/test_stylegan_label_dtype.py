@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from incidentkb.observation import Observation
+from incidentkb.schema import Incident
 from incidentkb.signatures import any_matches
 from stylegan import Generator, concatenate_labels, label_loader, property_score_rows
 from stylegan.labels import TRAIN_BATCH_SIZE
@@ -38,7 +40,7 @@ def latent_codes(device: str) -> torch.Tensor:
     return torch.randn(TRAIN_BATCH_SIZE, 512, device=device)
 
 
-def record_printed(observe, label: torch.Tensor, generator: Generator) -> None:  # type: ignore[no-untyped-def]
+def record_printed(observe: Observation, label: torch.Tensor, generator: Generator) -> None:
     """What the original printed while investigating: the label and the label weight, as their reprs."""
     observe.value("label_dtype", str(label.dtype))
     observe.value("label_shape", list(label.shape))
@@ -49,7 +51,9 @@ def record_printed(observe, label: torch.Tensor, generator: Generator) -> None: 
 
 @pytest.mark.incident(ID, "symptom")
 @pytest.mark.parametrize("device", DEVICES)
-def test_symptom_float64_labels_fail_matmul(device, generator, observe, incident_record):  # type: ignore[no-untyped-def]
+def test_symptom_float64_labels_fail_matmul(
+    device: str, generator: Generator, observe: Observation, incident_record: Incident
+) -> None:
     label = first_batch_labels().to(device)  # the original: concatenated_labels.cuda()
     record_printed(observe, label, generator)
 
@@ -62,7 +66,9 @@ def test_symptom_float64_labels_fail_matmul(device, generator, observe, incident
 
 @pytest.mark.incident(ID, "attempt:cast-to-double")
 @pytest.mark.parametrize("device", DEVICES)
-def test_attempt_cast_to_double_still_fails(device, generator, observe, incident_record):  # type: ignore[no-untyped-def]
+def test_attempt_cast_to_double_still_fails(
+    device: str, generator: Generator, observe: Observation, incident_record: Incident
+) -> None:
     label = first_batch_labels().double().to(device)  # the attempt: cast to Double, which float64 already is
     record_printed(observe, label, generator)
 
@@ -75,7 +81,7 @@ def test_attempt_cast_to_double_still_fails(device, generator, observe, incident
 
 @pytest.mark.incident(ID, "fix")
 @pytest.mark.parametrize("device", DEVICES)
-def test_fix_cast_to_float32(device, generator, observe):  # type: ignore[no-untyped-def]
+def test_fix_cast_to_float32(device: str, generator: Generator, observe: Observation) -> None:
     label = first_batch_labels().to(torch.float32).to(device)  # the fix: .to(torch.float32) before .cuda()
     record_printed(observe, label, generator)
 

@@ -186,14 +186,15 @@ def test_only_broken_fixes_and_crashes_fail_the_run(demo_run: DemoRun) -> None:
 
 def test_drift_shows_as_xfail_with_its_outcome(demo_run: DemoRun) -> None:
     demo_run.stdout.fnmatch_lines(
-        ["XFAIL test_demo.py::test_symptom_gone - incidentkb: symptom no longer reproduces (run with --incidentkb-strict*"]
+        ["XFAIL test_demo.py::test_symptom_gone - incidentkb: symptom no longer reproduces (run with --incidentkb-*"]
     )
 
 
 def test_skip_reason_lists_every_unmet_need(demo_run: DemoRun) -> None:
     reason = "needs: package surely_not_installed_pkg (not installed); pytest<1 (found *)"
     demo_run.stdout.fnmatch_lines([f"SKIPPED *test_demo.py:*: {reason}"])
-    assert cases_by_name(demo_run.report)["test_fix_needs_what_is_missing"]["detail"].startswith(reason.split(" (found")[0])
+    detail = cases_by_name(demo_run.report)["test_fix_needs_what_is_missing"]["detail"]
+    assert detail.startswith("needs: package surely_not_installed_pkg (not installed); pytest<1 (found ")
 
 
 def test_summary_lists_each_case_and_its_drift(demo_run: DemoRun) -> None:
@@ -324,7 +325,7 @@ def test_report_never_overwrites_another_file(project: pytest.Pytester) -> None:
     notes.write_text("my notes", encoding="utf-8")
     result = project.runpytest_subprocess(f"--incidentkb-report={notes}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --incidentkb-report {notes}: the file exists and is not an incidentkb report*"])
+    result.stderr.fnmatch_lines([f"ERROR: --incidentkb-report {notes}: the file exists and is not an incidentkb*"])
     assert notes.read_text(encoding="utf-8") == "my notes"
 
 
@@ -337,7 +338,7 @@ def test_report_path_is_written_beside_nothing_else(project: pytest.Pytester) ->
 def test_incident_record_without_marker_says_what_is_missing(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_case(incident_record):\n    pass\n")
     result = pytester.runpytest()
-    result.stdout.fnmatch_lines(["*test_case: the incident_record fixture needs @pytest.mark.incident('<id>', '<role>')"])
+    result.stdout.fnmatch_lines(["*test_case: the incident_record fixture needs @pytest.mark.incident('<id>', *"])
 
 
 def test_record_folder_comes_from_the_ini(project: pytest.Pytester, tmp_path: Path) -> None:
@@ -351,4 +352,4 @@ def test_an_invalid_record_crashes_its_cases_naming_the_place(project: pytest.Py
     (project.path / "incidents" / "demo-incident.yaml").write_text(RECORD.replace("category: demo\n", ""), "utf-8")
     result = project.runpytest_subprocess("-k", "test_symptom_reproduces")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*not a valid incident record: *demo-incident.yaml:1:1: missing field 'category'*"])
+    result.stdout.fnmatch_lines(["*not a valid incident record: *demo-incident.yaml:*: missing field 'category'*"])
