@@ -105,6 +105,17 @@ def test_regression_side_cross_references(root: Path, old: str, new: str, expect
     assert _shown(check(root), root) == expected
 
 
+def test_a_problem_in_one_case_does_not_hide_the_problems_of_the_others(root: Path) -> None:
+    _edit(root / RECORD, "role: symptom}", "role: symptoms}")
+    _edit(root / RECORD, "{name: test_fix_loss_in_float32,", "{name: test_fix_loss_in_fp32,")
+    _edit(root / RECORD, "  case: test_fix_loss_in_float32", "  case: test_fix_loss_in_fp32")
+    assert [" ".join(p.split()[1:4]) for p in _shown(check(root), root)] == [
+        "'regression.cases[0].role' is the",
+        "case 'test_fix_loss_in_fp32' is",
+        "case 'test_fix_loss_in_float32' is",
+    ]
+
+
 def test_a_case_marked_in_another_file_than_the_record_names(root: Path) -> None:
     (root / "regressions" / "stray.py").write_text(
         'import pytest\n\n@pytest.mark.incident("2025-01-15-sample-loss-nan", "symptom")\ndef test_symptom_nan_loss():\n    pass\n',

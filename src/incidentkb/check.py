@@ -143,8 +143,8 @@ class _Checker:
 
     @staticmethod
     def listed(record: RecordFile) -> list[tuple[int, str, str]]:
-        """Index, name and role of each readable entry of `regression.cases`."""
-        cases = record.get("regression", "cases")
+        """Index, name and role of each readable entry of `regression.cases` (an entry with a problem is left out)."""
+        cases = record.raw("regression", "cases")
         found = []
         for index in range(len(cases) if isinstance(cases, list) else 0):
             name = record.get("regression", "cases", index, "name")
@@ -156,9 +156,9 @@ class _Checker:
     @staticmethod
     def _ids(record: RecordFile, *where: str | int) -> list[str] | None:
         """The ids of the failed attempts or alternative fixes, or None when the list itself is unreadable."""
-        items = record.get(*where)
-        if items is None and record.usable(tuple(where)):
-            return []
+        items = record.raw(*where)
+        if items is None:
+            return [] if record.usable(tuple(where)) else None
         if not isinstance(items, list):
             return None
         ids = [record.get(*where, n, "id") for n in range(len(items))]
@@ -230,12 +230,16 @@ class _Checker:
 
     def case_fields(self, record: RecordFile) -> None:
         """The `case` of the symptom, the fix, each attempt and alternative is listed with the matching role."""
-        roles: dict[str, str] = {}
-        for _, name, role in self.listed(record):
-            roles.setdefault(name, role)
+        roles: dict[str, str | None] = {}  # None: a role with a problem of its own
+        cases = record.raw("regression", "cases")
+        for index in range(len(cases) if isinstance(cases, list) else 0):
+            name = record.get("regression", "cases", index, "name")
+            role = record.get("regression", "cases", index, "role")
+            if isinstance(name, str):
+                roles.setdefault(name, role if isinstance(role, str) else None)
         fields: list[tuple[tuple[str | int, ...], str]] = [(("symptom", "case"), "symptom"), (("fix", "case"), "fix")]
         for where, kind in ((("failed_attempts",), "attempt"), (("fix", "alternatives"), "fix")):
-            items = record.get(*where)
+            items = record.raw(*where)
             for n in range(len(items) if isinstance(items, list) else 0):
                 item_id = record.get(*where, n, "id")
                 if isinstance(item_id, str):
@@ -247,7 +251,7 @@ class _Checker:
             if name not in roles:
                 self.report(record, place, f"case '{name}' is not listed in regression.cases; add "
                                            f"{{name: {name}, role: {expected}}} there")
-            elif roles[name] != expected:
+            elif roles[name] not in (None, expected):
                 self.report(record, place, f"case '{name}' is listed in regression.cases with role '{roles[name]}', "
                                            f"but as the case of this part of the record its role is '{expected}'")
 
@@ -284,11 +288,11 @@ class _Checker:
             report(f"case '{case.name}' is marked for incident '{incident}', but {self.rel(record.path)} names "
                    f"{self.rel(file)} as its regression file")
             return
-        cases = record.get("regression", "cases")
-        if not isinstance(cases, list):
-            return
-        names = {record.get("regression", "cases", i, "name") for i in range(len(cases))}
-        if case.name not in names:
+        cases = record.raw("regression", "cases")
+        count = len(cases) if isinstance(cases, list) else 0
+        names = [record.get("regression", "cases", i, "name") for i in range(count)]
+        # With a name unreadable the record's list is not known: its own problem is reported instead.
+        if names and all(isinstance(n, str) for n in names) and case.name not in names:
             report(f"case '{case.name}' is marked for incident '{incident}', but {self.rel(record.path)} does not list "
                    f"it; add {{name: {case.name}, role: {role}}} to its regression.cases")
 

@@ -99,9 +99,13 @@ class RecordFile:
 
     def get(self, *path: str | int) -> Any:
         """The raw value at `path` when it was written and has no problem of its own, else None."""
-        if self.doc is None or (self.bad and not self.usable(path)):
+        if self.bad and not self.usable(path):
             return None
-        value: Any = self.doc.value
+        return self.raw(*path)
+
+    def raw(self, *path: str | int) -> Any:
+        """The raw value at `path` as written, problems or not (None when it was not written)."""
+        value: Any = self.doc.value if self.doc is not None else None
         for part in path:
             if isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value):
                 value = value[part]
