@@ -251,7 +251,7 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-@dataclass
+@dataclass(eq=False)  # a registered plugin must be hashable: pytest 9.0 keeps plugins in a set
 class _Run:
     """What one pytest run gathers: host facts (probed once, on demand), records read, and the cases' results.
 
