@@ -42,6 +42,8 @@ def latent_codes(device: str) -> torch.Tensor:
 
 def record_printed(observe: Observation, label: torch.Tensor, generator: Generator) -> None:
     """What the original printed while investigating: the label and the label weight, as their reprs."""
+    rows = property_score_rows()
+    observe.value("score_rows", f"{type(rows).__module__}.{type(rows).__qualname__}")  # pandas, as the original
     observe.value("label_dtype", str(label.dtype))
     observe.value("label_shape", list(label.shape))
     observe.value("label_weight_dtype", str(generator.mapping.label_weight.dtype))
