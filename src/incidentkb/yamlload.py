@@ -32,6 +32,12 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
 
     _implicit = _BaseLoader.yaml_implicit_resolvers
 
+    def descend_resolver(self, current_node: Node | None, current_index: Any) -> None:
+        pass  # only path resolvers need the path, and records have none
+
+    def ascend_resolver(self) -> None:
+        pass
+
     def resolve(self, kind: type[Node], value: str, implicit: tuple[bool, bool]) -> str:
         if kind is ScalarNode:
             if implicit[0]:
@@ -136,36 +142,25 @@ class _Builder:
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        first_line: dict[str, int] = {}
+        first: dict[str, Node] = {}
         for key_node, value_node in node.value:
-            line, col = _position(key_node)
+            problem = None
             if not isinstance(key_node, ScalarNode):
-                self.issues.append(
-                    YamlIssue(
-                        path, line, col, f"a key in {_where(path)} is a list or mapping; keys must be plain words"
-                    )
-                )
-                continue
-            if key_node.tag == _TAG + "merge":
-                self.issues.append(
-                    YamlIssue(
-                        path, line, col, f"merge keys ('<<') are not supported in {_where(path)}; write the keys out"
-                    )
-                )
+                problem = f"a key in {_where(path)} is a list or mapping; keys must be plain words"
+            elif key_node.tag == _TAG + "merge":
+                problem = f"merge keys ('<<') are not supported in {_where(path)}; write the keys out"
+            if problem is not None:
+                self.issues.append(YamlIssue(path, *_position(key_node), problem))
                 continue
             # Keys are names: `yes:` or `3.10:` mean the text as written, not a boolean or a number.
             key = str(key_node.value)
-            if key in first_line:
-                self.issues.append(
-                    YamlIssue(
-                        path + (key,),
-                        line,
-                        col,
-                        f"duplicate key '{key}' in {_where(path)}: it is already set at line {first_line[key]}; keep one of them",
-                    )
-                )
+            if key in first:
+                earlier = _position(first[key])[0]
+                message = f"duplicate key '{key}' in {_where(path)}: it is already set at line {earlier}; "
+                message += "keep one of them"
+                self.issues.append(YamlIssue(path + (key,), *_position(key_node), message))
                 continue
-            first_line[key] = line
+            first[key] = key_node
             result[key] = self.build(value_node, path + (key,))
         return result
 
