@@ -1,0 +1,112 @@
+"""The regression matrix of incidentkb: every incident's regressions across torch x transformers/trl stacks x GPUs.
+
+    nox -s regressions                      # every cell this host can run, then the incidents x cells table
+    nox -l                                  # the cells: regressions(torch=2.6.0 stack=4.51.3 gpus=0), ...
+    nox -s "regressions(torch=2.13.0 stack=4.51.3 gpus=0)"   # one cell
+    nox -s regressions -- -k dtype          # pytest arguments pass through
+    nox -s regressions -- --strict          # symptom/attempt drift fails the run too
+    nox -s table                            # the table of the newest results file of each cell
+    nox -s wheelhouse -- --python 3.12 --platform manylinux_2_28_x86_64 --torch installed --stack 4.51.3 --dest DIR
+    INCIDENTKB_WHEELHOUSE=DIR nox -s regressions   # offline: install from DIR only (several DIRs: join with ':')
+
+The axes live in regressions/matrix.toml. Start nox from an environment that has incidentkb's dependencies
+(`pip install -e '.[test]'` brings nox with them). Environments are built with uv when it is found, else with
+venv + pip (INCIDENTKB_BACKEND=pip forces that), under .nox/, and reused while their spec is unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
+try:
+    from incidentkb import cellrun, matrix, results, runner
+    from incidentkb import table as table_module  # the names `table` and `wheelhouse` are the sessions'
+    from incidentkb import wheelhouse as wheelhouse_module
+except ImportError as exc:  # pragma: no cover - depends on how nox was installed
+    raise SystemExit(f"noxfile.py: incidentkb needs {exc.name}; run nox from an environment made with `pip install -e '.[test]'`") from None
+
+nox.options.sessions = ["regressions"]
+nox.options.default_venv_backend = "none"  # cellrun builds each cell's environment itself (see incidentkb.envs)
+
+MATRIX = matrix.load_matrix(ROOT / matrix.MATRIX_FILE)
+
+
+class _Run:
+    """What the sessions of one `nox` invocation share: the plan of who runs which incident, and the results."""
+
+    def __init__(self) -> None:
+        self.planner: matrix.Planner | None = None
+        self.host: runner.HostFacts | None = None
+        self.results: list[results.CellResult] = []
+        self.not_run: dict[matrix.Cell, str] = {}
+        self.strict = False
+
+    def host_facts(self) -> runner.HostFacts:
+        if self.host is None:
+            folders = tuple(f for f in os.environ.get("INCIDENTKB_WHEELHOUSE", "").split(os.pathsep) if f)
+            python = runner.base_interpreter()
+            self.host = runner.HostFacts(
+                gpu_names=runner.host_gpus(), host_python=python, host_torch=runner.host_torch_version(python),
+                wheelhouse=tuple(str(Path(f).resolve()) for f in folders), built_for=runner.wheelhouse_pairs(folders),
+            )
+        return self.host
+
+
+RUN = _Run()
+
+
+@nox.session
+@nox.parametrize("cell", [nox.param(cell, id=str(cell)) for cell in MATRIX.cells()])
+def regressions(session: nox.Session, cell: matrix.Cell) -> None:
+    """Run the regressions of one matrix cell (torch x stack x GPUs) and write its results file."""
+    session.notify("table")
+    RUN.strict = "--strict" in session.posargs
+    reason = runner.unavailable(MATRIX, cell, RUN.host_facts())
+    if reason:
+        RUN.not_run[cell] = reason
+        session.skip(f"not run: {reason}")
+    if RUN.planner is None:
+        RUN.planner = matrix.Planner(MATRIX, matrix.load_targets(ROOT))
+    result = cellrun.run_cell(
+        MATRIX, cell, RUN.planner.assign(cell), host=RUN.host_facts(), root=ROOT,
+        run=lambda command: session.run(*command, external=True), log=session.log,
+        posargs=[a for a in session.posargs if a != "--strict"], strict=RUN.strict,
+    )
+    RUN.results.append(result)
+    if failures := result.failures(strict=RUN.strict):
+        session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
+
+
+@nox.session(default=False)
+def table(session: nox.Session) -> None:
+    """Print the incidents x cells table of this run, or of the newest results file of each cell."""
+    ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only
+    runs = RUN.results if ran else results.latest_per_cell(results.read_all(ROOT / results.RESULTS_DIR))
+    built = table_module.build(runs, RUN.not_run)
+    print(table_module.render_text(built), end="")
+    if RUN.strict and built.drift:
+        session.error(f"{len(built.drift)} case(s) drifted from their records (--strict)")
+
+
+
+@nox.session(default=False)
+def wheelhouse(session: nox.Session) -> None:
+    """Download every wheel some cells need into a folder, for a host without internet (`-- --help`)."""
+    options = wheelhouse_module.parse_args(session.posargs)
+    uv = cellrun.find_uv()
+    if uv is None:
+        session.error("the wheelhouse is resolved with uv for the target platform: `pip install uv`, then run again")
+    steps, files = wheelhouse_module.commands(MATRIX, options, ROOT, uv=uv)
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for command in steps:
+        session.run(*command, external=True)
+    session.log(wheelhouse_module.size_report(options.dest))
+

@@ -1,0 +1,145 @@
+"""One run of one matrix cell, from its environment to its results file; what a `regressions(...)` nox session does.
+
+Kept out of the noxfile so the session stays a few lines and this can be read (and changed) as ordinary code.
+The caller passes `run`, which runs an installer command and raises on failure (nox's `session.run`), and `log`.
+Time is measured per step (environment, probe, pytest) and written into the results file, so the overhead of a
+cold and of a warm run can be read from the results themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from incidentkb import envs, results, runner
+from incidentkb.matrix import Assignment, Cell, Matrix
+
+__all__ = ["find_uv", "run_cell"]
+
+
+def find_uv() -> str | None:
+    """uv's executable: the `uv` package beside nox, else `uv` on PATH; None selects venv + pip."""
+    if os.environ.get("INCIDENTKB_BACKEND", "").lower() == "pip":
+        return None
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except Exception:  # noqa: BLE001 - no uv package: look on PATH
+        return shutil.which("uv")
+
+
+def _prepare(spec: envs.EnvSpec, venv: Path, uv: str | None, run: Callable[[list[str]], Any], log: Callable[[str], None]) -> bool:
+    """Build the environment unless it is current; True when it was reused as it was."""
+    if envs.is_current(spec, venv):
+        log(f"reusing {venv} (built from the same spec)")
+        return True
+    for command in envs.create_commands(spec, venv):
+        run([uv if c == "uv" and uv else c for c in command])
+    commands, files = envs.install_commands(spec, venv)
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+    for command in commands:
+        run([uv if c == "uv" and uv else c for c in command])
+    envs.mark_current(spec, venv)
+    return False
+
+
+def run_cell(
+    matrix: Matrix,
+    cell: Cell,
+    assignment: Assignment,
+    *,
+    host: runner.HostFacts,
+    root: Path,
+    run: Callable[[list[str]], Any],
+    log: Callable[[str], None],
+    posargs: Sequence[str] = (),
+    strict: bool = False,
+) -> results.CellResult:
+    """Build (or reuse) the cell's environment, run its assigned regressions, write and return its results."""
+    started = results.now()
+    uv = find_uv()
+    option = matrix.torch_option(cell)
+    interpreter = host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable)
+    spec = envs.spec_for(
+        matrix, cell, backend="uv" if uv else "pip", interpreter=interpreter, project=root,
+        wheelhouse=host.wheelhouse, host_torch=host.host_torch,
+    )
+    venv = envs.env_dir(root, spec)
+    env = dict(os.environ)
+    env["CUDA_VISIBLE_DEVICES"] = runner.visible_devices(cell.gpus, os.environ.get("CUDA_VISIBLE_DEVICES"))
+    env["INCIDENTKB_CELL"] = str(cell)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("PYTHONPATH", None)  # only the cell's environment may supply packages
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = f"{envs.python_in(venv).parent}{os.pathsep}{env.get('PATH', '')}"
+
+    facts: dict[str, Any] = {}
+    report: dict[str, Any] | None = None
+    pytest_run: runner.PytestRun | None = None
+    failure: str | None = None
+    t0 = time.monotonic()
+    try:
+        reused = _prepare(spec, venv, uv, run, log)
+    except Exception as exc:  # noqa: BLE001 - an install that fails is this cell's result, not the end of the matrix
+        reused, failure = False, f"the environment could not be built: {exc}"
+    env_seconds = round(time.monotonic() - t0, 1)
+    t1 = time.monotonic()
+    if failure is None:
+        facts = runner.probe_environment(envs.python_in(venv), env=env, cwd=root)
+    probe_seconds = round(time.monotonic() - t1, 1)
+    if failure is None and assignment.run:
+        with tempfile.TemporaryDirectory(prefix="incidentkb-") as tmp:
+            report_path = Path(tmp, "report.json")
+            command = runner.pytest_command(
+                envs.python_in(venv), assignment.files, report=report_path, case_timeout_s=matrix.case_timeout_s,
+                workers=matrix.gpu_setting(cell).workers, strict=strict, posargs=posargs,
+            )
+            log(f"{cell}: {' '.join(command)}")
+            pytest_run = runner.run_pytest(command, env=env, cwd=root, timeout_s=matrix.cell_timeout_s)
+            if report_path.exists():
+                report = json.loads(report_path.read_text(encoding="utf-8"))
+    if failure is None and report is None:  # pytest did not say what it ran on: ask the environment itself
+        facts.update(runner.probe_environment(envs.python_in(venv), env=env, cwd=root, hardware=True))
+    if report is not None:
+        facts.setdefault("environment", report.get("environment"))
+        facts.setdefault("hardware", report.get("hardware"))
+    data = {
+        "schema": results.SCHEMA,
+        "cell": str(cell),
+        "axes": cell.as_dict(),
+        "started": started,
+        "finished": results.now(),
+        "python": facts.get("python"),
+        "versions": facts.get("environment"),
+        "packages": facts.get("packages"),
+        # `hardware` as the cell's pytest saw it (CUDA_VISIBLE_DEVICES applied), and the host's own GPUs
+        "host": {**(facts.get("hardware") or {}), "host_gpus": list(host.gpu_names), "host_gpu_count": host.gpu_count},
+        "environment": {
+            "name": spec.name, "backend": spec.backend, "reused": reused, "seconds": env_seconds,
+            "probe_seconds": probe_seconds, "offline": spec.no_index, "system_site_packages": spec.system_site_packages,
+            "host_torch": host.host_torch if option.is_host else None,
+        },
+        "pytest": None if pytest_run is None else {
+            "argv": list(pytest_run.command[1:]), "exit_code": pytest_run.exit_code, "seconds": pytest_run.seconds,
+            "timed_out": pytest_run.timed_out, "strict": strict,
+        },
+        "incidents": {
+            "ran": [t.incident for t in assignment.run],
+            "covered_by": {incident: str(by) for incident, by in assignment.covered.items()},
+        },
+        "cases": runner.cases_for(assignment.run, report, pytest_run, failure=failure),
+        # the plugin's report, whose `cases` are the `cases` above
+        "report": None if report is None else {k: v for k, v in report.items() if k != "cases"},
+    }
+    path = results.write(data, root / results.RESULTS_DIR)
+    log(f"{cell}: results in {path.relative_to(root)}")
+    return results.CellResult.from_dict(data, path)

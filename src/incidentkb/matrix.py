@@ -1,0 +1,355 @@
+"""The regression matrix: its axes, its cells, what a cell may not run and which incidents each cell runs.
+
+Everything comes from one declared file, `regressions/matrix.toml`, so adding a torch version or a stack is a
+data change. A `Cell` is a value object whose string (`torch=2.6.0 stack=4.51.3 gpus=0`) is the nox session id,
+the pytest id and the key of results files. An incident runs only where the libraries it `depends_on` (and the
+GPU count, which always matters) take a combination of versions not run before: the dtype incident, which
+depends on torch alone, runs once per torch version and GPU setting, not once per transformers stack.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "MATRIX_FILE",
+    "AXES",
+    "MatrixError",
+    "Cell",
+    "TorchOption",
+    "Stack",
+    "GpuSetting",
+    "Exclusion",
+    "Matrix",
+    "Target",
+    "Assignment",
+    "Planner",
+    "load_matrix",
+    "load_targets",
+    "plan",
+    "canonical_name",
+    "pinned_version",
+]
+
+#: Where the matrix is declared, relative to the repository root.
+MATRIX_FILE = "regressions/matrix.toml"
+#: The axes in the order cells multiply (and run).
+AXES = ("torch", "stack", "gpus")
+
+
+class MatrixError(ValueError):
+    """The matrix file, or a cell named by a user, is not what the matrix allows; the message names the place."""
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One value of each axis. Its string is its id everywhere: nox, pytest, results files, the table."""
+
+    torch: str
+    stack: str
+    gpus: int
+
+    def __str__(self) -> str:
+        return f"torch={self.torch} stack={self.stack} gpus={self.gpus}"
+
+    @property
+    def slug(self) -> str:
+        """The id as a file-name part: `torch-2.6.0_stack-4.51.3_gpus-0`."""
+        return f"torch-{self.torch}_stack-{self.stack}_gpus-{self.gpus}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"torch": self.torch, "stack": self.stack, "gpus": self.gpus}
+
+    @classmethod
+    def parse(cls, text: str) -> "Cell":
+        """Read `torch=2.6.0 stack=4.51.3 gpus=0` (the order of the parts does not matter)."""
+        parts = dict(part.partition("=")[::2] for part in text.split())
+        if set(parts) != set(AXES) or not parts["gpus"].isdigit():
+            raise MatrixError(f"cell {text!r}: write it as 'torch=<id> stack=<id> gpus=<n>', e.g. 'torch=2.6.0 stack=4.51.3 gpus=0'")
+        return cls(parts["torch"], parts["stack"], int(parts["gpus"]))
+
+
+def canonical_name(name: str) -> str:
+    """Distribution names compare as PyPI compares them: `Liger_Kernel` = `liger-kernel`."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned_version(requirement: str) -> tuple[str, str | None]:
+    """`transformers==4.51.3` -> (`transformers`, `4.51.3`); a requirement that pins nothing -> (name, None)."""
+    match = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:==\s*([^\s,;]+))?\s*", requirement)
+    if match is None:
+        raise MatrixError(f"requirement {requirement!r}: write 'name==version'")
+    return canonical_name(match.group(1)), match.group(2)
+
+
+@dataclass(frozen=True)
+class TorchOption:
+    """A value of the torch axis: a pinned requirement, or `installed` (the host's own torch)."""
+
+    id: str
+    why: str
+    requirement: str | None = None
+    find_links: tuple[str, ...] = ()
+    host_provides: tuple[str, ...] = ()
+
+    @property
+    def is_host(self) -> bool:
+        return self.requirement is None
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A value of the stack axis: transformers, trl and their companions pinned together."""
+
+    id: str
+    why: str
+    packages: tuple[str, ...]
+    gpu_packages: tuple[str, ...] = ()
+    requires_torch: str | None = None
+
+    def versions(self, *, gpus: int) -> dict[str, str]:
+        """Pinned versions by canonical name; GPU-only packages only where there are GPUs."""
+        requirements = self.packages + (self.gpu_packages if gpus else ())
+        return {name: version for name, version in map(pinned_version, requirements) if version}
+
+    def requirements(self, *, gpus: int) -> tuple[str, ...]:
+        return self.packages + (self.gpu_packages if gpus else ())
+
+
+@dataclass(frozen=True)
+class GpuSetting:
+    """A value of the GPU axis and how its cases may share the host."""
+
+    count: int
+    why: str
+    workers: str = "0"
+    """pytest-xdist's `-n`: `auto`, or `0` for no parallel workers."""
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Cells that must not run, matched on some axes, with the reason shown wherever they would have appeared."""
+
+    match: Mapping[str, str]
+    reason: str
+
+    def matches(self, cell: Cell) -> bool:
+        values = {"torch": cell.torch, "stack": cell.stack, "gpus": str(cell.gpus)}
+        return all(values[axis] == str(value) for axis, value in self.match.items())
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """The axes and exclusions as declared, and the run limits."""
+
+    torch: tuple[TorchOption, ...]
+    stacks: tuple[Stack, ...]
+    gpus: tuple[GpuSetting, ...]
+    exclusions: tuple[Exclusion, ...] = ()
+    case_timeout_s: int = 600
+    cell_timeout_s: int = 5400
+
+    def cells(self) -> list[Cell]:
+        """Every cell, exclusions included, in axis order (torch, then stack, then gpus)."""
+        return [Cell(t.id, s.id, g.count) for t, s, g in itertools.product(self.torch, self.stacks, self.gpus)]
+
+    def torch_option(self, cell: Cell) -> TorchOption:
+        return _find(self.torch, cell.torch, "torch")
+
+    def stack(self, cell: Cell) -> Stack:
+        return _find(self.stacks, cell.stack, "stack")
+
+    def gpu_setting(self, cell: Cell) -> GpuSetting:
+        for setting in self.gpus:
+            if setting.count == cell.gpus:
+                return setting
+        raise MatrixError(f"{cell}: gpus={cell.gpus} is not an axis value; choose from {[g.count for g in self.gpus]}")
+
+    def check(self, cell: Cell) -> Cell:
+        """The cell itself, once each of its values is known to the matrix."""
+        self.torch_option(cell), self.stack(cell), self.gpu_setting(cell)
+        return cell
+
+    def excluded(self, cell: Cell) -> str | None:
+        """Why the matrix itself rules the cell out (whatever the host), or None."""
+        for exclusion in self.exclusions:
+            if exclusion.matches(cell):
+                return exclusion.reason
+        option, stack = self.torch_option(cell), self.stack(cell)
+        if not option.is_host and stack.requires_torch and option.requirement:
+            _, version = pinned_version(option.requirement)
+            if version and not version_in(version, stack.requires_torch):
+                return f"stack {stack.id} needs torch{stack.requires_torch}, the cell pins torch {version}"
+        return None
+
+    def versions(self, cell: Cell) -> dict[str, str]:
+        """The version each library has in the cell, as far as the matrix pins it (`installed` for the host's torch)."""
+        versions = self.stack(cell).versions(gpus=cell.gpus)
+        versions["torch"] = self.torch_option(cell).id
+        return versions
+
+
+def version_in(version: str, specifier: str) -> bool:
+    """Whether a version satisfies a specifier such as `>=2.6` (local labels like `+cu124` ignored)."""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    return Version(version.split("+", 1)[0]) in SpecifierSet(specifier)
+
+
+def _find(options: Sequence[Any], key: str, axis: str) -> Any:
+    for option in options:
+        if option.id == key:
+            return option
+    raise MatrixError(f"{axis}={key} is not in {MATRIX_FILE}; choose from {[o.id for o in options]}")
+
+
+def _entries(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+    entries = data.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise MatrixError(f"{where}: [[{key}]] must be a list of tables")
+    for index, entry in enumerate(entries, 1):
+        if not str(entry.get("why" if key != "exclude" else "reason", "")).strip():
+            what = "reason" if key == "exclude" else "why"
+            raise MatrixError(f"{where}: [[{key}]] entry {index} has no '{what}'; say why it is there")
+    return entries
+
+
+def load_matrix(path: str | Path = MATRIX_FILE) -> Matrix:
+    """Read and check the declared matrix; a mistake raises `MatrixError` naming the file and the entry."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise MatrixError(f"{path}: {exc}") from None
+    where = str(path)
+    try:
+        torch = tuple(
+            TorchOption(
+                id=str(e["id"]), why=e["why"], requirement=e.get("requirement"),
+                find_links=tuple(e.get("find_links", ())), host_provides=tuple(e.get("host_provides", ())),
+            )
+            for e in _entries(data, "torch", where)
+        )
+        stacks = tuple(
+            Stack(
+                id=str(e["id"]), why=e["why"], packages=tuple(e["packages"]),
+                gpu_packages=tuple(e.get("gpu_packages", ())), requires_torch=e.get("requires_torch"),
+            )
+            for e in _entries(data, "stack", where)
+        )
+        gpus = tuple(
+            GpuSetting(count=int(e["count"]), why=e["why"], workers=str(e.get("workers", "0")))
+            for e in _entries(data, "gpus", where)
+        )
+        exclusions = tuple(
+            Exclusion(match={k: str(v) for k, v in e.items() if k != "reason"}, reason=e["reason"])
+            for e in _entries(data, "exclude", where)
+        )
+    except KeyError as exc:
+        raise MatrixError(f"{where}: an entry lacks the key {exc.args[0]!r}") from None
+    for axis, ids in (("torch", [t.id for t in torch]), ("stack", [s.id for s in stacks]), ("gpus", [g.count for g in gpus])):
+        if not ids:
+            raise MatrixError(f"{where}: the axis '{axis}' has no entry")
+        if len(set(ids)) != len(ids):
+            raise MatrixError(f"{where}: the axis '{axis}' lists a value twice: {ids}")
+    for exclusion in exclusions:
+        if not set(exclusion.match) <= set(AXES) or not exclusion.match:
+            raise MatrixError(f"{where}: an [[exclude]] entry matches on {sorted(exclusion.match)}; use {list(AXES)}")
+    for stack in stacks:
+        for requirement in stack.packages + stack.gpu_packages:
+            if pinned_version(requirement)[1] is None:
+                raise MatrixError(f"{where}: stack {stack.id}: {requirement!r} must pin a version with '=='")
+    run = data.get("run", {})
+    return Matrix(
+        torch=torch, stacks=stacks, gpus=gpus, exclusions=exclusions,
+        case_timeout_s=int(run.get("case_timeout_s", 600)), cell_timeout_s=int(run.get("cell_timeout_s", 5400)),
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the matrix needs of an incident record: its regression file, cases and dependencies."""
+
+    incident: str
+    path: str
+    depends_on: tuple[str, ...]
+    cases: tuple[tuple[str, str], ...] = ()
+    """(test function name, role) pairs, as the record lists them."""
+
+    def key(self, matrix: Matrix, cell: Cell) -> tuple[tuple[str, str], ...]:
+        """The cell seen through the incident's dependencies: cells with equal keys cannot differ for it."""
+        versions = matrix.versions(cell)
+        libraries = sorted({canonical_name(name) for name in self.depends_on})
+        return (("gpus", str(cell.gpus)),) + tuple((name, versions.get(name, "*")) for name in libraries)
+
+
+def load_targets(root: str | Path = ".") -> list[Target]:
+    """The regression part of every record in `incidents/`, sorted by id (validated by the schema)."""
+    import yaml
+
+    from incidentkb.schema import Incident
+
+    targets = []
+    for path in sorted(Path(root, "incidents").glob("*.yaml")):
+        try:
+            record = Incident.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except Exception as exc:  # noqa: BLE001 - any unreadable record is named, not traced
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MatrixError(f"{path}: not a valid record ({first}); run `incidentkb check {path}`") from None
+        targets.append(
+            Target(
+                incident=record.id, path=record.regression.path, depends_on=tuple(record.regression.depends_on),
+                cases=tuple((case.name, case.role) for case in record.regression.cases),
+            )
+        )
+    return targets
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What one cell runs, and for each incident it leaves out, the earlier cell whose run stands for it."""
+
+    run: tuple[Target, ...]
+    covered: Mapping[str, Cell] = field(default_factory=dict)
+
+    @property
+    def files(self) -> list[str]:
+        return sorted({target.path for target in self.run})
+
+
+class Planner:
+    """Hands each cell, in the order cells run, the incidents whose dependency key no earlier cell has run."""
+
+    def __init__(self, matrix: Matrix, targets: Iterable[Target]) -> None:
+        self.matrix = matrix
+        self.targets = tuple(targets)
+        self._first: dict[tuple[str, tuple[tuple[str, str], ...]], Cell] = {}
+
+    def assign(self, cell: Cell) -> Assignment:
+        run, covered = [], {}
+        for target in self.targets:
+            key = (target.incident, target.key(self.matrix, cell))
+            first = self._first.setdefault(key, cell)
+            if first == cell:
+                run.append(target)
+            else:
+                covered[target.incident] = first
+        return Assignment(tuple(run), covered)
+
+
+def plan(matrix: Matrix, cells: Iterable[Cell], targets: Iterable[Target]) -> dict[Cell, Assignment]:
+    """Each cell's assignment when the cells run in the given order (the pure form of `Planner`)."""
+    planner = Planner(matrix, targets)
+    return {cell: planner.assign(cell) for cell in cells}

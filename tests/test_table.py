@@ -1,0 +1,77 @@
+"""The incidents x cells table: one column per run, `= cN` where an earlier cell stands in, not-run cells listed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incidentkb.matrix import Cell
+from incidentkb.results import SCHEMA, CellResult
+from incidentkb.table import build, render_markdown, render_text
+
+
+def run(cell: str, covered: dict[str, str] | None = None, **cases: str) -> CellResult:
+    data: dict[str, Any] = {
+        "schema": SCHEMA, "cell": cell, "started": "2026-11-27T10:00:00+00:00", "finished": "2026-11-27T10:01:00+00:00",
+        "incidents": {"ran": [], "covered_by": covered or {}},
+        "cases": [
+            {"nodeid": f"regressions/test_{k.split('__')[0]}.py::{k.split('__')[1]}", "incident": k.split("__")[0],
+             "role": k.split("__")[1].split("_")[1], "outcome": v}
+            for k, v in cases.items()
+        ],
+    }
+    return CellResult.from_dict(data)
+
+
+FIRST = run("torch=2.6.0 stack=4.51.3 gpus=0", dtype__test_symptom="reproduces", dtype__test_fix="holds", sft__test_fix="holds")
+SECOND = run("torch=2.6.0 stack=5.24.0 gpus=0", {"dtype": "torch=2.6.0 stack=4.51.3 gpus=0"}, sft__test_fix="BROKEN")
+
+
+def test_the_text_table_shows_each_outcome_and_where_an_earlier_cell_stands_in() -> None:
+    table = build([FIRST, SECOND], {Cell("2.6.0", "4.51.3", 2): "needs 2 GPUs, host has 0"})
+    assert render_text(table) == (
+        "incident / case (role)    c1          c2\n"
+        "------------------------  ----------  ------\n"
+        "dtype\n"
+        "  test_symptom (symptom)  reproduces  = c1\n"
+        "  test_fix (fix)          holds       = c1\n"
+        "sft\n"
+        "  test_fix (fix)          holds       BROKEN\n"
+        "\n"
+        "c1  torch=2.6.0 stack=4.51.3 gpus=0\n"
+        "c2  torch=2.6.0 stack=5.24.0 gpus=0\n"
+        "\n"
+        "not run: torch=2.6.0 stack=4.51.3 gpus=2: needs 2 GPUs, host has 0\n"
+        "FAILED: torch=2.6.0 stack=5.24.0 gpus=0: regressions/test_sft.py::test_fix: BROKEN\n"
+    )
+
+
+def test_a_cell_covered_by_a_run_outside_the_table_names_that_cell() -> None:
+    table = build([SECOND])
+    assert "= torch=2.6.0 stack=4.51.3 gpus=0" not in render_text(table)  # no dtype row without a dtype case
+    table = build([SECOND, FIRST])
+    assert table.entries[table.rows[0], 0] == "= c2"
+
+
+def test_drift_is_listed_but_is_not_a_failure() -> None:
+    drifted = run("torch=installed stack=4.51.3 gpus=2", dtype__test_symptom="no longer reproduces")
+    table = build([drifted])
+    assert table.failures == [] and [str(c) for c, _, _ in table.drift] == ["torch=installed stack=4.51.3 gpus=2"]
+    assert "drift: torch=installed stack=4.51.3 gpus=2: regressions/test_dtype.py::test_symptom: no longer reproduces" in render_text(table)
+
+
+def test_nothing_ran() -> None:
+    assert render_text(build([], {Cell("installed", "4.51.3", 1): "needs 1 GPU, host has 0"})) == (
+        "no cell ran\n\nnot run: torch=installed stack=4.51.3 gpus=1: needs 1 GPU, host has 0\n"
+    )
+
+
+def test_the_markdown_table_has_the_same_content() -> None:
+    text = render_markdown(build([FIRST, SECOND]))
+    assert text.splitlines()[:4] == [
+        "| incident / case (role) | c1 | c2 |",
+        "|---|---|---|",
+        "| **dtype** |  |  |",
+        "| test_symptom (symptom) | reproduces | = c1 |",
+    ]
+    assert "- `c2`: torch=2.6.0 stack=5.24.0 gpus=0" in text
+    assert "- FAILED: torch=2.6.0 stack=5.24.0 gpus=0: regressions/test_sft.py::test_fix: BROKEN" in text
