@@ -103,6 +103,8 @@ def test_fix_visible_devices_before_training_args(observe, tmp_path):  # type: i
     (run,) = train("fix", observe, tmp_path)
     if run["visible_gpus"] == 0:
         observe.note("CPU host: this shows that training with the import-time arguments works at per-device batch 2")
+    elif run["cuda_visible_devices_given"] == "":
+        observe.note("Started with no GPU visible; the fix's own line made GPU 0 visible again, as it would anywhere")
 
     assert observe.error is None, observe.error
     assert run["cuda_visible_devices"] == "0"

@@ -69,6 +69,8 @@ class Launch:
                 f"`{self}` exited with {done.returncode} and reported {len(observations)} of {self.processes} "
                 f"observation(s); the last lines it printed:\n{tail}"
             )
+        for observation in observations:  # what the process started with, beside what it trained with
+            observation["values"]["cuda_visible_devices_given"] = env.get("CUDA_VISIBLE_DEVICES")
         return observations
 
 
