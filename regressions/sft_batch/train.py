@@ -11,6 +11,8 @@ Under torchrun each rank runs this once. Every process prints one observation li
 error in the training is part of the observation, not a crash of this script.
 """
 
+from __future__ import annotations  # a compiler directive: nothing runs before the import below
+
 from sft_batch.common import (
     generate_llm_trainable_dataset,
     get_collator,

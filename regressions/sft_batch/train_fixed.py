@@ -4,6 +4,8 @@ Run as `python -m sft_batch.train_fixed`. Its first import sets `CUDA_VISIBLE_DE
 `SFTConfig`, so the arguments count one GPU (none on a CPU host) and the train batch is the per-device batch, 2.
 """
 
+from __future__ import annotations  # a compiler directive: nothing runs before the import below
+
 from sft_batch.common_fixed import training_args  # noqa: F401 - first, as in the original: the fix runs here
 
 import sys  # noqa: E402
