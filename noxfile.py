@@ -8,6 +8,7 @@
     nox -s table                            # the table of the newest results file of each cell
     nox -s wheelhouse -- --python 3.12 --platform manylinux_2_28_x86_64 --torch installed --stack 4.51.3 --dest DIR
     INCIDENTKB_WHEELHOUSE=DIR nox -s regressions   # offline: install from DIR only (several DIRs: join with ':')
+    INCIDENTKB_RESULTS=DIR nox -s regressions      # write results files elsewhere than regressions/results/
 
 The axes live in regressions/matrix.toml. Start nox from an environment that has incidentkb's dependencies
 (`pip install -e '.[test]'` brings nox with them). Environments are built with uv when it is found, else with
@@ -50,15 +51,18 @@ class _Run:
     def host_facts(self) -> runner.HostFacts:
         if self.host is None:
             folders = tuple(f for f in os.environ.get("INCIDENTKB_WHEELHOUSE", "").split(os.pathsep) if f)
-            python = runner.base_interpreter()
+            python = runner.host_interpreter()
             self.host = runner.HostFacts(
                 gpu_names=runner.host_gpus(), host_python=python, host_torch=runner.host_torch_version(python),
+                host_site=runner.host_site_dirs(python),
                 wheelhouse=tuple(str(Path(f).resolve()) for f in folders), built_for=runner.wheelhouse_pairs(folders),
             )
         return self.host
 
 
 RUN = _Run()
+#: Installers must see only the cell's environment: a PYTHONPATH that put nox on the path would hide packages.
+_CLEAN: dict[str, str | None] = {"PYTHONPATH": None, "PIP_REQUIRE_VIRTUALENV": None}
 
 
 @nox.session
@@ -75,7 +79,7 @@ def regressions(session: nox.Session, cell: matrix.Cell) -> None:
         RUN.planner = matrix.Planner(MATRIX, matrix.load_targets(ROOT))
     result = cellrun.run_cell(
         MATRIX, cell, RUN.planner.assign(cell), host=RUN.host_facts(), root=ROOT,
-        run=lambda command: session.run(*command, external=True), log=session.log,
+        run=lambda command: session.run(*command, external=True, env=_CLEAN), log=session.log,
         posargs=[a for a in session.posargs if a != "--strict"], strict=RUN.strict,
     )
     RUN.results.append(result)
@@ -87,7 +91,7 @@ def regressions(session: nox.Session, cell: matrix.Cell) -> None:
 def table(session: nox.Session) -> None:
     """Print the incidents x cells table of this run, or of the newest results file of each cell."""
     ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only
-    runs = RUN.results if ran else results.latest_per_cell(results.read_all(ROOT / results.RESULTS_DIR))
+    runs = RUN.results if ran else results.latest_per_cell(results.read_all(results.results_dir(ROOT)))
     built = table_module.build(runs, RUN.not_run)
     print(table_module.render_text(built), end="")
     if RUN.strict and built.drift:

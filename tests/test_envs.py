@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.envs import create_commands, install_commands, is_current, mark_current, python_in, spec_for
+from incidentkb.envs import _LINK_HOST, create_commands, install_commands, is_current, mark_current, python_in, spec_for
 from incidentkb.matrix import Cell, GpuSetting, Matrix, Stack, TorchOption
 
 HOST_PROVIDES = ("torch", "numpy")
@@ -61,13 +61,16 @@ def test_install_commands(project: Path, cell: Cell, backend: str, expected: lis
 @pytest.mark.parametrize(
     ("cell", "backend", "expected"),
     [
-        (Cell("2.6.0", "4.51.3", 0), "uv", ["uv", "venv", "--quiet", "--clear", "--python", "python3", "V"]),
-        (Cell("installed", "4.51.3", 1), "pip", ["python3", "-m", "venv", "--clear", "--system-site-packages", "V"]),
+        (Cell("2.6.0", "4.51.3", 0), "uv", [["uv", "venv", "--quiet", "--clear", "--python", "python3", "V"]]),
+        (  # the host's packages are appended to the new environment's path, after its own
+            Cell("installed", "4.51.3", 1), "pip",
+            [["python3", "-m", "venv", "--clear", "V"], ["V/bin/python", "-c", _LINK_HOST, "/opt/torch/.venv/lib/python3.12/site-packages\n"]],
+        ),
     ],
 )
-def test_create_commands(project: Path, cell: Cell, backend: str, expected: list[str]) -> None:
-    spec = spec_for(MATRIX, cell, backend=backend, interpreter="python3", project=project)
-    assert create_commands(spec, Path("V")) == [expected]
+def test_create_commands(project: Path, cell: Cell, backend: str, expected: list[list[str]]) -> None:
+    spec = spec_for(MATRIX, cell, backend=backend, interpreter="python3", project=project, host_site=("/opt/torch/.venv/lib/python3.12/site-packages",))
+    assert create_commands(spec, Path("V")) == expected
 
 
 def test_cells_that_differ_only_in_gpu_count_share_an_environment(project: Path) -> None:

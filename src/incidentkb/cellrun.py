@@ -71,7 +71,7 @@ def run_cell(
     interpreter = host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable)
     spec = envs.spec_for(
         matrix, cell, backend="uv" if uv else "pip", interpreter=interpreter, project=root,
-        wheelhouse=host.wheelhouse, host_torch=host.host_torch,
+        wheelhouse=host.wheelhouse, host_torch=host.host_torch, host_site=host.host_site,
     )
     venv = envs.env_dir(root, spec)
     env = dict(os.environ)
@@ -125,7 +125,7 @@ def run_cell(
         "host": {**(facts.get("hardware") or {}), "host_gpus": list(host.gpu_names), "host_gpu_count": host.gpu_count},
         "environment": {
             "name": spec.name, "backend": spec.backend, "reused": reused, "seconds": env_seconds,
-            "probe_seconds": probe_seconds, "offline": spec.no_index, "system_site_packages": spec.system_site_packages,
+            "probe_seconds": probe_seconds, "offline": spec.no_index, "host_site": list(spec.host_site),
             "host_torch": host.host_torch if option.is_host else None,
         },
         "pytest": None if pytest_run is None else {
@@ -140,6 +140,6 @@ def run_cell(
         # the plugin's report, whose `cases` are the `cases` above
         "report": None if report is None else {k: v for k, v in report.items() if k != "cases"},
     }
-    path = results.write(data, root / results.RESULTS_DIR)
-    log(f"{cell}: results in {path.relative_to(root)}")
+    path = results.write(data, results.results_dir(root))
+    log(f"{cell}: results in {path}")
     return results.CellResult.from_dict(data, path)

@@ -2,9 +2,11 @@
 
 Built with uv where uv is found (fast, and its cache makes a rebuild cheap), else with `python -m venv` and pip,
 which is what an offline GPU host without uv has. Cells that differ only in GPU count share one environment
-(GPU cells add liger-kernel). A torch=installed environment sees the host's site-packages and never installs
-torch: uv is told to leave the host's packages out of its resolution (`--excludes`), pip sees them itself and a
-constraint pins the host's torch. An environment whose recorded spec equals the wanted one is reused untouched,
+(GPU cells add liger-kernel). A torch=installed environment sees the host Python's site-packages and never
+installs torch: uv is told to leave the host's packages out of its resolution (`--excludes`), pip sees them itself
+and a constraint pins the host's torch. The host's folders are appended to the environment's `sys.path` by a
+`.pth` file rather than with `--system-site-packages`, because the host's python3 may itself be a virtual
+environment (the device machines' is /opt/torch/.venv), whose packages `--system-site-packages` would not see. An environment whose recorded spec equals the wanted one is reused untouched,
 so a warm re-run costs no installer call at all.
 """
 
@@ -33,7 +35,8 @@ class EnvSpec:
     backend: str
     """`uv` or `pip`."""
     interpreter: str
-    system_site_packages: bool
+    host_site: tuple[str, ...]
+    """The host Python's site-packages folders, appended to the environment's path (torch=installed only)."""
     requirements: tuple[str, ...]
     find_links: tuple[str, ...] = ()
     no_index: bool = False
@@ -65,12 +68,12 @@ def spec_for(
     project: Path,
     wheelhouse: tuple[str, ...] = (),
     host_torch: str | None = None,
+    host_site: tuple[str, ...] = (),
 ) -> EnvSpec:
     """The environment a cell runs in. `wheelhouse`: install only from these folders (offline)."""
     option, stack = matrix.torch_option(cell), matrix.stack(cell)
     requirements = [f"-e{project}[regressions]"]
-    if option.requirement:
-        requirements.append(option.requirement)
+    requirements.extend(option.requirements)
     requirements.extend(stack.requirements(gpus=cell.gpus))
     find_links = tuple(wheelhouse) + tuple(link for link in option.find_links if Path(link).is_dir())
     excludes: tuple[str, ...] = ()
@@ -86,7 +89,7 @@ def spec_for(
         name=f"{option.id}-{stack.id}-{'gpu' if cell.gpus else 'cpu'}",
         backend=backend,
         interpreter=interpreter,
-        system_site_packages=option.is_host,
+        host_site=tuple(host_site) if option.is_host else (),
         requirements=tuple(requirements),
         find_links=find_links,
         no_index=bool(wheelhouse),
@@ -96,12 +99,19 @@ def spec_for(
     )
 
 
+#: Run by the new environment's Python: appends the host's folders to its path, after its own site-packages.
+_LINK_HOST = "import sys, sysconfig; open(sysconfig.get_paths()['purelib'] + '/incidentkb-host.pth', 'w').write(sys.argv[1])"
+
+
 def create_commands(spec: EnvSpec, venv: Path) -> list[list[str]]:
-    """The command that creates the (empty) environment, replacing whatever is in `venv`."""
-    site = ["--system-site-packages"] if spec.system_site_packages else []
+    """The commands that create the (empty) environment, replacing whatever is in `venv`."""
     if spec.backend == "uv":
-        return [["uv", "venv", "--quiet", "--clear", "--python", spec.interpreter, *site, str(venv)]]
-    return [[spec.interpreter, "-m", "venv", "--clear", *site, str(venv)]]
+        commands = [["uv", "venv", "--quiet", "--clear", "--python", spec.interpreter, str(venv)]]
+    else:
+        commands = [[spec.interpreter, "-m", "venv", "--clear", str(venv)]]
+    if spec.host_site:
+        commands.append([str(python_in(venv)), "-c", _LINK_HOST, "\n".join(spec.host_site) + "\n"])
+    return commands
 
 
 def install_commands(spec: EnvSpec, venv: Path) -> tuple[list[list[str]], dict[Path, str]]:

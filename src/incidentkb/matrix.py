@@ -100,8 +100,14 @@ class TorchOption:
     id: str
     why: str
     requirement: str | None = None
+    also_install: tuple[str, ...] = ()
+    """Packages this torch needs at run time without declaring them (installed beside it)."""
     find_links: tuple[str, ...] = ()
     host_provides: tuple[str, ...] = ()
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        return ((self.requirement,) if self.requirement else ()) + self.also_install
 
     @property
     def is_host(self) -> bool:
@@ -237,7 +243,7 @@ def load_matrix(path: str | Path = MATRIX_FILE) -> Matrix:
     try:
         torch = tuple(
             TorchOption(
-                id=str(e["id"]), why=e["why"], requirement=e.get("requirement"),
+                id=str(e["id"]), why=e["why"], requirement=e.get("requirement"), also_install=tuple(e.get("also_install", ())),
                 find_links=tuple(e.get("find_links", ())), host_provides=tuple(e.get("host_provides", ())),
             )
             for e in _entries(data, "torch", where)

@@ -21,11 +21,17 @@ from typing import Any
 from incidentkb.matrix import Cell
 from incidentkb.outcomes import Outcome
 
-__all__ = ["SCHEMA", "RESULTS_DIR", "ResultsError", "CaseResult", "CellResult", "write", "read", "read_all", "latest_per_cell"]
+__all__ = ["SCHEMA", "RESULTS_DIR", "results_dir", "ResultsError", "CaseResult", "CellResult", "write", "read", "read_all", "latest_per_cell"]
 
 SCHEMA = 1
-#: Where runs write their results, relative to the repository root.
+#: Where runs write their results, relative to the repository root (INCIDENTKB_RESULTS overrides it, e.g. for
+#: trial runs whose results should not join the committed ones).
 RESULTS_DIR = "regressions/results"
+
+
+def results_dir(root: Path) -> Path:
+    """The folder results are written to and read from."""
+    return Path(os.environ.get("INCIDENTKB_RESULTS") or root / RESULTS_DIR)
 
 
 class ResultsError(ValueError):

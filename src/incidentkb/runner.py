@@ -28,7 +28,8 @@ __all__ = [
     "host_gpus",
     "parse_gpu_list",
     "host_torch_version",
-    "base_interpreter",
+    "host_site_dirs",
+    "host_interpreter",
     "visible_devices",
     "unavailable",
     "wheelhouse_pairs",
@@ -61,12 +62,12 @@ def parse_gpu_list(text: str) -> list[str]:
     return names
 
 
-def base_interpreter() -> str:
-    """The interpreter under nox's own (a venv's base): the one whose site-packages a host torch would be in."""
-    override = os.environ.get("INCIDENTKB_HOST_PYTHON")
-    if override:
-        return override
-    return getattr(sys, "_base_executable", None) or sys.executable
+def host_interpreter() -> str:
+    """The Python whose torch `torch=installed` means: INCIDENTKB_HOST_PYTHON, else the one running nox.
+
+    Run nox with the machine's own python3 (the device machines': /opt/torch/.venv/bin/python3) to test its torch.
+    """
+    return os.environ.get("INCIDENTKB_HOST_PYTHON") or sys.executable
 
 
 def host_torch_version(python: str) -> str | None:
@@ -79,6 +80,16 @@ def host_torch_version(python: str) -> str | None:
     return out.strip() or None
 
 
+def host_site_dirs(python: str) -> tuple[str, ...]:
+    """The folders of installed packages on the host Python's path (site-packages, dist-packages)."""
+    code = "import os, sys\nfor p in sys.path:\n    if p.endswith(('site-packages', 'dist-packages')) and os.path.isdir(p): print(p)"
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return tuple(line for line in out.splitlines() if line.strip())
+
+
 @dataclass(frozen=True)
 class HostFacts:
     """What a host can provide to cells."""
@@ -86,6 +97,8 @@ class HostFacts:
     gpu_names: tuple[str, ...]
     host_python: str
     host_torch: str | None
+    host_site: tuple[str, ...] = ()
+    """Where the host Python's packages are (a torch=installed environment sees them)."""
     wheelhouse: tuple[str, ...] = ()
     """Folders an offline install draws on; empty when the host installs from the package index."""
     built_for: frozenset[str] = frozenset()

@@ -77,8 +77,7 @@ def requirement_sets(matrix: Matrix, options: Options, project: Path) -> dict[st
             if stack is None:
                 raise MatrixError(f"--stack {stack_id}: not in the matrix; choose from {[s.id for s in matrix.stacks]}")
             lines = [*project_requirements(project), *TOOLS, *stack.requirements(gpus=1)]
-            if option.requirement:
-                lines.append(option.requirement)
+            lines.extend(option.requirements)
             if options.with_uv:
                 lines.append("uv")
             sets[f"{option.id}-{stack.id}"] = lines
