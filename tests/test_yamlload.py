@@ -83,6 +83,14 @@ def test_what_is_not_plain_yaml_is_reported_not_built(text: str, issue: tuple) -
     assert [(i.path, i.line, i.col, i.message) for i in doc.issues] == [issue]
 
 
+def test_a_number_too_long_for_python_is_reported_not_raised() -> None:
+    doc = load_yaml("count: " + "9" * 5000 + "\n")
+    assert doc.value == {"count": None}
+    assert [(i.path, i.line, i.col, i.message) for i in doc.issues] == [(("count",), 1, 8, (
+        "'count' is a number of 5000 characters, too long to read; write a shorter number, or put it in quotes "
+        "if it is text"))]
+
+
 def test_the_first_of_duplicate_keys_is_kept() -> None:
     assert load_yaml("a: 1\na: 2\n").value == {"a": 1}
 

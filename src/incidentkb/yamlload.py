@@ -176,7 +176,17 @@ class _Builder:
                 return node.value
         construct = _PLAIN_SCALARS.get(tag)
         if construct is not None:
-            return construct(node)
+            try:
+                return construct(node)
+            except ValueError:
+                # Python reads no integer of more than 4,300 digits (a guard against quadratic conversion).
+                line, col = _position(node)
+                message = (
+                    f"{_where(path)} is a number of {len(node.value)} characters, too long to read; "
+                    "write a shorter number, or put it in quotes if it is text"
+                )
+                self.issues.append(YamlIssue(path, line, col, message, True))
+                return None
         return self._unsupported(node, path)
 
     def _unsupported(self, node: Node, path: Path) -> None:
