@@ -111,6 +111,17 @@ def test_aliases_that_expand_without_bound_are_refused() -> None:
         load_yaml("\n".join(lines) + "\n")
 
 
+@pytest.mark.parametrize("opening", ["[", "{a: ", "- "])
+def test_nesting_deeper_than_a_record_needs_is_refused_before_the_stack_runs_out(opening: str) -> None:
+    depth = 900  # libyaml stops at 1,000; building 900 levels recursively would overflow Python's stack
+    if opening == "- ":
+        text = "".join("  " * n + "-\n" for n in range(depth))
+    else:
+        text = "a: " + opening * depth + "1" + ("]" if opening == "[" else "}") * depth + "\n"
+    with pytest.raises(YamlSyntaxError, match="^.*values are nested more than 50 levels deep; a record needs a few levels$"):
+        load_yaml(text)
+
+
 @pytest.mark.parametrize(("text", "line", "col", "message"), [
     ("a: [1, 2\nb: 3\n", 2, 2, "invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence)"),
     ("a: 1\n  b: 2\n", 2, 4, "invalid YAML: mapping values are not allowed in this context"),

@@ -59,6 +59,8 @@ _PLAIN_SCALARS = {
 }
 # Beyond this many nodes, aliases are being used to blow a small file up (the "billion laughs" trick).
 _MAX_NODES = 200_000
+# A record nests a few levels; libyaml accepts a thousand, which would exhaust Python's stack while building.
+_MAX_DEPTH = 50
 
 
 class YamlIssue(NamedTuple):
@@ -118,6 +120,10 @@ class _Builder:
             )
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
+        if len(path) >= _MAX_DEPTH:
+            raise YamlSyntaxError(
+                *_position(node), f"values are nested more than {_MAX_DEPTH} levels deep; a record needs a few levels"
+            )
         if id(node) in self._active:
             line, col = _position(node)
             self.issues.append(
@@ -271,6 +277,8 @@ def load_yaml(text: str) -> YamlDocument:
         raise YamlSyntaxError(line, col, f"invalid YAML: {problem}{context}") from None
     except yaml.YAMLError as exc:  # e.g. a character libyaml will not read
         raise YamlSyntaxError(1, 1, f"invalid YAML: {exc}") from None
+    except RecursionError:  # the pure-Python composer (no libyaml) recurses once per level of nesting
+        raise YamlSyntaxError(1, 1, "invalid YAML: values are nested too deep to read") from None
     if root is None:
         return YamlDocument(value=None, text=text)
     builder = _Builder()
