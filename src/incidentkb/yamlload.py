@@ -104,6 +104,30 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
+class _TooManyValues(Exception):
+    """Building passed `_MAX_NODES` values, at `node`."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.node = node
+
+
+def _distinct_values(root: Node, limit: int) -> int:
+    """How many nodes are written in the document (aliases not followed twice), counting up to just past `limit`."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack and len(seen) <= limit:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            stack.extend(value for _, value in node.value)
+    return len(seen)
+
+
 @dataclass
 class _Builder:
     """Turns nodes into plain Python values, collecting what it refuses to build."""
@@ -115,9 +139,7 @@ class _Builder:
     def build(self, node: Node, path: Path) -> Any:
         self.count += 1
         if self.count > _MAX_NODES:
-            raise YamlSyntaxError(
-                *_position(node), f"the document expands to more than {_MAX_NODES} values through aliases"
-            )
+            raise _TooManyValues(node)
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
         if len(path) >= _MAX_DEPTH:
@@ -282,5 +304,13 @@ def load_yaml(text: str) -> YamlDocument:
     if root is None:
         return YamlDocument(value=None, text=text)
     builder = _Builder()
-    value = builder.build(root, ())
+    try:
+        value = builder.build(root, ())
+    except _TooManyValues as exc:
+        # Both are refused, but a long list written out needs different advice than an alias bomb.
+        if _distinct_values(root, _MAX_NODES) > _MAX_NODES:
+            message = f"the record holds more than {_MAX_NODES} values; a record describes one incident, keep it short"
+        else:
+            message = f"the document expands to more than {_MAX_NODES} values through aliases; remove the aliases"
+        raise YamlSyntaxError(*_position(exc.node), message) from None
     return YamlDocument(value=value, text=text, issues=tuple(builder.issues))
