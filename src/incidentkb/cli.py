@@ -100,8 +100,11 @@ def check_command(args: argparse.Namespace) -> int:
         report = check(root, args.paths or None)
     except CheckError as exc:
         raise CommandError(str(exc)) from None
+    shown: dict[str, str] = {}  # a file with thousands of problems is resolved once, not once per problem
     for problem in report.problems:
-        print(f"{_shown(problem.path)}:{problem.line}:{problem.col}: {problem.message}")
+        if problem.path not in shown:
+            shown[problem.path] = _shown(problem.path)
+        print(f"{shown[problem.path]}:{problem.line}:{problem.col}: {problem.message}")
     print(report.summary())
     return 0 if report.ok else 1
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path as FsPath
-from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+from typing import AbstractSet, Any, Iterator, NamedTuple, Sequence
 
 from pydantic import ValidationError
 
@@ -117,7 +118,12 @@ class RecordFile:
 
     def usable(self, path: Path) -> bool:
         """True when no problem was reported at `path`, inside it, or at a place that contains it."""
-        return not any(bad[: len(path)] == path or path[: len(bad)] == bad for bad in self.bad)
+        return not (_covered(path, self.bad) or path in self._around_bad)
+
+    @cached_property
+    def _around_bad(self) -> frozenset[Path]:
+        """Every place that contains a place with a problem (sets, not scans: a record can have thousands)."""
+        return frozenset(bad[:end] for bad in self.bad for end in range(len(bad) + 1))
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
         """A problem about the value (or key) written at `path` of this record."""
@@ -138,8 +144,9 @@ def find_placeholders(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]
             yield from find_placeholders(item, path + (index,))
 
 
-def _covered(path: Path, places: Iterable[Path]) -> bool:
-    return any(path[: len(place)] == place for place in places)
+def _covered(path: Path, places: AbstractSet[Path]) -> bool:
+    """True when `path` is one of `places` or inside one."""
+    return any(path[:end] in places for end in range(len(path) + 1))
 
 
 def read_record(path: FsPath) -> RecordFile:

@@ -239,6 +239,9 @@ class YamlDocument:
     value: Any
     text: str
     issues: Sequence[YamlIssue] = ()
+    _keys: dict[int, dict[str, tuple[Node, Node]]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The key and value nodes of each mapping looked into, by key text: one problem per key of a mapping of
+    thousands of keys must not scan the whole mapping each time."""
 
     @cached_property
     def root(self) -> Node | None:
@@ -256,9 +259,13 @@ class YamlDocument:
         for part in path:
             key_node = None
             if isinstance(node, MappingNode):
-                found = next(
-                    ((k, v) for k, v in node.value if isinstance(k, ScalarNode) and str(k.value) == str(part)), None
-                )
+                keys = self._keys.get(id(node))
+                if keys is None:
+                    keys = self._keys[id(node)] = {}
+                    for k, v in node.value:
+                        if isinstance(k, ScalarNode):
+                            keys.setdefault(str(k.value), (k, v))  # the first of duplicate keys, as built
+                found = keys.get(str(part))
                 if found is None:
                     return None
                 key_node, node = found
