@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.regression_scan import IncidentMarker, regression_files, scan_regression
+from incidentkb.regression_scan import IncidentMarker, ScanIssue, regression_files, scan_regression
 
 SAMPLE = Path(__file__).parent / "sample" / "regressions" / "sample_loss_nan.py"
 ID = "2025-01-15-sample-loss-nan"
@@ -58,6 +58,16 @@ def test_invalid_python_is_one_issue_and_no_cases(tmp_path: Path) -> None:
     assert not scan.parsed and scan.functions == {}
     assert [(i.line, i.col) for i in scan.issues] == [(1, 12)]
     assert scan.issues[0].message.startswith("invalid Python: ")
+
+
+@pytest.mark.parametrize("source", [
+    "x = " + "-" * 100_000 + "1\n",  # MemoryError from the parser
+    "x = 1" + " + 1" * 200_000 + "\n",  # RecursionError while building the tree
+])
+def test_an_expression_too_deep_for_the_parser_is_an_issue_not_a_crash(tmp_path: Path, source: str) -> None:
+    scan = _scan(tmp_path, source)
+    assert (scan.parsed, scan.issues) == (False, (
+        ScanIssue(1, 1, "invalid Python: an expression is nested too deep for Python to parse"),))
 
 
 def test_placeholders_are_found_with_columns_in_characters(tmp_path: Path) -> None:

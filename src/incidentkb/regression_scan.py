@@ -158,6 +158,10 @@ def scan_regression(path: Path) -> RegressionFile:
     except SyntaxError as exc:
         message = f"invalid Python: {exc.msg}"
         return RegressionFile(path, {}, (ScanIssue(exc.lineno or 1, exc.offset or 1, message),), parsed=False)
+    except (RecursionError, MemoryError, ValueError):
+        # CPython's parser gives up on deeply nested expressions (`- - - ... 1`) with these, not a SyntaxError.
+        message = "invalid Python: an expression is nested too deep for Python to parse"
+        return RegressionFile(path, {}, (ScanIssue(1, 1, message),), parsed=False)
     scanner = _Scanner(source, tree)
     scanner.walk(tree.body)
     issues = scanner.issues + (list(scanner.placeholders(tree)) if "TODO" in source else [])
