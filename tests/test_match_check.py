@@ -85,6 +85,24 @@ def test_only_symptom_errors_of_known_records_are_checked(tmp_path: Path, ignore
     assert problems_for(tmp_path, [ignored]) == []
 
 
+@pytest.mark.parametrize("content", [
+    b"\xff\xfe{}",  # not UTF-8
+    b"[" * 100_000 + b"]" * 100_000,  # nested past the JSON parser's recursion
+    b'{"report": []}',
+    b'{"report": {"cases": {"a": 1}}}',
+    b'{"report": {"cases": [1, "x", null]}}',
+    b'{"report": {"cases": [{"role": "symptom", "observation": []}]}}',
+    b'{"report": {"cases": [{"role": "symptom", "observation": {"error": "RuntimeError: x"}}]}}',
+    b'{"report": {"cases": [{"role": "symptom", "observation": {"error": {"message": "x", "frames": 3}}}]}}',
+])
+def test_a_results_file_of_another_shape_is_left_out_not_a_crash(tmp_path: Path, content: bytes) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "odd.json").write_bytes(content)
+    records = [read_record(p) for p in record_files(REPO / "incidents")]
+    assert check_results_wordings(records, read_results_files(results), root=REPO) == []
+
+
 def test_the_problem_sits_on_the_line_of_the_message(tmp_path: Path) -> None:
     filler = case(BATCH, "fix", None)
     problems = problems_for(tmp_path, [filler, filler, case(BATCH, "symptom", {"type": "ValueError", "message": "new words", "frames": []})])

@@ -180,10 +180,10 @@ def read_results_files(directory: Path) -> list[tuple[Path, Mapping[str, Any], s
     results reader to report."""
     found = []
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else ():
-        text = path.read_text(encoding="utf-8")
         try:
+            text = path.read_text(encoding="utf-8")
             data = json.loads(text)
-        except ValueError:
+        except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8, not JSON, or nested past the parser
             continue
         if isinstance(data, dict):
             found.append((path, data, text))
@@ -211,10 +211,15 @@ def check_results_wordings(
     problems: list[Problem] = []
     for path, data, text in results:
         cell = data.get("cell_id", "?")
-        report = data.get("report") or {}
-        for case in report.get("cases") or ():
-            observation = case.get("observation") or {}
-            if case.get("role") != "symptom" or not observation.get("error"):
+        report = data.get("report")
+        cases = report.get("cases") if isinstance(report, dict) else None
+        # A file or entry of another shape is left to the results reader to report, as one that is not JSON.
+        for case in cases if isinstance(cases, list) else ():
+            if not isinstance(case, dict) or case.get("role") != "symptom":
+                continue
+            observation = case.get("observation")
+            found = observation.get("error") if isinstance(observation, dict) else None
+            if not found or not isinstance(found, dict) or not isinstance(found.get("frames", []), list):
                 continue
             own = case.get("incident")
             error = ErrorInfo.from_dict(observation["error"])
