@@ -89,6 +89,16 @@ def test_ranking_prefers_the_match_with_more_evidence(matcher: Matcher) -> None:
     assert [m.incident_id for m in ranked.match_text(text)] == [BATCH, "2025-01-01-broad"]
 
 
+def test_a_pasted_path_of_a_million_parts_is_read_in_seconds(matcher: Matcher) -> None:
+    """Only the last dotted tails of a frame's module are kept (all of them took minutes: quadratic size)."""
+    message = "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0"
+    frame = '  File "' + "/a" * 1_000_000 + '/trl/trainer/sft_trainer.py", line 490, in compute_loss\n'
+    started = time.perf_counter()
+    (found,) = matcher.match_text(frame + f"RuntimeError: {message}\n")
+    assert found.incident_id == BATCH and found.reasons[2] == "frames trl.trainer.sft_trainer:compute_loss"
+    assert time.perf_counter() - started < 10
+
+
 def _bench():
     spec = importlib.util.spec_from_file_location("match_scale", REPO / "bench" / "match_scale.py")
     assert spec is not None and spec.loader is not None

@@ -120,6 +120,10 @@ def _type_tail(name: str | None) -> str:
     return (name or "").rsplit(".", 1)[-1]
 
 
+# Deeper than any real package: no signature names a module with more dotted parts than this.
+_MAX_TAILS = 32
+
+
 @dataclass(frozen=True)
 class PreparedError:
     """An error with its message normalised once, so that matching it against many signatures stays cheap."""
@@ -137,8 +141,10 @@ class PreparedError:
         for frame in error.frames:
             module, _, function = frame.rpartition(":")
             parts = module.split(".")
-            # Every dotted tail of the module, so a signature may name `pkg.mod:f` or just `mod:f`.
-            frames.update(f"{'.'.join(parts[i:])}:{function}" for i in range(len(parts)))
+            # Every dotted tail of the module, so a signature may name `pkg.mod:f` or just `mod:f`; no more than
+            # _MAX_TAILS of them, since a pasted path of a million parts would give tails of quadratic size.
+            first = max(0, len(parts) - _MAX_TAILS)
+            frames.update(f"{'.'.join(parts[i:])}:{function}" for i in range(first, len(parts)))
         return cls(
             error=error,
             type_tail=_type_tail(error.type),
