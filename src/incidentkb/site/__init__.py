@@ -1,0 +1,16 @@
+"""The knowledge base as a website: a MkDocs plugin that builds every page from the records and the results.
+
+Nothing generated is committed: `incidents/*.yaml` and `regressions/results/*.json` are read when the site is
+built, so a new record or a new results file shows up on the next build. The parts, each in its own module:
+
+- `sources` reads records and results files (with `incidentkb.records` and `incidentkb.results`);
+- `runs` holds what one case did in one cell, `standing` turns that into what a reader wants to know (where
+  the symptom still reproduces, whether the fix holds) and words it;
+- `pages` says which pages exist; `render` and `markup` fill the Jinja templates under
+  `incidentkb/templates/site/` with record text that can only ever be text; `schema_doc` reads the schema;
+- `plugin` only routes MkDocs' events to them; `config` holds its options.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

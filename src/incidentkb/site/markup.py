@@ -1,0 +1,100 @@
+"""Record text as page content: escaped HTML for the generated pages, inert Markdown for hand-written ones.
+
+A record is data written by many people: a symptom may quote `<script>`, a traceback may hold a run of
+backticks, a lesson may start with `#`. The generated pages are HTML templates with autoescape, so record text
+only ever needs HTML escaping (`html_prose`, `code_block`). Text that goes into a hand-written Markdown page
+(the schema reference in the contributing page) is made `inert`: every character Markdown or HTML could act
+on becomes a character reference, so it cannot open a fence, a heading or a tag.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from collections.abc import Callable
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+__all__ = ["inert", "prose", "html_prose", "code_block", "plain_title"]
+
+# Characters that start Markdown or extension syntax (emphasis, links, tables, admonitions, tabs, attr lists,
+# headings, lists, code spans), plus those HTML gives a meaning to.
+_ACTIVE = re.compile(r"""[\\`*_{}\[\]()#+\-.!|~=^:<>&"'$%@]""")
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
+
+
+def _lines(text: str) -> str:
+    """Line breaks normalised, outer blank lines dropped, indentation cut to one space (four make code)."""
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    return _INDENT.sub(" ", text)
+
+
+def _inert_escape(text: str) -> str:
+    return _ACTIVE.sub(lambda m: f"&#{ord(m.group())};", text).replace("\n", "<br>")
+
+
+def _html_escape(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>")
+
+
+def _with_code_spans(text: str, escape: Callable[[str], str]) -> str:
+    out: list[str] = []
+    position = 0
+    for match in _CODE_SPAN.finditer(text):
+        out.append(escape(text[position : match.start()]))
+        out.append(f"<code>{escape(match.group(2))}</code>")
+        position = match.end()
+    out.append(escape(text[position:]))
+    return "".join(out)
+
+
+def inert(text: str) -> str:
+    """`text` as inline HTML with no Markdown or HTML meaning; line breaks become `<br>`."""
+    return _inert_escape(_lines(text))
+
+
+def prose(text: str) -> str:
+    """Like `inert`, but a `code span` in the record's text is shown as code, as authors expect."""
+    return _with_code_spans(_lines(text), _inert_escape)
+
+
+def html_prose(text: str) -> str:
+    """Record prose as HTML: escaped, line breaks kept, `code spans` shown as code, nothing else interpreted."""
+    return _with_code_spans(_lines(text), _html_escape)
+
+
+def plain_title(text: str) -> str:
+    """A title for places themes print unescaped (`<title>`, the header): HTML-escaped once, on one line."""
+    return html.escape(" ".join(str(text).split()), quote=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _lexer(language: str) -> Lexer | None:
+    if language in ("", "text", "plain", "none"):
+        return None
+    try:
+        return get_lexer_by_name(language)
+    except ClassNotFound:
+        return None
+
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+def code_block(text: str, language: str = "text") -> str:
+    """A code block as pymdownx.highlight writes it (so the theme styles it and adds its copy button).
+
+    The text is kept verbatim; Pygments colours it where it knows the language, else it is only escaped.
+    One formatter serves every block: creating one per block (what Markdown does) costs a stylesheet each time.
+    """
+    body = str(text).replace("\r\n", "\n").replace("\r", "\n").rstrip("\n") + "\n"
+    language = re.sub(r"[^\w+-]", "", language) or "text"
+    lexer = _lexer(language)
+    code = highlight(body, lexer, _FORMATTER) if lexer is not None else html.escape(body, quote=False)
+    return f'<div class="language-{language} highlight"><pre><span></span><code>{code}</code></pre></div>'

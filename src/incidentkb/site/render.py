@@ -1,0 +1,213 @@
+"""Filling the templates: generated pages are HTML templates; only the schema reference is Markdown.
+
+The templates live in `incidentkb/templates/site/`; a site overrides any of them by putting a file of the same
+name in the directory named by the plugin's `templates` option (as MkDocs themes are overridden with
+`custom_dir`).
+
+Generated pages skip Markdown: `*.html` templates are rendered with Jinja's HTML autoescape straight into the
+page's content, and their headings, declared with `heading()`, become the page's table of contents. At a
+thousand incidents, Markdown and the search indexer parsing tables were most of the build time, so:
+
+- `late("x.html")` renders a fragment and leaves a token (an HTML comment) that the plugin replaces in the
+  finished page, after the search plugin has indexed it. The big tables (the incident's regression matrix, the
+  home table) are for reading; what search needs from them, the pages say in text.
+- `*.md` templates (the schema reference put into the hand-written contributing page) produce Markdown in
+  which every `{{ value }}` is passed through `markup.inert`, so record text stays text there too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, TemplateError
+from markupsafe import Markup
+from mkdocs.structure.toc import AnchorLink, TableOfContents
+from mkdocs.utils import get_relative_url
+
+from incidentkb.outcomes import Outcome
+from incidentkb.site import markup, pages
+from incidentkb.site.schema_doc import describe_schema
+from incidentkb.site.runs import axis_words, level_of
+
+__all__ = ["Renderer", "RenderError", "Links", "RenderedPage", "fill_late", "table_of_contents"]
+
+_TOKEN = "<!--incidentkb-late-{}-->"
+
+
+class RenderError(Exception):
+    """A template that cannot be loaded or rendered; the message names the template."""
+
+
+def _date(value: dt.date | dt.datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d")
+
+
+def _level(outcome: Any) -> str:
+    return level_of(outcome) if isinstance(outcome, Outcome) else "none"
+
+
+def _inert_finalize(value: Any) -> Markup:
+    if value is None:
+        return Markup("")
+    return value if isinstance(value, Markup) else Markup(markup.inert(str(value)))
+
+
+class Links:
+    """Relative URLs from the page being rendered to any page of the site, by source URI."""
+
+    def __init__(self, urls: Mapping[str, str], here: str) -> None:
+        self._urls = urls
+        self._here = here
+
+    def __call__(self, uri: str, anchor: str = "") -> Markup:
+        target = self._urls.get(uri)
+        if target is None:
+            raise RenderError(f"link to {uri!r}, which is not a page of the site")
+        relative = get_relative_url(target, self._here)
+        if target.endswith("/") and not relative.endswith("/"):
+            relative += "/"  # `../..` for the home page would work; `../../` says it is a directory
+        return Markup(html.escape(relative + (f"#{anchor}" if anchor else "")))
+
+
+@dataclass
+class RenderedPage:
+    """A generated page's content, its headings (for the table of contents) and its late fragments."""
+
+    html: str
+    headings: list[tuple[int, str, str]] = field(default_factory=list)
+    """(level, id, title as HTML) of each heading, in order."""
+    late: list[str] = field(default_factory=list)
+
+
+def fill_late(page_html: str, late: list[str]) -> str:
+    """Put each late fragment where its token is in the finished page."""
+    for index, fragment in enumerate(late):
+        token = _TOKEN.format(index)
+        # Markdown wraps a token that stood alone in a hand-written page in a paragraph.
+        page_html = page_html.replace(f"<p>{token}</p>", fragment, 1).replace(token, fragment, 1)
+    return page_html
+
+
+def table_of_contents(headings: list[tuple[int, str, str]]) -> TableOfContents:
+    """MkDocs' table of contents from the headings a template declared, nested by level as Markdown's is.
+
+    The h1 is kept as the root: the theme drops it itself when the page has an `<h1 id=...>`.
+    """
+    roots: list[AnchorLink] = []
+    stack: list[AnchorLink] = []
+    for level, anchor, title in headings:
+        link = AnchorLink(title, anchor, level)
+        while stack and stack[-1].level >= level:
+            stack.pop()
+        (stack[-1].children if stack else roots).append(link)
+        stack.append(link)
+    if roots:
+        roots[0].active = True  # type: ignore[attr-defined]  # as MkDocs' get_toc does
+    return TableOfContents(roots)
+
+
+class _PageState:
+    """What one page's template declares while it renders: headings, late fragments, tab sets."""
+
+    def __init__(self, renderer: Renderer, context: Mapping[str, Any], rendered: RenderedPage) -> None:
+        self._renderer, self._context, self._rendered = renderer, context, rendered
+        self._tab_sets = 0
+
+    def heading(self, level: int, title: Any, anchor: str) -> Markup:
+        """`<hN id=...>` with MkDocs' permalink; the title may be markup (e.g. from `prose`)."""
+        title_html = title if isinstance(title, Markup) else Markup.escape(title)
+        toc_title = html.escape(Markup(title_html).striptags(), quote=False)
+        self._rendered.headings.append((level, anchor, toc_title))
+        anchor_html = html.escape(anchor)
+        return Markup(
+            f'<h{level} id="{anchor_html}">{title_html}<a class="headerlink" href="#{anchor_html}" '
+            f'title="Permanent link">&para;</a></h{level}>'
+        )
+
+    def late(self, name: str, **extra: Any) -> Markup:
+        text = self._renderer.render_html(name, {**self._context, **extra})
+        self._rendered.late.append(text)
+        return Markup(_TOKEN.format(len(self._rendered.late) - 1))
+
+    def tab_set(self) -> int:
+        """A number for the next content-tab set on the page, so its radio buttons' ids are unique."""
+        self._tab_sets += 1
+        return self._tab_sets
+
+
+class Renderer:
+    """Renders the site's templates; `overrides` is a directory whose templates win over the packaged ones."""
+
+    def __init__(self, overrides: str | None = None) -> None:
+        loaders: list[Any] = [FileSystemLoader(overrides)] if overrides else []
+        loaders.append(PackageLoader("incidentkb", "templates/site"))
+        common: dict[str, Any] = dict(
+            loader=ChoiceLoader(loaders), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+        )
+        names = dict(
+            Outcome=Outcome,
+            axis_words=axis_words,
+            incident_uri=pages.incident_uri,
+            category_uri=pages.category_uri,
+            tag_uri=pages.tag_uri,
+            MATRIX=pages.MATRIX,
+            CATEGORIES=pages.CATEGORIES,
+            TAGS=pages.TAGS,
+        )
+        self.html_env = Environment(autoescape=True, **common)
+        self.html_env.filters.update(
+            date=_date,
+            level=_level,
+            prose=lambda text: Markup(markup.html_prose(text)),
+            code=lambda text, language="text": Markup(markup.code_block(text, language)),
+            # Jinja's `join` escapes under autoescape; lines bound for `code` must stay verbatim until it does.
+            join_text=lambda items, sep="": sep.join(str(i) for i in items),
+        )
+        self.html_env.globals.update(names)
+        # Markdown: the finalizer makes plain values inert; autoescape makes macros return markup, not text.
+        self.markdown_env = Environment(autoescape=True, finalize=_inert_finalize, **common)
+        self.markdown_env.filters.update(prose=lambda text: Markup(markup.prose(text)))
+
+    def page(self, template: str, context: Mapping[str, Any], links: Links) -> RenderedPage:
+        """A generated page's HTML content, headings and late fragments."""
+        rendered = RenderedPage("")
+        full = {**context, "url": links}
+        state = _PageState(self, full, rendered)
+        rendered.html = self.render_html(
+            template, {**full, "heading": state.heading, "late": state.late, "tab_set": state.tab_set}
+        )
+        return rendered
+
+    def fragment(self, template: str, context: Mapping[str, Any], links: Links, late: list[str]) -> str:
+        """A late fragment for a hand-written page: appends it to `late`, returns the token to put in its place."""
+        late.append(self.render_html(template, {**context, "url": links}))
+        return _TOKEN.format(len(late) - 1)
+
+    def render_html(self, template: str, context: Mapping[str, Any]) -> str:
+        return self._render(self.html_env, template, context)
+
+    def schema_reference(self, links: Links) -> str:
+        """The record schema's reference as Markdown, for the `<!-- incidentkb/schema -->` placeholder.
+
+        Markdown, not HTML: its headings belong in the contributing page's table of contents.
+        """
+        return self._render(self.markdown_env, "schema.md", {"models": describe_schema(), "url": links})
+
+    def stylesheet(self) -> str:
+        try:
+            source, _, _ = self.html_env.loader.get_source(self.html_env, "incidentkb.css")  # type: ignore[union-attr]
+        except TemplateError as exc:
+            raise RenderError(f"template incidentkb.css: {exc}") from None
+        return source
+
+    @staticmethod
+    def _render(env: Environment, template: str, context: Mapping[str, Any]) -> str:
+        try:
+            return env.get_template(template).render(context)
+        except TemplateError as exc:
+            where = f"{exc.filename}:{exc.lineno}" if getattr(exc, "lineno", None) else template
+            raise RenderError(f"template {where}: {exc.message or exc}") from None

@@ -1,0 +1,145 @@
+"""What the site knows about one case in one cell: the value objects the results files are read into.
+
+The site reads results files, never logs. A results file is one run of the regressions in one matrix cell;
+each case in it becomes a `CaseRun`, which carries what a reader wants beside the outcome: the observed
+message or numbers, when it ran, on what machine and with which versions. A case may run in several variants
+(`test_fix[cpu]`, `test_fix[cuda]`); the `Entry` of a case in a cell holds them all and says what they add up to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from incidentkb.matrix import Cell
+from incidentkb.outcomes import Outcome
+
+__all__ = ["Cell", "CaseRun", "Coverage", "Entry", "cell_key", "axis_words", "version_key", "level_of"]
+
+_LEVELS = {
+    Outcome.reproduces: "ok",
+    Outcome.holds: "ok",
+    Outcome.still_fails: "ok",
+    Outcome.no_longer_reproduces: "drift",
+    Outcome.changed: "drift",
+    Outcome.behaves_differently: "drift",
+    Outcome.broken: "bad",
+    Outcome.crashed: "bad",
+    Outcome.timed_out: "bad",
+    Outcome.not_run: "none",
+}
+_RANK = {"none": 0, "ok": 1, "drift": 2, "bad": 3}
+
+
+def level_of(outcome: Outcome) -> str:
+    """`ok` (as recorded), `drift` (symptom or attempt changed), `bad` (fix broken, crash) or `none` (not run).
+
+    The stylesheet colours outcomes by level.
+    """
+    return _LEVELS[outcome]
+
+
+_PARTS = re.compile(r"\d+|[^\d.+-]+")
+
+
+def version_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders `2.10.0` after `2.9.1`; words sort after numbers so any string has a key."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _PARTS.findall(text))
+
+
+@functools.lru_cache(maxsize=None)
+def cell_key(cell: Cell) -> tuple[Any, ...]:
+    """Orders cells by torch, stack and GPUs, versions compared as versions."""
+    return (version_key(cell.torch), version_key(cell.stack), cell.gpus)
+
+
+def axis_words(cell: Cell, axis: str) -> str:
+    """The value of one axis as a reader sees it: `torch 2.6.0`, `stack 4.51.3`, `2 GPUs`."""
+    if axis == "gpus":
+        return f"{cell.gpus} GPU" if cell.gpus == 1 else f"{cell.gpus} GPUs"
+    return f"{axis} {getattr(cell, axis)}"
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    """One case (one variant of it) of one incident, as one run in one cell saw it."""
+
+    incident: str
+    role: str
+    """`symptom`, `fix`, `fix:<id>` or `attempt:<id>`, as in the record."""
+    cell: Cell
+    outcome: Outcome
+    finished: dt.datetime
+    """When the run that produced it finished; the newest run of an incident in a cell is its standing."""
+    machine: str
+    """The host in a few words, e.g. `Linux x86_64, 16 CPUs, 2 x NVIDIA H100 80GB HBM3`."""
+    source: str
+    """The results file it was read from, for a reader who wants the whole report."""
+    variant: str = ""
+    """The test's parameters, e.g. `cpu` for `test_fix[cpu]`; empty for a case without parameters."""
+    versions: str = ""
+    """The versions that matter, as installed in the cell, e.g. `torch 2.6.0, transformers 4.51.3, trl 0.15.2`."""
+    error: str | None = None
+    """`Type: message` of the error the case observed, if any."""
+    values: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    detail: str | None = None
+    """The short failure text or the skip reason."""
+
+    @functools.cached_property
+    def date(self) -> str:
+        return self.finished.strftime("%Y-%m-%d")
+
+    @property
+    def level(self) -> str:
+        return _LEVELS[self.outcome]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A cell that did not run an incident because another cell of the same dependency versions did."""
+
+    incident: str
+    cell: Cell
+    by: Cell
+    finished: dt.datetime
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One case of one incident in one cell: the variants the newest run had, and what they add up to."""
+
+    role: str
+    cell: Cell
+    runs: tuple[CaseRun, ...]
+    covered_by: Cell | None = None
+    """Set when the runs are those of another cell with the same versions of what the incident depends on."""
+
+    @functools.cached_property
+    def outcome(self) -> Outcome:
+        """The most telling outcome of the variants: a broken fix over drift over as-recorded over not run."""
+        return max((r.outcome for r in self.runs), key=lambda o: _RANK[_LEVELS[o]])
+
+    @property
+    def level(self) -> str:
+        return _LEVELS[self.outcome]
+
+    @property
+    def label(self) -> str:
+        """`reproduces`, or `reproduces (cpu) / no longer reproduces (cuda)` when variants that ran disagree."""
+        ran = [r for r in self.runs if r.outcome is not Outcome.not_run]
+        if len({r.outcome for r in ran}) > 1:
+            return " / ".join(f"{r.outcome.value} ({r.variant or 'default'})" for r in ran)
+        return self.outcome.value
+
+    @property
+    def first(self) -> CaseRun:
+        """The run that decided the outcome, for a one-line tooltip."""
+        return next(r for r in self.runs if r.outcome is self.outcome)
+
+    @property
+    def date(self) -> str:
+        return max(r.finished for r in self.runs).strftime("%Y-%m-%d")

@@ -1,0 +1,300 @@
+"""Where each incident stands today, derived from the newest result of every case in every matrix cell.
+
+A reader of the knowledge base asks two things the record alone cannot answer: does the fix still hold, and
+where does the symptom still reproduce (a newer torch may have fixed it, or worded the error differently)?
+This module answers them from the results and words the answer; the templates only lay it out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from incidentkb.outcomes import Outcome, Role, parse_role
+from incidentkb.schema import Incident
+from incidentkb.site.runs import CaseRun, Cell, Entry, axis_words, cell_key, level_of
+from incidentkb.site.sources import Results
+
+__all__ = [
+    "AXES",
+    "Column",
+    "Standing",
+    "IncidentStanding",
+    "KnowledgeBase",
+    "describe_cells",
+    "build",
+]
+
+AXES = ("torch", "stack", "gpus")
+
+#: How an outcome reads in a sentence whose subject is the case ("the fix ...", "the symptom ...").
+_VERBS = {
+    Outcome.reproduces: "reproduces",
+    Outcome.no_longer_reproduces: "no longer reproduces",
+    Outcome.changed: "now raises a different error",
+    Outcome.holds: "holds",
+    Outcome.broken: "is BROKEN",
+    Outcome.still_fails: "still fails",
+    Outcome.behaves_differently: "now behaves differently",
+    Outcome.crashed: "crashed",
+    Outcome.timed_out: "timed out",
+    Outcome.not_run: "was not run",
+}
+_WORST = ["none", "ok", "drift", "bad"]
+
+
+def _join(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _axis_phrase(axis: str, cells: Iterable[Cell]) -> str:
+    ordered = sorted(set(cells), key=cell_key)
+    if axis == "gpus":
+        counts = sorted({c.gpus for c in ordered})
+        return f"{_join([str(n) for n in counts])} {'GPU' if counts == [1] else 'GPUs'}"
+    seen: list[str] = []
+    for cell in ordered:
+        if getattr(cell, axis) not in seen:
+            seen.append(getattr(cell, axis))
+    return f"{axis} {_join(seen)}"
+
+
+def _cell_words(cell: Cell) -> str:
+    return ", ".join(axis_words(cell, a) for a in AXES)
+
+
+def describe_cells(subset: Iterable[Cell], universe: Iterable[Cell]) -> str:
+    """Where, in words: the smallest phrase that picks `subset` out of the cells in `universe`.
+
+    `with torch 2.6.0 and 2.7.1` when the subset is every cell of those torch versions; `in all 6 cells` when it
+    is everything; the cells one by one when no axis describes it. Cells are compared by their axes only, so
+    the phrase stays true of the cells the reader sees in the incident's matrix.
+    """
+    chosen, every = set(subset), set(universe) | set(subset)
+    if chosen == every:
+        return f"in all {len(every)} cells" if len(every) > 1 else f"with {_cell_words(next(iter(every)))}"
+    chosen_values = {a: {getattr(c, a) for c in chosen} for a in AXES}
+    for size in range(1, len(AXES) + 1):
+        for axes in itertools.combinations(AXES, size):
+            picked = {c for c in every if all(getattr(c, a) in chosen_values[a] for a in axes)}
+            if picked == chosen:
+                return "with " + ", ".join(_axis_phrase(a, chosen) for a in axes)
+    return "in " + "; ".join(_cell_words(c) for c in sorted(chosen, key=cell_key))
+
+
+@dataclass(frozen=True)
+class Column:
+    """One case of the incident's regression, a column of its matrix."""
+
+    role: str
+    label: str
+    """Short heading: `symptom`, `fix`, `fix: torchrun`, `attempt: cast-to-double`."""
+    case: str
+    """The test function's name."""
+    about: str
+    """What the case checks, in the record's words (the attempt tried, the fix summary)."""
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A short verdict for a table cell: the words and a level the stylesheet colours."""
+
+    text: str
+    level: str
+
+
+def _columns(incident: Incident) -> list[Column]:
+    attempts = {a.id: a.tried for a in incident.failed_attempts}
+    alternatives = {a.id: a.summary for a in incident.fix.alternatives}
+    order = {Role.symptom: 0, Role.fix: 1, Role.attempt: 3}
+    columns: list[tuple[int, int, Column]] = []
+    for index, case in enumerate(incident.regression.cases):
+        role, name = parse_role(case.role)
+        if role is Role.symptom:
+            about = incident.symptom.summary
+        elif role is Role.fix:
+            about = alternatives.get(name, "") if name else incident.fix.summary
+        else:
+            about = attempts.get(name or "", "")
+        label = f"{role.value}: {name}" if name else role.value
+        rank = order[role] + (1 if role is Role.fix and name else 0)
+        columns.append((rank, index, Column(role=case.role, label=label, case=case.name, about=about)))
+    return [c for _, _, c in sorted(columns, key=lambda t: (t[0], t[1]))]
+
+
+@dataclass
+class IncidentStanding:
+    """One incident with the newest entry of each of its cases in each cell where it ran."""
+
+    incident: Incident
+    columns: list[Column]
+    cells: list[Cell] = field(default_factory=list)
+    entries: dict[tuple[Cell, str], Entry] = field(default_factory=dict)
+    _groups: dict[str, list[tuple[Outcome, list[Cell]]]] = field(default_factory=dict, repr=False)
+    _verdicts: dict[tuple[str, bool], Standing] = field(default_factory=dict, repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.incident.id
+
+    def entry(self, cell: Cell, role: str) -> Entry | None:
+        return self.entries.get((cell, role))
+
+    def rows(self) -> list[tuple[Cell, list[Entry | None]]]:
+        """The incident's matrix: for each cell, the entry of each column's case (None: not in the results)."""
+        return [(cell, [self.entries.get((cell, c.role)) for c in self.columns]) for cell in self.cells]
+
+    def groups(self, role: str) -> list[tuple[Outcome, list[Cell]]]:
+        """The cells of each outcome of one case, in the order of `Outcome`; cells where it did not run left out."""
+        if role not in self._groups:  # asked for by several tables and sentences of the site
+            by_outcome: dict[Outcome, list[Cell]] = defaultdict(list)
+            for cell in self.cells:
+                entry = self.entry(cell, role)
+                if entry is not None and entry.outcome is not Outcome.not_run:
+                    by_outcome[entry.outcome].append(cell)
+            self._groups[role] = [(o, by_outcome[o]) for o in Outcome if o in by_outcome]
+        return self._groups[role]
+
+    def not_run(self, role: str) -> list[tuple[str, list[Cell]]]:
+        """Cells where every variant of the case was skipped, grouped by the skip reason."""
+        reasons: dict[str, list[Cell]] = defaultdict(list)
+        for cell in self.cells:
+            entry = self.entry(cell, role)
+            if entry is not None and entry.outcome is Outcome.not_run:
+                reasons[entry.runs[0].detail or "no reason given"].append(cell)
+        return list(reasons.items())
+
+    def verdict(self, role: str, *, short: bool = False) -> Standing:
+        """Where one case stands, in a few words for a table: `holds (6 cells)`, `BROKEN with torch 2.13.0`."""
+        key = (role, short)
+        if key not in self._verdicts:  # the home, category and tag tables all show it
+            self._verdicts[key] = self._verdict(role, short)
+        return self._verdicts[key]
+
+    def _verdict(self, role: str, short: bool) -> Standing:
+        groups = self.groups(role)
+        if not groups:
+            return Standing("not run yet" if not self.not_run(role) else "not run (skipped)", "none")
+        if short and len(groups) == 1:
+            outcome, cells = groups[0]
+            return Standing(f"{outcome.value} ({len(cells)} cell{'' if len(cells) == 1 else 's'})", level_of(outcome))
+        parts = [f"{o.value} {describe_cells(cells, self.cells)}" for o, cells in groups]
+        worst = max((level_of(o) for o, _ in groups), key=_WORST.index)
+        return Standing("; ".join(parts), worst)
+
+    def summary(self) -> str:
+        """The sentences on the incident page that say where the symptom reproduces and where it no longer does."""
+        if not self.entries:
+            return "No results yet: this regression has not been run in any cell of the matrix."
+        sentences = []
+        for subject, role in (("The symptom", "symptom"), ("The fix", "fix")):
+            groups = self.groups(role)
+            if groups:
+                clauses = [f"{_VERBS[o]} {describe_cells(cells, self.cells)}" for o, cells in groups]
+                sentences.append(f"{subject} {_join(clauses)}.")
+        for reason, cells in self.not_run("symptom"):
+            sentences.append(f"It was not run {describe_cells(cells, self.cells)} ({reason}).")
+        return " ".join(sentences) or "Every case was skipped in every cell where the regression ran."
+
+    def observed_errors(self) -> list[tuple[str, list[str], list[Cell]]]:
+        """Each distinct error the cases observed, with the roles and cells that saw it.
+
+        The wording of an error changes between versions; listing what the runs saw lets search find the
+        incident from a newer torch's message as well as from the recorded one.
+        """
+        seen: dict[str, tuple[list[str], list[Cell]]] = {}
+        for (cell, role), entry in sorted(self.entries.items(), key=lambda kv: (cell_key(kv[0][0]), kv[0][1])):
+            for run in entry.runs:
+                if run.error:
+                    roles, cells = seen.setdefault(run.error, ([], []))
+                    if role not in roles:
+                        roles.append(role)
+                    if cell not in cells:
+                        cells.append(cell)
+        return [(error, roles, cells) for error, (roles, cells) in seen.items()]
+
+    def where(self, cells: Sequence[Cell]) -> str:
+        """`describe_cells` against this incident's cells."""
+        return describe_cells(cells, self.cells)
+
+
+@dataclass
+class KnowledgeBase:
+    """Every incident with its standing, the cells that have results, and the grouping by category and tag."""
+
+    incidents: list[IncidentStanding]
+    cells: list[Cell]
+    cell_dates: dict[Cell, dt.datetime]
+    """The finish time of the newest results file of each cell."""
+    torch_versions: dict[Cell, str]
+    """The torch each cell really had, for cells whose torch axis is `installed`."""
+    unknown: list[str]
+    """Incident ids that results mention but no record has (a renamed or deleted record)."""
+
+    def torch_of(self, cell: Cell) -> str:
+        """`2.6.0`, or `installed (2.13.0+cpu)` for the host's own torch."""
+        real = self.torch_versions.get(cell)
+        return f"{cell.torch} ({real})" if real and real.split("+")[0] != cell.torch else cell.torch
+
+    def by_category(self) -> dict[str, list[IncidentStanding]]:
+        groups: dict[str, list[IncidentStanding]] = defaultdict(list)
+        for item in self.incidents:
+            groups[item.incident.category].append(item)
+        return dict(sorted(groups.items(), key=lambda kv: kv[0].casefold()))
+
+    def by_tag(self) -> dict[str, list[IncidentStanding]]:
+        groups: dict[str, list[IncidentStanding]] = defaultdict(list)
+        for item in self.incidents:
+            for tag in item.incident.tags:
+                groups[tag].append(item)
+        return dict(sorted(groups.items()))
+
+
+def _newest_runs(runs: Iterable[CaseRun]) -> dict[tuple[str, Cell], list[CaseRun]]:
+    """The runs of the newest results file of each (incident, cell): a rerun replaces what an older file said."""
+    newest: dict[tuple[str, Cell], list[CaseRun]] = {}
+    for run in runs:
+        key = (run.incident, run.cell)
+        kept = newest.get(key)
+        if kept is None or (run.finished, run.source) > (kept[0].finished, kept[0].source):
+            newest[key] = [run]
+        elif (run.finished, run.source) == (kept[0].finished, kept[0].source):
+            kept.append(run)
+    return newest
+
+
+def build(incidents: Sequence[Incident], results: Results) -> KnowledgeBase:
+    """Put the records and the newest results together."""
+    standings = {i.id: IncidentStanding(i, _columns(i)) for i in incidents}
+    cell_dates: dict[Cell, dt.datetime] = {}
+    unknown: set[str] = set()
+    ran: dict[tuple[str, Cell], dt.datetime] = {}
+    for (incident_id, cell), runs in _newest_runs(results.runs).items():
+        finished = runs[0].finished
+        cell_dates[cell] = max(cell_dates.get(cell, finished), finished)
+        standing = standings.get(incident_id)
+        if standing is None:
+            unknown.add(incident_id)
+            continue
+        ran[(incident_id, cell)] = finished
+        by_role: dict[str, list[CaseRun]] = defaultdict(list)
+        for run in runs:
+            by_role[run.role].append(run)
+        for role, variants in by_role.items():
+            standing.entries[(cell, role)] = Entry(role, cell, tuple(variants))
+    # A cell that left an incident to another cell of the same dependency versions shows that cell's runs.
+    for note in sorted(results.coverage, key=lambda c: c.finished):
+        cell_dates[note.cell] = max(cell_dates.get(note.cell, note.finished), note.finished)
+        standing = standings.get(note.incident)
+        if standing is None or ran.get((note.incident, note.cell), note.finished) > note.finished:
+            continue
+        for (cell, role), entry in list(standing.entries.items()):
+            if cell == note.by and entry.covered_by is None:
+                standing.entries[(note.cell, role)] = Entry(role, note.cell, entry.runs, covered_by=note.by)
+    for standing in standings.values():
+        standing.cells = sorted({cell for cell, _ in standing.entries}, key=cell_key)
+    cells = sorted(cell_dates, key=cell_key)
+    return KnowledgeBase(list(standings.values()), cells, cell_dates, results.torch_versions, sorted(unknown))
