@@ -1,0 +1,159 @@
+"""`mkdocs build --strict` of the site from records and results (the incidentkb MkDocs plugin).
+
+Each build runs on a temporary copy of mkdocs.yml and docs/ with the synthetic records of `site_samples`,
+the seed log's three incidents and one whose text is hostile to Markdown and HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from html import unescape
+from pathlib import Path
+
+import pytest
+import site_samples
+from incidentkb.schema import Incident
+from site_samples import HOSTILE_ID, REPO, make_project
+
+IDS = [r["id"] for r in site_samples.records()]
+
+
+def mkdocs_build(project: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(project / "mkdocs.yml")],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = make_project(tmp_path_factory.mktemp("project"))
+    done = mkdocs_build(project)
+    assert done.returncode == 0, done.stderr
+    assert "WARNING" not in done.stderr
+    return project / "site"
+
+
+def page(site: Path, uri: str) -> str:
+    return (site / uri / "index.html").read_text(encoding="utf-8")
+
+
+def test_no_generated_page_is_committed() -> None:
+    written = sorted(p.relative_to(REPO / "docs").as_posix() for p in (REPO / "docs").rglob("*") if p.is_file())
+    assert written == ["contributing.md", "index.md"]
+
+
+def test_every_record_has_a_page_linked_from_the_home_table(site: Path) -> None:
+    home = page(site, "")
+    for incident_id in IDS:
+        assert (site / "incidents" / incident_id / "index.html").is_file()
+        assert f'href="incidents/{incident_id}/"' in home
+
+
+def test_category_and_tag_pages_list_their_incidents(site: Path) -> None:
+    assert 'href="../../incidents/2025-04-12-stylegan-label-dtype-mismatch/"' in page(site, "categories/stylegan")
+    assert 'href="../../incidents/2025-04-21-llm-sft-batch-size-multi-gpu/"' in page(site, "tags/multi-gpu")
+    assert 'href="stylegan/"' in page(site, "categories")
+    assert 'href="dtype/"' in page(site, "tags")
+
+
+def test_an_incident_page_has_the_record_and_its_matrix(site: Path) -> None:
+    html = page(site, "incidents/2025-04-12-stylegan-label-dtype-mismatch")
+    for heading in ("Symptom", "Cause", "Failed attempts", "Fix", "Lessons", "Original environment",
+                    "Regression matrix", "Run this regression locally"):
+        assert re.search(rf"<h2 id=\"[\w-]+\">{heading}<a class=\"headerlink\"", html), heading
+    assert "RuntimeError: expected mat1 and mat2 to have the same dtype, but got: double != float" in html
+    assert 'class="tabbed-set tabbed-alternate"' in html  # before/after code
+    assert "The symptom reproduces with torch 2.6.0 and no longer reproduces with torch 2.13.0." in html
+    matrix = html[html.index('<div class="ikb-matrix">'):]
+    matrix = matrix[: matrix.index("</table>")]
+    assert matrix.count("<tr>") == 1 + 5  # the heading and one row per cell
+    assert "as run in torch=2.6.0 stack=4.51.3 gpus=0" in matrix  # the covered cell
+    assert "cpu: reproduces" in matrix and "needs: 1 CUDA GPU (found 0)" in matrix
+    assert "2025-06-01 on Linux 6.8 (linux, x86_64), 16 CPUs, no GPU" in matrix
+
+
+def test_the_matrix_page_has_every_incident_in_every_cell(site: Path) -> None:
+    html = page(site, "matrix")
+    for cell in ("torch 2.6.0<br>stack 4.51.3<br>0 GPUs", "torch 2.13.0<br>stack 4.51.3<br>2 GPUs"):
+        assert cell in html
+    assert html.count("newest 2025-06-0") == 5
+    assert html.count('ikb-badge ikb-bad" title') == 5  # the hostile record's broken fix, in each cell
+
+
+def test_hostile_text_is_shown_as_text_and_breaks_nothing(site: Path) -> None:
+    for path in site.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert "<script>alert" not in text, path
+        assert "<b>label</b>" not in text and "<i>os</i>" not in text, path
+    html = page(site, f"incidents/{HOSTILE_ID}")
+    headings = re.findall(r'<h2 id="([\w-]+)"', html)
+    assert headings == ["symptom", "cause", "failed-attempts", "fix", "lessons", "original-environment",
+                        "references", "regression-matrix", "run-locally"]
+    assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in html
+    assert "Error ```` with a run of four backticks" in html
+    assert "<title>Hostile &lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in html or \
+        "<title>Hostile &lt;script&gt;alert('title')&lt;/script&gt;" in html
+
+
+def test_the_navigation_stays_small(site: Path) -> None:
+    html = page(site, "incidents/2025-04-15-stylegan-test-image-memory-leak")
+    for start in ('<nav class="md-tabs"', '<nav class="md-nav md-nav--primary'):
+        nav = html[html.index(start):]
+        nav = nav[: nav.index("</nav>")]
+        assert "incidents/" not in nav
+        assert len(re.findall(r'href="', nav)) <= 6  # the five pages of mkdocs.yml's nav, and the home link
+
+
+def test_search_indexes_incident_pages_and_their_errors(site: Path) -> None:
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    pages = {d["location"].split("#")[0] for d in index["docs"]}
+    assert {f"incidents/{i}/" for i in IDS} <= pages
+    assert not {"matrix/", "categories/", "tags/", "tags/dtype/"} & pages  # they only repeat incident text
+    text = " ".join(d["text"] for d in index["docs"] if d["location"].startswith("incidents/2025-04-21"))
+    assert "The size of tensor a (2) must match the size of tensor b (4)" in text
+    assert index["config"]["separator"].startswith("[\\s\\-,:!=\\[\\]()\"`/]+")
+
+
+def test_the_contributing_page_documents_every_field_of_the_schema(site: Path) -> None:
+    html = unescape(page(site, "contributing"))
+    for name in Incident.model_fields:
+        assert f"<code>{name}</code>" in html, name
+    assert 'id="schema-failedattempt"' in html
+
+
+def test_a_template_in_the_templates_directory_replaces_the_packaged_one(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    (project / "overrides").mkdir()
+    (project / "overrides" / "tags.html").write_text("{{ heading(1, 'Our own tags page', 'tags') }}\n")
+    config = (project / "mkdocs.yml").read_text()
+    (project / "mkdocs.yml").write_text(config.replace("results: regressions/results", "results: regressions/results\n      templates: overrides"))
+    assert mkdocs_build(project).returncode == 0
+    assert "Our own tags page" in page(project / "site", "tags")
+
+
+@pytest.mark.parametrize(
+    ("break_it", "message"),
+    [
+        (lambda p: (p / "incidents" / f"{HOSTILE_ID}.yaml").write_text("id: [unclosed\n"),
+         f"incidents/{HOSTILE_ID}.yaml:2:1: invalid YAML"),
+        (lambda p: (p / "docs" / "matrix.md").write_text("# mine\n"),
+         "docs/matrix.md exists, but the plugin generates that page; remove the file"),
+        (lambda p: (p / "regressions" / "results" / "bad.json").write_text("{}"),
+         "bad.json"),
+    ],
+    ids=["broken record", "hand-written page where a generated one goes", "broken results file"],
+)
+def test_a_problem_stops_the_build_with_one_line_naming_the_file(tmp_path: Path, break_it, message) -> None:
+    project = make_project(tmp_path)
+    break_it(project)
+    done = mkdocs_build(project)
+    assert done.returncode == 1
+    error = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+    assert message in error[0]
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,130 @@
+"""Where incidents stand, derived from results (incidentkb.site.standing, incidentkb.site.runs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import site_samples
+from incidentkb.matrix import Cell
+from incidentkb.outcomes import Outcome
+from incidentkb.schema import Incident
+from incidentkb.site.runs import CaseRun, Coverage, Entry
+from incidentkb.site.sources import Results
+from incidentkb.site.standing import build, describe_cells
+
+A = Cell("2.6.0", "4.51.3", 0)
+B = Cell("2.6.0", "4.51.3", 2)
+C = Cell("2.13.0", "4.51.3", 0)
+D = Cell("2.13.0", "4.51.3", 2)
+E = Cell("2.13.0", "5.0.0", 0)
+FOUR = [A, B, C, D]
+
+
+@pytest.mark.parametrize(
+    ("subset", "universe", "words"),
+    [
+        ([A, B, C, D], FOUR, "in all 4 cells"),
+        ([A], [A], "with torch 2.6.0, stack 4.51.3, 0 GPUs"),
+        ([A, B], FOUR, "with torch 2.6.0"),
+        ([C, D], FOUR, "with torch 2.13.0"),
+        ([B, D], FOUR, "with 2 GPUs"),
+        ([D], FOUR, "with torch 2.13.0, 2 GPUs"),
+        ([A, D], FOUR, "in torch 2.6.0, stack 4.51.3, 0 GPUs; torch 2.13.0, stack 4.51.3, 2 GPUs"),
+        ([C, E], [A, C, E], "with torch 2.13.0"),
+        ([E], [A, C, E], "with stack 5.0.0"),
+    ],
+)
+def test_describe_cells_names_the_axes_that_pick_the_subset(subset, universe, words) -> None:
+    assert describe_cells(subset, universe) == words
+
+
+def _run(role: str, cell: Cell, outcome: str, *, variant: str = "", day: int = 1, error: str | None = None,
+         detail: str | None = None, incident: str = "x") -> CaseRun:
+    return CaseRun(incident=incident, role=role, cell=cell, outcome=Outcome(outcome),
+                   finished=dt.datetime(2025, 6, day, tzinfo=dt.timezone.utc), machine="m",
+                   source=f"f{day}-{cell}.json", variant=variant, error=error, detail=detail)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "outcome", "label"),
+    [
+        (["reproduces", "not run"], "reproduces", "reproduces"),
+        (["not run", "not run"], "not run", "not run"),
+        (["reproduces", "no longer reproduces"], "no longer reproduces",
+         "reproduces (cpu) / no longer reproduces (cuda)"),
+        (["holds", "BROKEN"], "BROKEN", "holds (cpu) / BROKEN (cuda)"),
+        (["crashed", "reproduces"], "crashed", "crashed (cpu) / reproduces (cuda)"),
+    ],
+)
+def test_an_entry_shows_the_most_telling_outcome_of_its_variants(outcomes, outcome, label) -> None:
+    runs = tuple(_run("symptom", A, o, variant=v) for o, v in zip(outcomes, ("cpu", "cuda")))
+    entry = Entry("symptom", A, runs)
+    assert (entry.outcome.value, entry.label) == (outcome, label)
+
+
+def _incident(incident_id: str = "2025-04-12-stylegan-label-dtype-mismatch") -> Incident:
+    record = next(r for r in site_samples.records() if r["id"] == incident_id)
+    return Incident.model_validate(record)
+
+
+DTYPE = "2025-04-12-stylegan-label-dtype-mismatch"
+
+
+def test_the_summary_says_where_the_symptom_reproduces_and_where_it_no_longer_does() -> None:
+    runs = [_run("symptom", c, "reproduces" if c.torch == "2.6.0" else "no longer reproduces", incident=DTYPE)
+            for c in FOUR]
+    runs += [_run("fix", c, "holds", incident=DTYPE) for c in FOUR]
+    item = build([_incident()], Results(runs=runs)).incidents[0]
+    assert item.summary() == (
+        "The symptom reproduces with torch 2.6.0 and no longer reproduces with torch 2.13.0. "
+        "The fix holds in all 4 cells."
+    )
+    assert item.verdict("fix", short=True).text == "holds (4 cells)"
+    assert item.verdict("symptom").text == "reproduces with torch 2.6.0; no longer reproduces with torch 2.13.0"
+    assert item.verdict("symptom").level == "drift"
+
+
+def test_skipped_cells_are_named_with_the_reason() -> None:
+    runs = [_run("symptom", c, "reproduces" if c.gpus else "not run", incident=DTYPE,
+                 detail=None if c.gpus else "needs: 2 CUDA GPUs (found 0)") for c in FOUR]
+    item = build([_incident()], Results(runs=runs)).incidents[0]
+    assert item.summary() == (
+        "The symptom reproduces with 2 GPUs. It was not run with 0 GPUs (needs: 2 CUDA GPUs (found 0))."
+    )
+
+
+def test_no_results_says_so() -> None:
+    item = build([_incident()], Results()).incidents[0]
+    assert item.summary().startswith("No results yet")
+    assert item.verdict("fix").text == "not run yet"
+
+
+def test_a_newer_results_file_replaces_an_older_one_in_its_cell() -> None:
+    runs = [_run("fix", A, "BROKEN", day=1, incident=DTYPE), _run("fix", A, "holds", day=2, incident=DTYPE)]
+    item = build([_incident()], Results(runs=runs)).incidents[0]
+    assert item.entry(A, "fix").outcome is Outcome.holds
+
+
+def test_a_covered_cell_shows_the_runs_of_the_cell_that_covered_it() -> None:
+    covered = Cell("2.6.0", "4.57.6", 0)
+    results = Results(runs=[_run("fix", A, "holds", incident=DTYPE)],
+                      coverage=[Coverage(DTYPE, covered, A, dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc))])
+    kb = build([_incident()], results)
+    entry = kb.incidents[0].entry(covered, "fix")
+    assert entry is not None and entry.covered_by == A and entry.outcome is Outcome.holds
+    assert kb.cells == [A, covered]
+
+
+def test_results_for_an_incident_without_a_record_are_reported() -> None:
+    kb = build([_incident()], Results(runs=[_run("fix", A, "holds", incident="2025-01-01-renamed")]))
+    assert kb.unknown == ["2025-01-01-renamed"]
+    assert kb.incidents[0].cells == []
+
+
+def test_columns_follow_symptom_fix_alternatives_attempts() -> None:
+    record = next(r for r in site_samples.records() if r["id"] == "2025-04-21-llm-sft-batch-size-multi-gpu")
+    item = build([Incident.model_validate(record)], Results()).incidents[0]
+    assert [c.label for c in item.columns] == [
+        "symptom", "fix", "fix: torchrun", "attempt: visible-devices-after-import", "attempt: use-liger",
+    ]
