@@ -6,6 +6,8 @@
     nox -s regressions -- -k dtype          # pytest arguments pass through
     nox -s regressions -- --strict          # symptom/attempt drift fails the run too
     nox -s table                            # the table of the newest results file of each cell
+    nox -s docs                             # build the website into site/ (mkdocs build --strict)
+    nox -s serve                            # serve it on http://127.0.0.1:8000, rebuilt on changes
     nox -s wheelhouse -- --python 3.12 --platform manylinux_2_28_x86_64 --torch installed --stack 4.51.3 --dest DIR
     INCIDENTKB_WHEELHOUSE=DIR nox -s regressions   # offline: install from DIR only (several DIRs: join with ':')
     INCIDENTKB_RESULTS=DIR nox -s regressions      # write results files elsewhere than regressions/results/
@@ -114,3 +116,18 @@ def wheelhouse(session: nox.Session) -> None:
         session.run(*command, external=True)
     session.log(wheelhouse_module.size_report(options.dest))
 
+
+#: MkDocs 1.x prints a notice about MkDocs 2 on every run; the site's builds need not repeat it.
+_MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
+
+
+@nox.session(default=False)
+def docs(session: nox.Session) -> None:
+    """Build the website into site/ from incidents/ and regressions/results/ (mkdocs build --strict)."""
+    session.run(sys.executable, "-m", "mkdocs", "build", "--strict", *session.posargs, external=True, env=_MKDOCS_ENV)
+
+
+@nox.session(default=False)
+def serve(session: nox.Session) -> None:
+    """Serve the website on http://127.0.0.1:8000, rebuilt when a record, results file or page changes."""
+    session.run(sys.executable, "-m", "mkdocs", "serve", *session.posargs, external=True, env=_MKDOCS_ENV)
