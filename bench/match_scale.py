@@ -14,49 +14,17 @@ import random
 import statistics
 import sys
 import time
-from typing import Any
+from pathlib import Path
 
 from incidentkb.match import KnownIncident, Matcher
 from incidentkb.schema import Incident
 
-TRACEBACK = r"""Traceback (most recent call last):
-  File "C:\Users\20151\Documents\AI_Projects\2025_04_08_OhLoRA\llm\unsloth_test\test_without_unsloth.py", line 78, in <module>
-    trainer.train()
-  File "C:\Users\20151\Documents\AI_Projects\venv\lib\site-packages\transformers\trainer.py", line 2245, in train
-    return inner_training_loop(
-  File "C:\Users\20151\Documents\AI_Projects\venv\lib\site-packages\transformers\trainer.py", line 2560, in _inner_training_loop
-    tr_loss_step = self.training_step(model, inputs, num_items_in_batch)
-  File "C:\Users\20151\Documents\AI_Projects\venv\lib\site-packages\transformers\trainer.py", line 3736, in training_step
-    loss = self.compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
-  File "C:\Users\20151\Documents\AI_Projects\venv\lib\site-packages\trl\trainer\sft_trainer.py", line 490, in compute_loss
-    correct_predictions = (predictions == shift_labels) & mask
-RuntimeError: The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0
-"""
-
-WORDS = ("tensor size dtype device grad batch shape memory index token model layer weight bias input output "
-         "expected got found match cannot must have the same of for in to be with").split()
-TYPES = ["RuntimeError"] * 5 + ["ValueError", "KeyError", "TypeError", "torch.OutOfMemoryError", "IndexError", None]
-FRAMES = ["transformers.trainer:training_step", "trl.trainer.sft_trainer:compute_loss", "torch.nn.functional:linear",
-          "accelerate.accelerator:backward", "torch.utils.data.dataloader:__next__"]
-
-
-def _pattern(rng: random.Random) -> str:
-    words = rng.sample(WORDS, rng.randint(4, 8))
-    at = rng.randrange(len(words))
-    words[at] = rng.choice([r"\(\d+\)", r"\(<n>\)", r"(?:mat1|m1)", r"<mem>", r"[\w.]+", r"(?:Double|double)"])
-    return r"\s+".join(words) if rng.random() < 0.3 else " ".join(words)
+sys.path.insert(0, str(Path(__file__).parent))  # the shared generator, also when loaded by a test
+from synthetic import TRACEBACK, random_signatures  # noqa: E402
 
 
 def synthetic_record(number: int, rng: random.Random) -> Incident:
-    signatures: list[dict[str, Any]] = []
-    for _ in range(rng.randint(1, 3)):
-        signature: dict[str, Any] = {"message": _pattern(rng)}
-        kind = rng.choice(TYPES)
-        if kind:
-            signature["exception"] = kind
-        if rng.random() < 0.3:
-            signature["frames"] = rng.sample(FRAMES, rng.randint(1, 2))
-        signatures.append(signature)
+    signatures = random_signatures(rng)
     slug = f"2025-01-01-synthetic-{number}"
     return Incident.model_validate({
         "id": slug,
