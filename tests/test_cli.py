@@ -49,6 +49,24 @@ def test_check_prints_one_line_per_problem_then_the_summary(root: Path, capsys: 
     ), "")
 
 
+def test_a_problem_stays_on_one_line_and_sends_no_terminal_escapes(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (root / RECORD).read_text(encoding="utf-8")
+    (root / RECORD).write_text(text.replace("severity: high", 'severity: "\\e[31mhigh\\nsecond line"')
+                               .replace("cause:", '"evil\\nkey": 1\ncause:'), encoding="utf-8")
+    (root / "incidents" / "bad\nname.yaml").write_text("id: [\n", encoding="utf-8")
+    code, out, _ = _run(capsys, "check")
+    assert code == 1
+    assert out.splitlines() == [
+        "incidents/2025-01-15-sample-loss-nan.yaml:8:11: 'severity' is the text '\\x1b[31mhigh\\nsecond line'; "
+        "write one of 'critical', 'high', 'moderate' or 'low'",
+        "incidents/2025-01-15-sample-loss-nan.yaml:24:1: unknown key 'evil\\nkey' in the record; allowed keys are "
+        "id, title, title_original, original_language, date, category, tags, severity, severity_original, status, "
+        "project, environment, symptom, cause, cause_notes, failed_attempts, fix, lessons, facts, references, regression",
+        "incidents/bad\\nname.yaml:2:1: invalid YAML: did not find expected node content (while parsing a flow node)",
+        "3 problems in 2 records",
+    ]
+
+
 def test_check_paths_are_shown_relative_to_the_current_folder(root: Path, capsys: pytest.CaptureFixture[str],
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     (root / "incidents" / "bad.yaml").write_text("id: [\n", encoding="utf-8")

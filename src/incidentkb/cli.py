@@ -72,6 +72,17 @@ def _shown(path: str | Path) -> str:
         return str(path)
 
 
+def _line(text: str) -> str:
+    """`text` as one line of visible characters.
+
+    Messages quote what records hold; a newline there would split one problem over two lines, and a terminal
+    escape sequence (ESC, BEL) would be obeyed by the terminal. Such characters are shown as Python escapes.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 @command(
     arg("paths", nargs="*", type=Path, metavar="PATH",
         help="record files, regression files or folders holding them (default: incidents/ and regressions/)"),
@@ -104,7 +115,7 @@ def check_command(args: argparse.Namespace) -> int:
     for problem in report.problems:
         if problem.path not in shown:
             shown[problem.path] = _shown(problem.path)
-        print(f"{shown[problem.path]}:{problem.line}:{problem.col}: {problem.message}")
+        print(_line(f"{shown[problem.path]}:{problem.line}:{problem.col}: {problem.message}"))
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -211,10 +222,10 @@ def match_command(args: argparse.Namespace) -> int:
         print("no known incident matches this error", file=sys.stderr)
         return 1
     for rank, found in enumerate(matches, start=1):
-        print(f"{rank}. {found.title} [{found.incident_id}]")
-        print(f"   why: {found.why}")
-        print(f"   fix: {found.fix}")
-        print(f"   record: {_shown(root / found.known.path)}")
+        print(_line(f"{rank}. {found.title} [{found.incident_id}]"))
+        print(_line(f"   why: {found.why}"))
+        print(_line(f"   fix: {found.fix}"))
+        print(_line(f"   record: {_shown(root / found.known.path)}"))
         print(f"   page: {found.page} (on the site)")
     return 0
 
@@ -246,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except CommandError as exc:
-        print(f"incidentkb {args.command}: {exc}", file=sys.stderr)
+        print(_line(f"incidentkb {args.command}: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
