@@ -91,6 +91,13 @@ def test_thousands_of_problems_in_one_record_take_seconds_not_minutes(tmp_path: 
     assert elapsed < 15, f"{elapsed:.1f} s for 20,000 problems"
 
 
+def test_a_byte_order_mark_is_not_part_of_the_record(tmp_path: Path) -> None:
+    path = tmp_path / SAMPLE.name
+    path.write_bytes(b"\xef\xbb\xbf" + SAMPLE.read_bytes())
+    record = read_record(path)
+    assert record.problems == () and record.schema_ref == read_record(SAMPLE).schema_ref
+
+
 def test_problem_prints_as_path_line_col_message() -> None:
     assert str(Problem("incidents/x.yaml", 14, 3, "unknown key 'sevrity'")) == "incidents/x.yaml:14:3: unknown key 'sevrity'"
 

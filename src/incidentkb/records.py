@@ -153,7 +153,8 @@ def read_record(path: FsPath) -> RecordFile:
     """Read and validate one record file; every problem is returned, none is raised."""
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: Windows editors may start the file with a byte-order mark, which would hide the schema line.
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         return RecordFile(
             path,
