@@ -93,6 +93,14 @@ def test_record_side_cross_references(root: Path, old: str, new: str, expected: 
     assert _shown(check(root), root) == expected
 
 
+def test_a_regression_path_leading_out_of_regressions_is_refused_not_read(root: Path) -> None:
+    (root.parent / "outside.py").write_text("def broken(:\n", encoding="utf-8")  # would be reported if it were read
+    _edit(root / RECORD, "path: regressions/sample_loss_nan.py", "path: regressions/../../outside.py")
+    assert _shown(check(root), root) == [
+        "incidents/2025-01-15-sample-loss-nan.yaml:38:9: regression file 'regressions/../../outside.py' is outside "
+        "regressions/; write its path under regressions/, without '..'"]
+
+
 @pytest.mark.parametrize(("old", "new", "expected"), [
     ('@pytest.mark.incident(ID, "symptom")', '@pytest.mark.incident(ID, "symptom")\n@pytest.mark.incident(ID, "fix")',
      ["regressions/sample_loss_nan.py:15:2: case 'test_symptom_nan_loss' has 2 incident markers; a case checks one role of one incident"]),

@@ -108,6 +108,8 @@ class _Checker:
             rpath = record.get("regression", "path")
             # normpath, not resolve: no file-system calls for a thousand records.
             path = Path(os.path.normpath(self.root / rpath)) if isinstance(rpath, str) else None
+            if path is not None and not path.is_relative_to(self.root / "regressions"):
+                path = None  # `regressions/../..` must not make check read files elsewhere; `cases` reports it
             self.regression_paths[record.path] = path
         return self.regression_paths[record.path]
 
@@ -194,6 +196,10 @@ class _Checker:
             seen.add(name)
         file = self.regression_of(record)
         if file is None:
+            rpath = record.get("regression", "path")
+            if isinstance(rpath, str):
+                self.report(record, ("regression", "path"), f"regression file '{rpath}' is outside regressions/; "
+                                                            "write its path under regressions/, without '..'")
             return
         if not file.is_file():
             self.report(record, ("regression", "path"), f"regression file '{self.rel(file)}' does not exist; correct "
