@@ -32,7 +32,7 @@ def project(tmp_path: Path) -> Path:
         ),
         (  # GPU cells add the GPU packages; offline means the wheelhouse alone
             Cell("2.6.0", "4.51.3", 1), "pip",
-            ["V/bin/python", "-m", "pip", "--disable-pip-version-check", "install", "--no-index", "--find-links", "W",
+            ["python3", "-m", "pip", "--python", "V/bin/python", "--disable-pip-version-check", "install", "--no-index", "--find-links", "W",
              "-eP[regressions]", "torch==2.6.0", "transformers==4.51.3", "trl==0.15.2", "liger-kernel==0.5.8"],
         ),
         (  # the host's torch: uv leaves the host's packages out of its resolution
@@ -42,14 +42,14 @@ def project(tmp_path: Path) -> Path:
         ),
         (  # pip sees the host's packages itself; a constraint keeps the host's torch exactly
             Cell("installed", "4.51.3", 2), "pip",
-            ["V/bin/python", "-m", "pip", "--disable-pip-version-check", "install", "--no-index", "--find-links", "W",
+            ["python3", "-m", "pip", "--python", "V/bin/python", "--disable-pip-version-check", "install", "--no-index", "--find-links", "W",
              "--constraint", "V/incidentkb-constraints.txt", "-eP[regressions]", "transformers==4.51.3", "trl==0.15.2", "liger-kernel==0.5.8"],
         ),
     ],
 )
 def test_install_commands(project: Path, cell: Cell, backend: str, expected: list[str]) -> None:
     offline = ("W",) if cell != Cell("2.6.0", "4.51.3", 0) else ()
-    spec = spec_for(MATRIX, cell, backend=backend, interpreter="python3", project=project, wheelhouse=offline, host_torch="2.11.0+cu130")
+    spec = spec_for(MATRIX, cell, backend=backend, interpreter="python3", installer="python3", project=project, wheelhouse=offline, host_torch="2.11.0+cu130")
     (command,), files = install_commands(spec, Path("V"))
     assert [a.replace(str(project), "P") for a in command] == expected
     assert {p.name: t for p, t in files.items()} == (
@@ -64,7 +64,7 @@ def test_install_commands(project: Path, cell: Cell, backend: str, expected: lis
         (Cell("2.6.0", "4.51.3", 0), "uv", [["uv", "venv", "--quiet", "--clear", "--python", "python3", "V"]]),
         (  # the host's packages are appended to the new environment's path, after its own
             Cell("installed", "4.51.3", 1), "pip",
-            [["python3", "-m", "venv", "--clear", "V"], ["V/bin/python", "-c", _LINK_HOST, "/opt/torch/.venv/lib/python3.12/site-packages\n"]],
+            [["python3", "-m", "venv", "--clear", "--without-pip", "V"], ["V/bin/python", "-c", _LINK_HOST, "/opt/torch/.venv/lib/python3.12/site-packages\n"]],
         ),
     ],
 )

@@ -35,6 +35,10 @@ class EnvSpec:
     backend: str
     """`uv` or `pip`."""
     interpreter: str
+    """The Python the environment is made from."""
+    installer: str
+    """With pip: the Python whose pip installs into the environment (`pip --python`), so the environment needs no
+    pip of its own and its base needs no `ensurepip`, which Debian's system Pythons lack."""
     host_site: tuple[str, ...]
     """The host Python's site-packages folders, appended to the environment's path (torch=installed only)."""
     requirements: tuple[str, ...]
@@ -66,6 +70,7 @@ def spec_for(
     backend: str,
     interpreter: str,
     project: Path,
+    installer: str = sys.executable,
     wheelhouse: tuple[str, ...] = (),
     host_torch: str | None = None,
     host_site: tuple[str, ...] = (),
@@ -89,6 +94,7 @@ def spec_for(
         name=f"{option.id}-{stack.id}-{'gpu' if cell.gpus else 'cpu'}",
         backend=backend,
         interpreter=interpreter,
+        installer=installer if backend == "pip" else "",
         host_site=tuple(host_site) if option.is_host else (),
         requirements=tuple(requirements),
         find_links=find_links,
@@ -108,7 +114,7 @@ def create_commands(spec: EnvSpec, venv: Path) -> list[list[str]]:
     if spec.backend == "uv":
         commands = [["uv", "venv", "--quiet", "--clear", "--python", spec.interpreter, str(venv)]]
     else:
-        commands = [[spec.interpreter, "-m", "venv", "--clear", str(venv)]]
+        commands = [[spec.interpreter, "-m", "venv", "--clear", "--without-pip", str(venv)]]
     if spec.host_site:
         commands.append([str(python_in(venv)), "-c", _LINK_HOST, "\n".join(spec.host_site) + "\n"])
     return commands
@@ -130,7 +136,7 @@ def install_commands(spec: EnvSpec, venv: Path) -> tuple[list[list[str]], dict[P
     if spec.constraints:
         files[venv / "incidentkb-constraints.txt"] = "\n".join(spec.constraints) + "\n"
         extra = ["--constraint", str(venv / "incidentkb-constraints.txt")]
-    pip = [python, "-m", "pip", "--disable-pip-version-check", "install"]
+    pip = [spec.installer, "-m", "pip", "--python", python, "--disable-pip-version-check", "install"]
     return [[*pip, *index, *links, *extra, *spec.requirements]], files
 
 
