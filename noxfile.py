@@ -100,7 +100,6 @@ def table(session: nox.Session) -> None:
         session.error(f"{len(built.drift)} case(s) drifted from their records (--strict)")
 
 
-
 @nox.session(default=False)
 def wheelhouse(session: nox.Session) -> None:
     """Download every wheel some cells need into a folder, for a host without internet (`-- --help`)."""
