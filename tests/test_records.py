@@ -58,6 +58,26 @@ def test_schema_problems_are_placed_and_worded(tmp_path: Path, old: str, new: st
     assert _problems(tmp_path, old, new) == expected
 
 
+# A record's text quoted in a message is cut to 40 characters, so a problem stays one readable line.
+LONG = "x" * 100_000
+CUT = "x" * 37 + "..."
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("date: 2025-01-15", f"date: {LONG}",
+     f"5:7: bad date in 'date': '{CUT}' (invalid character in year); write it as YYYY-MM-DD, e.g. 2025-04-12"),
+    ("tags: [fp16, nan]", f"tags: {LONG}", f"7:7: 'tags' should be a list, not the text '{CUT}'; write it as a list: tags: [{CUT}]"),
+    ("severity: high", f"severity: {LONG}", f"8:11: 'severity' is the text '{CUT}'; write one of 'critical', 'high', 'moderate' or 'low'"),
+    ("cause:", f"? {LONG}\n: 1\ncause:", f"24:3: unknown key '{CUT}' in the record; allowed keys are id, title, title_original, "
+     "original_language, date, category, tags, severity, severity_original, status, project, environment, symptom, cause, "
+     "cause_notes, failed_attempts, fix, lessons, facts, references, regression"),
+    ('python: "3.11"', f"python: 3.{'1' * 100_000}", f"12:11: 'environment.python' should be text, not a number (3.111111111111111); "
+     f"put it in quotes: python: \"3.{'1' * 35}...\""),
+])
+def test_a_long_value_is_quoted_cut_short(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    assert _problems(tmp_path, old, new) == [expected]
+
+
 def test_every_problem_of_a_record_is_reported_in_one_go(tmp_path: Path) -> None:
     problems = _problems(tmp_path, "severity: high\nstatus: resolved", "severity: severe\nstatus: closed\nowner: me")
     assert [p.split(":")[0] for p in problems] == ["8", "9", "10"]

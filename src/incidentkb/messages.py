@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 from pydantic import BaseModel
 
 from incidentkb.schema import CASE_ROLE_PATTERN, ID_PATTERN, Incident
-from incidentkb.yamlload import Path, YamlDocument, format_path
+from incidentkb.yamlload import Path, YamlDocument, clip, format_path
 
 __all__ = ["explain", "explain_all", "did_you_mean", "describe_value", "model_at"]
 
@@ -72,8 +72,7 @@ def describe_value(value: Any) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return f"a date ({value.isoformat()})"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the text '{shown}'"
+        return f"the text '{clip(value)}'"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -141,7 +140,7 @@ def _unknown_key(path: Path) -> str:
     key = str(path[-1])
     model = model_at(path[:-1])
     allowed = list(model.model_fields) if model else []
-    message = f"unknown key '{key}' in {_where(path[:-1])}"
+    message = f"unknown key '{clip(key)}' in {_where(path[:-1])}"
     guess = did_you_mean(key, allowed)
     if guess:
         return f"{message}; did you mean '{guess}'?"
@@ -163,9 +162,9 @@ def _wrong_type(kind: str, path: Path, value: Any, written: str | None) -> str:
     message = f"{_where(path)} should be {expected}, not {describe_value(value)}"
     if kind == "string_type" and written is not None and not isinstance(value, (list, dict)):
         # YAML read `python: 3.10` as the number 3.1: quoting keeps the text as written.
-        return f'{message}; put it in quotes: {path[-1]}: "{written}"'
+        return f'{message}; put it in quotes: {clip(str(path[-1]))}: "{clip(written)}"'
     if kind == "list_type" and isinstance(value, str):
-        return f"{message}; write it as a list: {path[-1]}: [{value}]"
+        return f"{message}; write it as a list: {clip(str(path[-1]))}: [{clip(value)}]"
     return message
 
 
@@ -195,7 +194,7 @@ def explain(error: Mapping[str, Any], doc: YamlDocument) -> tuple[int, int, str]
         return line, col, _wrong_type(kind, path, value, doc.text_at(path))
     if kind in _DATE_ERRORS:
         reason = ctx.get("error") or error["msg"]
-        shown = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+        shown = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else clip(str(value))
         return line, col, f"bad date in {_where(path)}: '{shown}' ({reason}); write it as YYYY-MM-DD, e.g. 2025-04-12"
     if kind == "enum":
         message = f"{_where(path)} is {describe_value(value)}; write one of {ctx.get('expected', '')}"

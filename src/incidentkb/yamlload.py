@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Sequence, Union
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["Path", "YamlIssue", "YamlSyntaxError", "YamlDocument", "load_yaml", "format_path"]
+__all__ = ["Path", "YamlIssue", "YamlSyntaxError", "YamlDocument", "load_yaml", "format_path", "clip"]
 
 #: Where a value sits in a document: mapping keys and list indices from the top, e.g. ``("fix", "alternatives", 0)``.
 Path = tuple[Union[str, int], ...]
@@ -84,11 +84,16 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
+def clip(text: str, limit: int = 40) -> str:
+    """`text` cut to `limit` characters, for quoting a record's text in a one-line message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def format_path(path: Path) -> str:
-    """A path as a reader writes it: ``symptom.signatures[0].message``."""
+    """A path as a reader writes it: ``symptom.signatures[0].message`` (each key clipped: messages quote it)."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        text += f"[{part}]" if isinstance(part, int) else (f".{clip(part)}" if text else clip(part))
     return text
 
 
@@ -184,7 +189,7 @@ class _Builder:
             key = str(key_node.value)
             if key in first:
                 earlier = _position(first[key])[0]
-                message = f"duplicate key '{key}' in {_where(path)}: it is already set at line {earlier}; "
+                message = f"duplicate key '{clip(key)}' in {_where(path)}: it is already set at line {earlier}; "
                 message += "keep one of them"
                 self.issues.append(YamlIssue(path + (key,), *_position(key_node), message))
                 continue
