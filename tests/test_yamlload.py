@@ -135,6 +135,11 @@ def test_nesting_deeper_than_a_record_needs_is_refused_before_the_stack_runs_out
     ("a:\n\tb: 1\n", 2, 1,
      "invalid YAML: found character that cannot start any token (while scanning for the next token); indent with spaces, not tabs"),
     ("a: 1\n---\nb: 2\n", 2, 1, "invalid YAML: expected a single document in the stream, but found another document"),
+    # libyaml counts this position in bytes, so the three before it on line 1 must not shift it.
+    ("a: \u00e9\u00e9\u00e9\nb: x\x07y\n", 2, 5,
+     'invalid YAML: control characters are not allowed (U+0007 here); remove it, or write it as "\\u0007" inside double quotes'),
+    ("a: x\x00\n", 1, 5,
+     'invalid YAML: control characters are not allowed (U+0000 here); remove it, or write it as "\\u0000" inside double quotes'),
 ])
 def test_syntax_errors_say_where(text: str, line: int, col: int, message: str) -> None:
     with pytest.raises(YamlSyntaxError) as caught:

@@ -309,7 +309,15 @@ def load_yaml(text: str) -> YamlDocument:
         if mark is not None and mark.line < len(lines) and lines[mark.line][mark.column : mark.column + 1] == "\t":
             context += "; indent with spaces, not tabs"
         raise YamlSyntaxError(line, col, f"invalid YAML: {problem}{context}") from None
-    except yaml.YAMLError as exc:  # e.g. a character libyaml will not read
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow anywhere, e.g. NUL or BEL
+        # Its position counts bytes with libyaml and characters without; the character itself is unambiguous.
+        code = exc.character if isinstance(exc.character, int) else 0
+        at = text.find(chr(code)) if isinstance(exc.character, int) else -1
+        line, col = (text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)) if at >= 0 else (1, 1)
+        raise YamlSyntaxError(line, col, (
+            f"invalid YAML: {exc.reason} (U+{code:04X} here); remove it, or write it as "
+            f'"\\u{code:04X}" inside double quotes')) from None
+    except yaml.YAMLError as exc:  # anything else libyaml will not read
         raise YamlSyntaxError(1, 1, f"invalid YAML: {exc}") from None
     except RecursionError:  # the pure-Python composer (no libyaml) recurses once per level of nesting
         raise YamlSyntaxError(1, 1, "invalid YAML: values are nested too deep to read") from None
