@@ -77,6 +77,8 @@ def test_text_at_gives_a_scalar_as_written() -> None:
      "unsupported YAML tag '!custom' in 'a'; records hold only text, numbers, true/false, dates, lists and mappings")),
     ("base: &b {x: 1}\nother:\n  <<: *b\n", (("other",), 3, 3, "merge keys ('<<') are not supported in 'other'; write the keys out")),
     ("a:\n  [1, 2]: x\n", (("a",), 2, 3, "a key in 'a' is a list or mapping; keys must be plain words")),
+    ("a:\n  !!python/name:os.system b: x\n", (("a",), 2, 3,
+     "unsupported YAML tag '!!python/name:os.system' on the key 'b' in 'a'; keys are plain words")),
 ])
 def test_what_is_not_plain_yaml_is_reported_not_built(text: str, issue: tuple) -> None:
     doc = load_yaml(text)

@@ -57,6 +57,8 @@ _PLAIN_SCALARS = {
     _TAG + "int": _SCALARS.construct_yaml_int,
     _TAG + "float": _SCALARS.construct_yaml_float,
 }
+# What a key written without a tag resolves to; a key is read as its text either way.
+_KEY_TAGS = {_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")}
 # Beyond this many nodes, aliases are being used to blow a small file up (the "billion laughs" trick).
 _MAX_NODES = 200_000
 # A record nests a few levels; libyaml accepts a thousand, which would exhaust Python's stack while building.
@@ -182,6 +184,9 @@ class _Builder:
                 problem = f"a key in {_where(path)} is a list or mapping; keys must be plain words"
             elif key_node.tag == _TAG + "merge":
                 problem = f"merge keys ('<<') are not supported in {_where(path)}; write the keys out"
+            elif key_node.tag not in _KEY_TAGS:
+                problem = (f"unsupported YAML tag '{_short_tag(key_node.tag)}' on the key '{clip(str(key_node.value))}' "
+                           f"in {_where(path)}; keys are plain words")
             if problem is not None:
                 self.issues.append(YamlIssue(path, *_position(key_node), problem))
                 continue
