@@ -97,6 +97,21 @@ class CaseRun:
     def level(self) -> str:
         return _LEVELS[self.outcome]
 
+    @property
+    def evidence(self) -> str:
+        """What the run observed, as plain text: the error, then each measured value, note and skip reason."""
+        lines = [self.error] if self.error else []
+        lines += [f"{name} = {value}" for name, value in self.values.items()]
+        lines += list(self.notes)
+        if self.detail:
+            lines.append(self.detail)
+        return "\n".join(lines)
+
+    @functools.cached_property
+    def stamp(self) -> str:
+        """When, where and with what it ran: `2025-06-01 on <machine>; torch 2.6.0, ... (<results file>)`."""
+        return f"{self.date} on {self.machine}; {self.versions} ({self.source})"
+
 
 @dataclass(frozen=True)
 class Coverage:
