@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -108,3 +109,49 @@ def test_new_never_overwrites_and_then_writes_nothing(root: Path, existing: str)
     assert taken.read_text(encoding="utf-8") == "someone's work\n"
     other = root / (new.regression if existing == "record" else new.record)
     assert not other.exists()
+
+
+@pytest.mark.parametrize(("existing", "make", "message"), [
+    ("record", lambda p: p.symlink_to("nowhere.yaml"),
+     "incidents/2025-05-02-loss-is-nan-after-the-first.yaml already exists and is left as it is"),
+    ("regression", lambda p: p.symlink_to(p.parent.parent / "outside.py"),
+     "regressions/test_loss_is_nan_after_the_first.py already exists and is left as it is"),
+    ("regression", lambda p: p.mkdir(),
+     "regressions/test_loss_is_nan_after_the_first.py already exists and is left as it is"),
+    ("regressions folder", lambda p: p.write_text("a file\n", encoding="utf-8"),
+     "regressions is not a folder (a file, or a link to none); move it away and run again"),
+    ("regressions folder", lambda p: p.symlink_to("nowhere"),
+     "regressions is not a folder (a file, or a link to none); move it away and run again"),
+])
+def test_new_replaces_nothing_in_the_way_and_then_writes_nothing(root: Path, existing: str,
+                                                                  make: Callable[[Path], object], message: str) -> None:
+    new = plan("Loss is NaN after the first step", date=DAY)
+    if existing != "regressions folder":
+        (root / "regressions").mkdir()
+    where = {"record": root / new.record, "regression": root / new.regression, "regressions folder": root / "regressions"}
+    where[existing].parent.mkdir(parents=True, exist_ok=True)
+    make(where[existing])
+    before = sorted(str(p) for p in root.rglob("*"))
+    with pytest.raises(ScaffoldError, match=f"^{re.escape(message)}"):
+        write(new, root)
+    assert sorted(str(p) for p in root.rglob("*")) == before
+    assert not (root.parent / "outside.py").exists()
+
+
+def test_new_removes_its_record_again_when_the_regression_cannot_be_written(root: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    new = plan("Loss is NaN after the first step", date=DAY)
+    real_open = Path.open
+
+    def open_until_the_disk_is_full(self: Path, mode: str = "r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.suffix == ".py" and "x" in mode:
+            raise OSError(28, "No space left on device")
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_until_the_disk_is_full)
+    with pytest.raises(ScaffoldError) as caught:
+        write(new, root)
+    assert str(caught.value) == ("cannot write regressions/test_loss_is_nan_after_the_first.py (No space left on device); "
+                                 "nothing was written")
+    assert not (root / new.record).exists()
+

@@ -88,16 +88,38 @@ def plan(title: str, *, date: dt.date, incident_id: str | None = None) -> NewInc
     )
 
 
+def _taken(relative: Path) -> ScaffoldError:
+    return ScaffoldError(f"{relative.as_posix()} already exists and is left as it is; choose another title or pass --id")
+
+
 def write(new: NewIncident, root: Path) -> None:
-    """Create both files under `root`; raises `ScaffoldError`, writing nothing, if either already exists."""
+    """Create both files under `root`; raises `ScaffoldError`, having written nothing, if either cannot be written.
+
+    Nothing in the way is ever replaced: an existing file, a symlink (even one that points nowhere), or a file
+    where a folder must be. If the second file cannot be written, the first, made a moment before, is removed
+    again, so no half-made incident is left.
+    """
     for relative in (new.record, new.regression):
-        if (root / relative).exists():
-            raise ScaffoldError(
-                f"{relative.as_posix()} already exists and is left as it is; choose another title or pass --id"
-            )
-    for relative, text in ((new.record, new.record_text), (new.regression, new.regression_text)):
         target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Mode "x" refuses to replace a file that appeared since the check above.
-        with target.open("x", encoding="utf-8") as handle:
-            handle.write(text)
+        if target.exists() or target.is_symlink():
+            raise _taken(relative)
+        for folder in reversed(relative.parents[:-1]):
+            place = root / folder
+            if (place.exists() or place.is_symlink()) and not place.is_dir():
+                raise ScaffoldError(f"{folder.as_posix()} is not a folder (a file, or a link to none); "
+                                    "move it away and run again")
+    made: list[Path] = []
+    try:
+        for relative, text in ((new.record, new.record_text), (new.regression, new.regression_text)):
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Mode "x" refuses to replace a file that appeared since the check above.
+            with target.open("x", encoding="utf-8") as handle:
+                made.append(target)
+                handle.write(text)
+    except OSError as exc:
+        for path in made:
+            path.unlink()
+        if isinstance(exc, FileExistsError):
+            raise _taken(relative) from None
+        raise ScaffoldError(f"cannot write {relative.as_posix()} ({exc.strerror or exc}); nothing was written") from None
