@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -129,11 +131,48 @@ def test_schema_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_schema_write_and_check(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (root / SCHEMA_FILE).write_text("{}\n", encoding="utf-8")
+    older = {**json.loads(render_schema()), "description": "the schema of an older model"}
+    (root / SCHEMA_FILE).write_text(json.dumps(older), encoding="utf-8")
     assert _run(capsys, "schema", "--check") == (1, f"{SCHEMA_FILE} is out of date; run: incidentkb schema --write\n", "")
     assert _run(capsys, "schema", "--write") == (0, f"wrote {SCHEMA_FILE}\n", "")
     assert _run(capsys, "schema", "--write") == (0, f"{SCHEMA_FILE} is up to date\n", "")
     assert _run(capsys, "schema", "--check") == (0, f"{SCHEMA_FILE} is up to date\n", "")
+
+
+@pytest.mark.parametrize(("make", "why"), [
+    (lambda p: p.write_text("{}\n", encoding="utf-8"), "exists and was not written by `incidentkb schema --write`"),
+    (lambda p: p.write_text("my notes\n", encoding="utf-8"), "exists and was not written by `incidentkb schema --write`"),
+    (lambda p: p.write_bytes(b"\xff\xfe"), "exists and was not written by `incidentkb schema --write`"),
+    (lambda p: p.symlink_to(p.parent.parent / "elsewhere.json"), "is not a plain file (a link or a folder)"),
+    (lambda p: p.mkdir(), "is not a plain file (a link or a folder)"),
+])
+def test_schema_write_never_replaces_a_file_it_did_not_write(root: Path, capsys: pytest.CaptureFixture[str],
+                                                               make: Callable[[Path], object], why: str) -> None:
+    (root / SCHEMA_FILE).unlink()
+    make(root / SCHEMA_FILE)
+    before = sorted((str(p), p.is_file() and p.read_bytes()) for p in root.rglob("*"))
+    assert _run(capsys, "schema", "--write") == (2, "", (
+        f"incidentkb schema: {SCHEMA_FILE} {why}; it is left as it is: move it away and run again\n"))
+    assert sorted((str(p), p.is_file() and p.read_bytes()) for p in root.rglob("*")) == before
+    assert not (root / "elsewhere.json").exists()
+
+
+def test_schema_write_says_when_the_schema_folder_is_a_file(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.rmtree(root / "schema")
+    (root / "schema").write_text("not a folder\n", encoding="utf-8")
+    code, out, err = _run(capsys, "schema", "--write")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"incidentkb schema: {SCHEMA_FILE} cannot be written (")
+    assert (root / "schema").read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_new_refuses_when_the_regression_stub_exists(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (root / "regressions" / "test_loss_is_nan.py").write_text("someone's work\n", encoding="utf-8")
+    assert _run(capsys, "new", "Loss is NaN", "--date", "2025-05-02") == (2, "", (
+        "incidentkb new: regressions/test_loss_is_nan.py already exists and is left as it is; "
+        "choose another title or pass --id\n"))
+    assert not (root / "incidents" / "2025-05-02-loss-is-nan.yaml").exists()
+    assert (root / "regressions" / "test_loss_is_nan.py").read_text(encoding="utf-8") == "someone's work\n"
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -65,7 +65,7 @@ def _root(args: argparse.Namespace) -> Path:
 
 def _shown(path: str | Path) -> str:
     """A path as the user should see it: relative to the current folder when inside it (editors make it a link)."""
-    absolute = Path(path).resolve()
+    absolute = Path(path).parent.resolve() / Path(path).name  # a symlink is shown as itself, not as its target
     try:
         return absolute.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
@@ -167,13 +167,14 @@ def schema_command(args: argparse.Namespace) -> int:
     """Print the JSON Schema of a record, generated from the model, or write it for editors.
 
     Records start with '# yaml-language-server: $schema=../schema/incident.schema.json', so editors with the
-    YAML language server complete keys and flag mistakes. Run --write after changing the model.
+    YAML language server complete keys and flag mistakes. Run --write after changing the model; it replaces
+    only a schema it wrote before, never another file in its place (exit status 2).
 
     Example:
       incidentkb schema --write
     """
     from incidentkb.check import SCHEMA_FILE
-    from incidentkb.jsonschema import render_schema, schema_is_current, write_schema
+    from incidentkb.jsonschema import SchemaFileError, render_schema, schema_is_current, write_schema
 
     if args.write and args.check:
         raise CommandError("give --write or --check, not both")
@@ -187,7 +188,11 @@ def schema_command(args: argparse.Namespace) -> int:
             return 0
         print(f"{_shown(path)} is out of date; run: incidentkb schema --write")
         return 1
-    print(f"wrote {_shown(path)}" if write_schema(path) else f"{_shown(path)} is up to date")
+    try:
+        written = write_schema(path)
+    except SchemaFileError as exc:
+        raise CommandError(f"{_shown(path)} {exc}") from None
+    print(f"wrote {_shown(path)}" if written else f"{_shown(path)} is up to date")
     return 0
 
 

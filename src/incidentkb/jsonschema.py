@@ -14,16 +14,35 @@ from typing import Any
 
 from incidentkb.schema import Incident
 
-__all__ = ["SCHEMA_COMMENT", "incident_schema", "render_schema", "write_schema", "schema_is_current"]
+__all__ = ["SCHEMA_COMMENT", "SchemaFileError", "incident_schema", "render_schema", "write_schema", "schema_is_current"]
 
 #: The line `incidentkb new` writes at the top of a record in `incidents/`.
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../schema/incident.schema.json"
 
 
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+class SchemaFileError(Exception):
+    """The schema file is not written: what is at its place was not written by `write_schema`, or cannot be replaced.
+
+    The message says why, after the file's path: ``schema/incident.schema.json <message>``.
+    """
+
+
 def incident_schema() -> dict[str, Any]:
     """The schema as a dict: the model's own JSON Schema, labelled with the draft it follows."""
     schema = Incident.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return {"$schema": _DRAFT, **schema}
+
+
+def _written_by_us(text: str) -> bool:
+    """True for a schema `write_schema` wrote, from this model or an older one (refreshing it loses nothing)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and data.get("$schema") == _DRAFT and data.get("title") == Incident.__name__
 
 
 def render_schema() -> str:
@@ -32,12 +51,28 @@ def render_schema() -> str:
 
 
 def write_schema(path: Path) -> bool:
-    """Write the schema to `path`; returns False (and writes nothing) when it is already current."""
+    """Write the schema to `path`; returns False (and writes nothing) when it is already current.
+
+    Only a schema this function wrote is replaced; anything else at `path` (a file someone wrote, a symlink, a
+    folder) raises `SchemaFileError` and is left as it is.
+    """
     text = render_schema()
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise SchemaFileError("is not a plain file (a link or a folder); it is left as it is: move it away and run again")
+    try:
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        current = ""
+    if current == text:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    if current is not None and not _written_by_us(current):
+        raise SchemaFileError("exists and was not written by `incidentkb schema --write`; it is left as it is: "
+                              "move it away and run again")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SchemaFileError(f"cannot be written ({exc.strerror or exc})") from None
     return True
 
 
