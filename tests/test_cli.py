@@ -175,6 +175,18 @@ def test_new_refuses_when_the_regression_stub_exists(root: Path, capsys: pytest.
     assert (root / "regressions" / "test_loss_is_nan.py").read_text(encoding="utf-8") == "someone's work\n"
 
 
+# Each command only reads (tests/test_hostile_records.py snapshots the repository around check and match), or
+# writes and has a test that it replaces nothing it did not write. A new command must be put in one of the two.
+READ_ONLY = {"check", "match"}
+WRITERS = {"new": ["test_new_refuses_to_overwrite", "test_new_refuses_when_the_regression_stub_exists"],
+           "schema": ["test_schema_write_never_replaces_a_file_it_did_not_write"]}
+
+
+def test_every_command_only_reads_or_is_tested_never_to_overwrite() -> None:
+    assert set(COMMANDS) == READ_ONLY | set(WRITERS)
+    assert all(callable(globals().get(test)) for tests in WRITERS.values() for test in tests)
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_is_documented_with_an_example(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     handler, _ = COMMANDS[name]
