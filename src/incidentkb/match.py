@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from incidentkb.records import Problem, RecordFile, read_record, record_files
+from incidentkb.records import Problem, RecordFile, collector_paused, read_record, record_files
 from incidentkb.schema import Incident
 from incidentkb.signatures import CompiledSignature, ErrorInfo, PreparedError, SignatureMatch
 from incidentkb.traceback_parse import parse_traceback
@@ -116,12 +116,13 @@ class Matcher:
     def from_directory(cls, directory: Path, *, relative_to: Path | None = None) -> "Matcher":
         """The valid records of a directory; an invalid one is left out (`incidentkb check` reports it)."""
         known = []
-        for path in record_files(directory):
-            incident = read_record(path).incident
-            if incident is not None:
-                shown = path.relative_to(relative_to) if relative_to is not None else path
-                known.append(KnownIncident(incident, shown.as_posix()))
-        return cls(known)
+        with collector_paused():
+            for path in record_files(directory):
+                incident = read_record(path).incident
+                if incident is not None:
+                    shown = path.relative_to(relative_to) if relative_to is not None else path
+                    known.append(KnownIncident(incident, shown.as_posix()))
+            return cls(known)
 
     def _candidates(self, error: PreparedError) -> Iterable[tuple[int, int, CompiledSignature]]:
         if not error.type_tail:

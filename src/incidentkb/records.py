@@ -8,7 +8,9 @@ which carries the same problems.
 
 from __future__ import annotations
 
+import gc
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path as FsPath
@@ -31,6 +33,7 @@ __all__ = [
     "load_records",
     "record_files",
     "find_placeholders",
+    "collector_paused",
 ]
 
 #: What `incidentkb new` writes where the author must fill something in; `check` reports every one left.
@@ -205,6 +208,23 @@ def read_record(path: FsPath) -> RecordFile:
     if problems:
         incident = None
     return RecordFile(path, doc, incident, tuple(sorted(problems)), frozenset(bad), ref)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while many records are loaded, or used all at once.
+
+    Records hold no reference cycles, so reference counting frees them all the same; the collector would only
+    walk the growing set of loaded records again and again (a fifth of the time for a thousand records, and a
+    growing share beyond).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load_record(path: FsPath) -> Incident:
