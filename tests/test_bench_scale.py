@@ -1,0 +1,44 @@
+"""bench/scale.py: it measures a process's own peak memory, and rewrites only its own block of its page."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).parent.parent / "bench" / "scale.py"
+
+
+@pytest.fixture(scope="module")
+def scale() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("scale", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["scale"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_measure_takes_the_peak_memory_of_that_process_alone(scale: ModuleType, tmp_path: Path) -> None:
+    big = scale.measure([sys.executable, "-c", "x = bytearray(200_000_000); print('done')"], tmp_path)
+    small = scale.measure([sys.executable, "-c", "print('done')"], tmp_path)
+    assert (big.returncode, big.output, small.output) == (0, "done\n", "done\n")
+    assert big.peak_mb > 200 > small.peak_mb  # the bigger process before it does not count for the smaller one
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    (None, "{intro}{start}\n\nNEW\n\n{end}\n"),
+    ("# Mine\n\nkept\n\n{start}\n\nOLD\n\n{end}\n\nkept too\n", "# Mine\n\nkept\n\n{start}\n\nNEW\n\n{end}\n\nkept too\n"),
+    ("# Mine\n\nno markers yet\n", "# Mine\n\nno markers yet\n\n{start}\n\nNEW\n\n{end}\n"),
+])
+def test_write_page_rewrites_only_its_block(scale: ModuleType, tmp_path: Path, before: str | None, after: str) -> None:
+    page = tmp_path / "docs" / "performance.md"
+    marks = {"intro": scale.INTRO, "start": scale.START, "end": scale.END}
+    if before is not None:
+        page.parent.mkdir()
+        page.write_text(before.format(**marks), encoding="utf-8")
+    scale.write_page("NEW", page)
+    assert page.read_text(encoding="utf-8") == after.format(**marks)
