@@ -29,6 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 
+if os.environ.get("CI") and not shutil.which(CHROMIUM):
+    # CI must drive a real browser: a skip there would hide that .ci/run failed to install it.
+    pytest.fail(f"CI needs Chromium at {CHROMIUM}: .ci/run installs it with apt-get", pytrace=False)
+
 pytestmark = pytest.mark.skipif(
     not shutil.which(CHROMIUM), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
 )
