@@ -116,16 +116,22 @@ def _cases_lists(data: Any) -> Iterable[list[Any]]:
                 yield from _cases_lists(value)
 
 
-def synthetic_results(ids: list[str], into: Path) -> int:
-    """Clone this repository's results files for the synthetic incidents; returns how many files were written.
+def results_templates() -> list[tuple[str, str]]:
+    """This repository's results files (name, text), read once, so every size clones the same ones even while
+    a matrix run adds files."""
+    return [(p.name, p.read_text(encoding="utf-8")) for p in sorted((REPO / "regressions" / "results").glob("*.json"))]
+
+
+def synthetic_results(ids: list[str], into: Path, templates: list[tuple[str, str]]) -> int:
+    """Clone the results files `templates` for the synthetic incidents; returns how many files were written.
 
     Each case of the template incident becomes the same case of every synthetic incident, so every page and
     the matrix show as many runs as a knowledge base of that size whose matrix has been run on this machine.
     """
     into.mkdir(parents=True, exist_ok=True)
     written = 0
-    for path in sorted((REPO / "regressions" / "results").glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
+    for name, text in templates:
+        data = json.loads(text)
         lists = list(_cases_lists(data))
         for cases in lists:
             template = {c.get("role"): c for c in cases if isinstance(c, dict) and c.get("incident") == TEMPLATE_INCIDENT}
@@ -137,17 +143,17 @@ def synthetic_results(ids: list[str], into: Path) -> int:
             continue
         if isinstance(data.get("incidents"), dict) and "ran" in data["incidents"]:
             data["incidents"]["ran"] = list(ids)
-        (into / path.name).write_text(json.dumps(data, indent=1), encoding="utf-8")
+        (into / name).write_text(json.dumps(data, indent=1), encoding="utf-8")
         written += 1
     return written
 
 
-def our_site(kb: Path, ids: list[str], project: Path) -> int:
+def our_site(kb: Path, ids: list[str], project: Path, templates: list[tuple[str, str]]) -> int:
     """This repository's site sources with the synthetic records and results; returns the results files written."""
     shutil.copy(REPO / "mkdocs.yml", project / "mkdocs.yml")
     shutil.copytree(REPO / "docs", project / "docs")
     shutil.copytree(kb / "incidents", project / "incidents")
-    return synthetic_results(ids, project / "regressions" / "results")
+    return synthetic_results(ids, project / "regressions" / "results", templates)
 
 
 def naive_site(kb: Path, project: Path) -> None:
@@ -262,7 +268,7 @@ def run_size(size: int, args: argparse.Namespace, work: Path) -> Row:
     if size in args.site_sizes:
         project = work / f"site-{size}"
         project.mkdir()
-        row.results_files = our_site(kb, ids, project)
+        row.results_files = our_site(kb, ids, project, args.templates)
         row.site = build(project, args.site_repeat)
         row.unreachable = unreachable(kb, project / "site")
         shutil.rmtree(project)
@@ -427,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--site-repeat", type=int, default=1, help="builds of each site per size")
     parser.add_argument("--no-write", dest="write", action="store_false", help="print only; leave docs/ alone")
     args = parser.parse_args(argv)
+    args.templates = results_templates()
     with tempfile.TemporaryDirectory(prefix="incidentkb-scale-") as tmp:
         work = Path(tmp)
         (work / "empty" / "incidents").mkdir(parents=True)
