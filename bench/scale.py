@@ -364,6 +364,16 @@ def machine() -> str:
     import importlib.metadata as md
 
     versions = ", ".join(f"{p} {md.version(p)}" for p in ("mkdocs", "mkdocs-material", "pydantic", "PyYAML"))
+    git = ["git", "-C", str(REPO)]
+    try:
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run([*git, "status", "--porcelain", "--", "src", "bench", "mkdocs.yml", "docs",
+                                ":(exclude)docs/performance.md"],
+                               capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = dirty = ""
+    if commit:
+        versions += f", incidentkb at commit {commit}" + (" with uncommitted changes" if dirty else "")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{dt.date.today().isoformat()}, {platform.system()} {platform.machine()}, {os.cpu_count()} cores "
             f"(load average at the end: {load}), Python {platform.python_version()}, {versions}")
