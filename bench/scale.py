@@ -34,7 +34,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,25 +67,39 @@ class Run:
     """Its standard output and error, together."""
 
 
+# Runs the measured command and reports its own rusage. Linux starts a child's peak memory at its parent's (exec
+# copies the parent's high-water mark), so the command is started from this small process, not from the benchmark,
+# whose memory grows with the records it generates.
+_LAUNCHER = """
+import json, os, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+pid = os.posix_spawn(argv[0], argv, os.environ)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(report, "w") as out:
+    json.dump({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss,
+               "code": os.waitstatus_to_exitcode(status)}, out)
+"""
+
+
 def measure(argv: Sequence[str], cwd: Path, timeout: float = 1800) -> Run:
-    """Run `argv` and take its own peak memory from `wait4` (RUSAGE_CHILDREN would give the largest child so far)."""
-    with tempfile.TemporaryFile() as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        timer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
-        timer.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait again
-        out.seek(0)
-        output = out.read().decode("utf-8", "replace")
+    """Run `argv` (its first item an absolute path) and measure that process alone: time, CPU and peak memory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report, output = Path(tmp) / "rusage.json", Path(tmp) / "output"
+        with output.open("wb") as out:
+            process = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(report), *argv], cwd=cwd, env=ENV,
+                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                raise
+        usage = json.loads(report.read_text())
+        text = output.read_bytes().decode("utf-8", "replace")
     # ru_maxrss is in KiB on Linux, in bytes on macOS; MB here are 10^6 bytes, as for the site's output.
-    peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 1e6
-    return Run(wall, usage.ru_utime + usage.ru_stime, peak, process.returncode, output)
+    peak = usage["maxrss"] * (1 if sys.platform == "darwin" else 1024) / 1e6
+    return Run(usage["wall"], usage["cpu"], peak, usage["code"], text)
 
 
 def best(runs: list[Run]) -> Run:

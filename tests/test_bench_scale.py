@@ -23,10 +23,12 @@ def scale() -> ModuleType:
 
 
 def test_measure_takes_the_peak_memory_of_that_process_alone(scale: ModuleType, tmp_path: Path) -> None:
+    ballast = bytearray(300_000_000)  # a big benchmark process must not count for the small one it starts
     big = scale.measure([sys.executable, "-c", "x = bytearray(200_000_000); print('done')"], tmp_path)
     small = scale.measure([sys.executable, "-c", "print('done')"], tmp_path)
     assert (big.returncode, big.output, small.output) == (0, "done\n", "done\n")
-    assert big.peak_mb > 200 > small.peak_mb  # the bigger process before it does not count for the smaller one
+    assert big.peak_mb > 200 > 50 > small.peak_mb
+    assert len(ballast) == 300_000_000
 
 
 @pytest.mark.parametrize(("before", "after"), [
