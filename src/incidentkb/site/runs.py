@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from incidentkb.matrix import Cell
@@ -63,9 +63,24 @@ def axis_words(cell: Cell, axis: str) -> str:
     return f"{axis} {getattr(cell, axis)}"
 
 
-@dataclass(frozen=True)
+@functools.lru_cache(maxsize=256)
+def _date(finished: dt.datetime) -> str:
+    return finished.strftime("%Y-%m-%d")
+
+
+@functools.lru_cache(maxsize=256)
+def _stamp(finished: dt.datetime, machine: str, versions: str, source: str) -> str:
+    return f"{_date(finished)} on {machine}; {versions} ({source})"
+
+
+@dataclass(frozen=True, slots=True)
 class CaseRun:
-    """One case (one variant of it) of one incident, as one run in one cell saw it."""
+    """One case (one variant of it) of one incident, as one run in one cell saw it.
+
+    There is one for every case of every incident in every results file (60,000 at 1,000 incidents), so it
+    holds what the site shows and no more: what was measured is kept as the text the matrix prints, and
+    what the runs of one results file share (the machine, the versions, the file) is one string for all.
+    """
 
     incident: str
     role: str
@@ -84,14 +99,14 @@ class CaseRun:
     """The versions that matter, as installed in the cell, e.g. `torch 2.6.0, transformers 4.51.3, trl 0.15.2`."""
     error: str | None = None
     """`Type: message` of the error the case observed, if any."""
-    values: dict[str, Any] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
+    observed: str = ""
+    """The values it measured (`name = value`, one a line) and its notes."""
     detail: str | None = None
     """The short failure text or the skip reason."""
 
-    @functools.cached_property
+    @property
     def date(self) -> str:
-        return self.finished.strftime("%Y-%m-%d")
+        return _date(self.finished)
 
     @property
     def level(self) -> str:
@@ -101,16 +116,16 @@ class CaseRun:
     def evidence(self) -> str:
         """What the run observed, as plain text: the error, then each measured value, note and skip reason."""
         lines = [self.error] if self.error else []
-        lines += [f"{name} = {value}" for name, value in self.values.items()]
-        lines += list(self.notes)
+        if self.observed:
+            lines.append(self.observed)
         if self.detail:
             lines.append(self.detail)
         return "\n".join(lines)
 
-    @functools.cached_property
+    @property
     def stamp(self) -> str:
         """When, where and with what it ran: `2025-06-01 on <machine>; torch 2.6.0, ... (<results file>)`."""
-        return f"{self.date} on {self.machine}; {self.versions} ({self.source})"
+        return _stamp(self.finished, self.machine, self.versions, self.source)
 
 
 @dataclass(frozen=True)
@@ -136,13 +151,15 @@ class Entry:
     @functools.cached_property
     def outcome(self) -> Outcome:
         """The most telling outcome of the variants: a broken fix over drift over as-recorded over not run."""
+        if len(self.runs) == 1:
+            return self.runs[0].outcome
         return max((r.outcome for r in self.runs), key=lambda o: _RANK[_LEVELS[o]])
 
     @property
     def level(self) -> str:
         return _LEVELS[self.outcome]
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
         """`reproduces`, or `reproduces (cpu) / no longer reproduces (cuda)` when variants that ran disagree."""
         ran = [r for r in self.runs if r.outcome is not Outcome.not_run]
@@ -157,4 +174,4 @@ class Entry:
 
     @property
     def date(self) -> str:
-        return max(r.finished for r in self.runs).strftime("%Y-%m-%d")
+        return _date(max(r.finished for r in self.runs))

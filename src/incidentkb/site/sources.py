@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from incidentkb.matrix import Cell, MatrixError
 from incidentkb.outcomes import Outcome
 from incidentkb.records import RecordError, load_records
-from incidentkb.results import CellResult, ResultsError, read_all
+from incidentkb.results import ResultsError, read_data, result_paths
 from incidentkb.schema import Incident
 from incidentkb.site.runs import CaseRun, Coverage
 
@@ -101,54 +102,96 @@ def _variant(nodeid: str) -> str:
     return name[name.index("[") + 1 : -1] if name.endswith("]") and "[" in name else ""
 
 
-def _runs_of(result: CellResult, source: str) -> Iterator[CaseRun]:
-    data = result.data
-    finished = _time(result.finished, source)
+def _observed(observation: Mapping[str, Any]) -> str:
+    """The measured values (`name = value`, JSON for what is not a plain value) and the notes, one a line."""
+    lines = [f"{name} = {value}" if value is None or isinstance(value, (str, int, float, bool))
+             else f"{name} = {json.dumps(value)}" for name, value in (observation.get("values") or {}).items()]
+    lines += [str(note) for note in observation.get("notes") or ()]
+    return "\n".join(lines)
+
+
+_OUTCOMES = {o.value: o for o in Outcome}
+
+
+def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source: str) -> Iterator[CaseRun]:
     host = data.get("host") or (data.get("report") or {}).get("hardware") or {}
     machine = describe_machine(host)
     installed = data.get("versions") or {}
     versions = ", ".join(f"{name} {installed[name]}" for name in SHOWN_VERSIONS if installed.get(name))
     for case in data.get("cases", []):
-        if not case.get("incident") or not case.get("role"):
+        incident, role = case.get("incident"), case.get("role")
+        if not incident or not role:
             continue  # a test of the harness itself, not a case of an incident
+        outcome = case["outcome"]
         observation = case.get("observation") or {}
         yield CaseRun(
-            incident=str(case["incident"]),
-            role=str(case["role"]),
-            cell=result.cell,
-            outcome=Outcome.from_str(str(case["outcome"])),
+            incident=str(incident),
+            role=str(role),
+            cell=cell,
+            outcome=_OUTCOMES.get(outcome) or Outcome.from_str(str(outcome)),
             finished=finished,
             machine=machine,
             source=source,
             variant=_variant(str(case.get("nodeid", ""))),
             versions=versions,
             error=_error_text(observation.get("error")),
-            values={k: v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v)
-                    for k, v in (observation.get("values") or {}).items()},
-            notes=tuple(str(n) for n in observation.get("notes") or ()),
+            observed=_observed(observation),
             detail=case.get("detail") or None,
         )
 
 
-def load_results(directory: Path) -> Results:
-    """Every case run in the results files of `directory`; a missing directory means no results yet."""
+#: `results.write` names a file `<finished, UTC>_<cell slug>[-<n>].json`.
+_RESULTS_NAME = re.compile(r"^(\d{8}T\d{6}Z)_(torch-.+_stack-.+_gpus-\d+)(?:-\d+)?\.json$")
+
+
+def _reading_order(paths: list[Path]) -> list[tuple[str, str, Path]]:
+    """(cell slug, time, path) of each file, newest first within a cell; files named otherwise come first."""
+    named = []
+    for path in paths:
+        match = _RESULTS_NAME.match(path.name)
+        named.append((match.group(2), match.group(1), path) if match else ("", "", path))
+    return sorted(named, key=lambda t: (t[0], t[1], t[2].name), reverse=True)
+
+
+def load_results(directory: Path, incidents: Collection[str] | None = None) -> Results:
+    """Every case run in the results files of `directory` that the site can show; no directory: no results yet.
+
+    Results files are never deleted, so a cell's history only grows; the site shows, for each incident and
+    cell, the newest run. Given the `incidents` that have records, a cell's older files are not read once its
+    newer ones have run (or covered) every one of them. Each file is read once, its cases turned into
+    `CaseRun`s, and its JSON dropped before the next is read.
+    """
     results = Results()
     if not directory.is_dir():
         return results
-    try:
-        files = read_all(_shown(directory))
-    except (ResultsError, MatrixError) as exc:
-        raise SourceError(str(exc)) from None
-    for result in files:
-        source = result.path.name if result.path else str(result.cell)
+    torch_versions: list[tuple[dt.datetime, str, Cell, str]] = []
+    slug, remaining, newest_complete = None, set(), ""
+    for name_slug, stamp, path in _reading_order(result_paths(_shown(directory))):
+        if name_slug != slug:
+            slug, remaining, newest_complete = name_slug, set(incidents or ()), ""
+        if name_slug and incidents is not None and newest_complete and stamp < newest_complete:
+            continue  # every incident has a newer run in this cell
         try:
-            results.runs.extend(_runs_of(result, source))
-            finished = _time(result.finished, source)
-            for incident, by in result.covered.items():
-                results.coverage.append(Coverage(str(incident), result.cell, Cell.parse(str(by)), finished))
+            data = read_data(path)
+        except ResultsError as exc:
+            raise SourceError(str(exc)) from None
+        source = path.name
+        try:
+            cell = Cell.parse(str(data["cell"]))
+            finished = _time(str(data["finished"]), source)
+            runs = list(_runs_of(data, cell, finished, source))
+            covered = ((data.get("incidents") or {}).get("covered_by") or {}).items()
+            coverage = [Coverage(str(incident), cell, Cell.parse(str(by)), finished) for incident, by in covered]
         except (KeyError, TypeError, ValueError, AttributeError, MatrixError) as exc:
-            raise SourceError(f"{result.path}: not a results file of schema 1 ({type(exc).__name__}: {exc})") from None
-        torch = (result.data.get("versions") or {}).get("torch")
+            raise SourceError(f"{path}: not a results file of schema 1 ({type(exc).__name__}: {exc})") from None
+        results.runs.extend(runs)
+        results.coverage.extend(coverage)
+        remaining.difference_update({run.incident for run in runs}, {note.incident for note in coverage})
+        if not remaining and not newest_complete:
+            newest_complete = stamp
+        torch = (data.get("versions") or {}).get("torch")
         if torch:
-            results.torch_versions[result.cell] = str(torch)
+            torch_versions.append((finished, source, cell, str(torch)))
+    for _, _, cell, torch in sorted(torch_versions):  # the newest run of a cell says what its torch is
+        results.torch_versions[cell] = torch
     return results
