@@ -97,11 +97,14 @@ def test_an_incident_page_shows_its_matrix_and_the_evidence_of_a_run(page, base_
     assert matrix.is_visible()
     assert matrix.locator("tbody tr").count() == 5
     assert matrix.locator("thead th").all_inner_texts() == ["torch", "stack", "GPUs", "symptom", "fix",
-                                                           "attempt: cast-to-double"]
-    first = matrix.locator("tbody tr").first.locator("details").first
+                                                           "attempt: cast-to-double", "Run"]
+    row = matrix.locator("tbody tr").first
+    first = row.locator("details").first
     first.locator("summary").click()
     assert "RuntimeError: expected mat1 and mat2" in first.inner_text()
-    assert "2025-06-01 on Linux" in first.inner_text()
+    run = row.locator("td.ikb-run details")  # when and where: said once per row, not in every entry
+    run.locator("summary").click()
+    assert "2025-06-01 on Linux" in run.inner_text()
     page.locator(".ikb-matrix").screenshot(path=ARTIFACTS / "site-incident-matrix.png")
 
 

@@ -60,8 +60,9 @@ class PageSpec:
     context: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     in_nav: bool = False
     """Index pages may be named in `nav:`; incident, category and tag pages never are."""
-    searchable: bool = False
-    """Incident pages are what search should find; index pages would only repeat their text."""
+    search: str | None = None
+    """The template of what search indexes of the page (incident pages); None keeps the page out of search,
+    as index pages would only repeat the incidents' text."""
     hide: tuple[str, ...] = ("navigation",)
     """Parts of Material's layout the page does without (wide tables need the room)."""
 
@@ -69,7 +70,7 @@ class PageSpec:
     def meta(self) -> dict[str, Any]:
         """The page's front matter."""
         meta: dict[str, Any] = {"title": markup.plain_title(self.title), "hide": list(self.hide)}
-        if not self.searchable:
+        if self.search is None:
             meta["search"] = {"exclude": True}
         return meta
 
@@ -95,7 +96,7 @@ def plan(kb: KnowledgeBase) -> list[PageSpec]:
     for item in kb.incidents:
         specs.append(
             PageSpec(incident_uri(item.id), item.incident.title, "incident.html", {"kb": kb, "item": item},
-                     searchable=True)
+                     search="incident_search.html")
         )
     seen: dict[str, PageSpec] = {}
     for spec in specs:

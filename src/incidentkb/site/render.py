@@ -6,11 +6,14 @@ name in the directory named by the plugin's `templates` option (as MkDocs themes
 
 Generated pages skip Markdown: `*.html` templates are rendered with Jinja's HTML autoescape straight into the
 page's content, and their headings, declared with `heading()`, become the page's table of contents. At a
-thousand incidents, Markdown and the search indexer parsing tables were most of the build time, so:
+thousand incidents, Markdown and the search indexer parsing whole pages were most of the build time, so:
 
-- `late("x.html")` renders a fragment and leaves a token (an HTML comment) that the plugin replaces in the
-  finished page, after the search plugin has indexed it. The big tables (the incident's regression matrix, the
-  home table) are for reading; what search needs from them, the pages say in text.
+- a searchable generated page has a second, short template (`incident_search.html`) of what search should
+  find: the title, the symptom, the error text, the observed errors. The search plugin indexes that text
+  instead of the page (see `incidentkb.site.plugin`), so it never parses the tables.
+- in a hand-written page, `late("x.html")` renders a fragment and leaves a token (an HTML comment) that the
+  plugin replaces in the finished page, after the search plugin has indexed it (the home table is for
+  reading; search finds the incidents from their own pages). In a generated page `late` renders in place.
 - `*.md` templates (the schema reference put into the hand-written contributing page) produce Markdown in
   which every `{{ value }}` is passed through `markup.inert`, so record text stays text there too.
 """
@@ -31,6 +34,7 @@ from mkdocs.utils import get_relative_url
 from incidentkb.outcomes import Outcome
 from incidentkb.site import markup, pages
 from incidentkb.site.schema_doc import describe_schema
+from incidentkb.site.cells import matrix_cells, overview_cells
 from incidentkb.site.runs import axis_words, level_of
 
 __all__ = ["Renderer", "RenderError", "Links", "RenderedPage", "fill_late", "table_of_contents"]
@@ -75,12 +79,13 @@ class Links:
 
 @dataclass
 class RenderedPage:
-    """A generated page's content, its headings (for the table of contents) and its late fragments."""
+    """A generated page's content, its headings (for the table of contents) and what search indexes of it."""
 
     html: str
     headings: list[tuple[int, str, str]] = field(default_factory=list)
     """(level, id, title as HTML) of each heading, in order."""
-    late: list[str] = field(default_factory=list)
+    search: str | None = None
+    """The HTML search indexes for the page, when it has a search template."""
 
 
 def fill_late(page_html: str, late: list[str]) -> str:
@@ -111,7 +116,7 @@ def table_of_contents(headings: list[tuple[int, str, str]]) -> TableOfContents:
 
 
 class _PageState:
-    """What one page's template declares while it renders: headings, late fragments, tab sets."""
+    """What one page's template declares while it renders: headings and tab sets."""
 
     def __init__(self, renderer: Renderer, context: Mapping[str, Any], rendered: RenderedPage) -> None:
         self._renderer, self._context, self._rendered = renderer, context, rendered
@@ -119,8 +124,11 @@ class _PageState:
 
     def heading(self, level: int, title: Any, anchor: str) -> Markup:
         """`<hN id=...>` with MkDocs' permalink; the title may be markup (e.g. from `prose`)."""
-        title_html = title if isinstance(title, Markup) else Markup.escape(title)
-        toc_title = html.escape(Markup(title_html).striptags(), quote=False)
+        if isinstance(title, Markup):
+            title_html, toc_title = title, html.escape(title.striptags(), quote=False)
+        else:
+            title_html = Markup.escape(title)
+            toc_title = html.escape(" ".join(str(title).split()), quote=False)  # as striptags would leave it
         self._rendered.headings.append((level, anchor, toc_title))
         anchor_html = html.escape(anchor)
         return Markup(
@@ -129,9 +137,8 @@ class _PageState:
         )
 
     def late(self, name: str, **extra: Any) -> Markup:
-        text = self._renderer.render_html(name, {**self._context, **extra})
-        self._rendered.late.append(text)
-        return Markup(_TOKEN.format(len(self._rendered.late) - 1))
+        """A fragment for reading; in a generated page it is put in place (search reads the search template)."""
+        return Markup(self._renderer.render_html(name, {**self._context, **extra}))
 
     def tab_set(self) -> int:
         """A number for the next content-tab set on the page, so its radio buttons' ids are unique."""
@@ -164,6 +171,8 @@ class Renderer:
             level=_level,
             prose=lambda text: Markup(markup.html_prose(text)),
             code=lambda text, language="text": Markup(markup.code_block(text, language)),
+            matrix_cells=matrix_cells,
+            overview_cells=overview_cells,
             # Jinja's `join` escapes under autoescape; lines bound for `code` must stay verbatim until it does.
             join_text=lambda items, sep="": sep.join(str(i) for i in items),
         )
@@ -172,14 +181,16 @@ class Renderer:
         self.markdown_env = Environment(autoescape=True, finalize=_inert_finalize, **common)
         self.markdown_env.filters.update(prose=lambda text: Markup(markup.prose(text)))
 
-    def page(self, template: str, context: Mapping[str, Any], links: Links) -> RenderedPage:
-        """A generated page's HTML content, headings and late fragments."""
+    def page(self, template: str, context: Mapping[str, Any], links: Links, search: str | None = None) -> RenderedPage:
+        """A generated page's HTML content and headings, and the text search indexes if `search` names a template."""
         rendered = RenderedPage("")
         full = {**context, "url": links}
         state = _PageState(self, full, rendered)
         rendered.html = self.render_html(
             template, {**full, "heading": state.heading, "late": state.late, "tab_set": state.tab_set}
         )
+        if search is not None:
+            rendered.search = self.render_html(search, full)
         return rendered
 
     def fragment(self, template: str, context: Mapping[str, Any], links: Links, late: list[str]) -> str:

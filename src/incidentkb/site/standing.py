@@ -8,6 +8,7 @@ This module answers them from the results and words the answer; the templates on
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from incidentkb.site.sources import Results
 __all__ = [
     "AXES",
     "Column",
+    "Row",
     "Standing",
     "IncidentStanding",
     "KnowledgeBase",
@@ -73,7 +75,13 @@ def describe_cells(subset: Iterable[Cell], universe: Iterable[Cell]) -> str:
     is everything; the cells one by one when no axis describes it. Cells are compared by their axes only, so
     the phrase stays true of the cells the reader sees in the incident's matrix.
     """
-    chosen, every = set(subset), set(universe) | set(subset)
+    chosen = frozenset(subset)
+    return _describe(chosen, frozenset(universe) | chosen)
+
+
+# Incidents run in the same cells and their outcomes split them the same few ways: each phrase is worked out once.
+@functools.lru_cache(maxsize=4096)
+def _describe(chosen: frozenset[Cell], every: frozenset[Cell]) -> str:
     if chosen == every:
         return f"in all {len(every)} cells" if len(every) > 1 else f"with {_cell_words(next(iter(every)))}"
     chosen_values = {a: {getattr(c, a) for c in chosen} for a in AXES}
@@ -96,6 +104,21 @@ class Column:
     """The test function's name."""
     about: str
     """What the case checks, in the record's words (the attempt tried, the fix summary)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One cell of an incident's matrix: the entry of each column's case, and the run they come from."""
+
+    cell: Cell
+    entries: list[Entry | None]
+    """The entry of each column's case (None: not in the results)."""
+    stamps: list[str]
+    """When, where and with what the row's runs ran (one line; more only if its cases came from several runs)."""
+    covered_by: Cell | None = None
+    """Set when the row shows the runs of another cell with the same versions of what the incident depends on."""
+    date: str = ""
+    """When the newest of the row's runs finished."""
 
 
 @dataclass(frozen=True)
@@ -143,9 +166,19 @@ class IncidentStanding:
     def entry(self, cell: Cell, role: str) -> Entry | None:
         return self.entries.get((cell, role))
 
-    def rows(self) -> list[tuple[Cell, list[Entry | None]]]:
-        """The incident's matrix: for each cell, the entry of each column's case (None: not in the results)."""
-        return [(cell, [self.entries.get((cell, c.role)) for c in self.columns]) for cell in self.cells]
+    def rows(self) -> list[Row]:
+        """The incident's matrix: a row for each cell, with the entry of each column's case."""
+        rows = []
+        for cell in self.cells:
+            entries = [self.entries.get((cell, c.role)) for c in self.columns]
+            shown = [e.runs[0] for e in entries if e is not None]
+            # Normally one results file holds the whole row; its stamp is worked out once.
+            sources = {(run.source, run.finished): run for run in shown}
+            stamps = [run.stamp for run in sources.values()]
+            covered = next((e.covered_by for e in entries if e is not None and e.covered_by is not None), None)
+            date = max((run.date for run in sources.values()), default="")
+            rows.append(Row(cell, entries, stamps, covered, date))
+        return rows
 
     def groups(self, role: str) -> list[tuple[Outcome, list[Cell]]]:
         """The cells of each outcome of one case, in the order of `Outcome`; cells where it did not run left out."""
@@ -199,12 +232,8 @@ class IncidentStanding:
             sentences.append(f"It was not run {describe_cells(cells, self.cells)} ({reason}).")
         return " ".join(sentences) or "Every case was skipped in every cell where the regression ran."
 
-    def observed_errors(self) -> list[tuple[str, list[str], list[Cell]]]:
-        """Each distinct error the cases observed, with the roles and cells that saw it.
-
-        The wording of an error changes between versions; listing what the runs saw lets search find the
-        incident from a newer torch's message as well as from the recorded one.
-        """
+    @functools.cached_property
+    def _observed_errors(self) -> list[tuple[str, list[str], list[Cell]]]:
         seen: dict[str, tuple[list[str], list[Cell]]] = {}
         for (cell, role), entry in sorted(self.entries.items(), key=lambda kv: (cell_key(kv[0][0]), kv[0][1])):
             for run in entry.runs:
@@ -215,6 +244,15 @@ class IncidentStanding:
                     if cell not in cells:
                         cells.append(cell)
         return [(error, roles, cells) for error, (roles, cells) in seen.items()]
+
+    def observed_errors(self) -> list[tuple[str, list[str], list[Cell]]]:
+        """Each distinct error the cases observed, with the roles and cells that saw it.
+
+        The wording of an error changes between versions; listing what the runs saw lets search find the
+        incident from a newer torch's message as well as from the recorded one (the page and its search text
+        both list them).
+        """
+        return self._observed_errors
 
     def where(self, cells: Sequence[Cell]) -> str:
         """`describe_cells` against this incident's cells."""

@@ -1,0 +1,44 @@
+"""The MkDocs page of a generated page: its content comes from a template, never from Markdown.
+
+MkDocs turns every page's Markdown into HTML with a Markdown instance of its own, built anew with every
+extension of `mkdocs.yml`; for a thousand incident pages whose Markdown is empty that was a tenth of the build.
+A `GeneratedPage` skips it: MkDocs calls `render`, which fills the page's template (through the callable the
+plugin gives it), and the page keeps the headings for the table of contents and the short text search indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+from incidentkb.site.pages import PageSpec
+from incidentkb.site.render import RenderedPage, table_of_contents
+
+__all__ = ["GeneratedPage"]
+
+
+class GeneratedPage(Page):
+    """A page of the knowledge base that the plugin generates; `render_spec` fills its template."""
+
+    def __init__(self, file: File, config: MkDocsConfig, spec: PageSpec,
+                 render_spec: Callable[[PageSpec, str], RenderedPage], *, title: str | None = None) -> None:
+        super().__init__(title, file, config)  # a title from `nav:`, as MkDocs would give its own page
+        self.spec = spec
+        self._render_spec = render_spec
+        self.search_html: str | None = None
+        """What search indexes instead of the whole content (None: the content, or nothing if excluded)."""
+
+    def read_source(self, config: MkDocsConfig) -> None:
+        # Nothing to read and no front matter to parse: the spec holds the page's meta.
+        self.markdown = ""
+        self.meta = dict(self.spec.meta)
+
+    def render(self, config: MkDocsConfig, files: Files) -> None:
+        rendered = self._render_spec(self.spec, self.file.url)
+        self.content = rendered.html
+        self.toc = table_of_contents(rendered.headings)  # type: ignore[assignment]
+        self.present_anchor_ids = {anchor for _, anchor, _ in rendered.headings}
+        self.search_html = rendered.search
