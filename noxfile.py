@@ -130,3 +130,9 @@ def docs(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     """Serve the website on http://127.0.0.1:8000, rebuilt when a record, results file or page changes."""
     session.run(sys.executable, "-m", "mkdocs", "serve", *session.posargs, external=True, env=_MKDOCS_ENV)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Time check, match and the site at 10 to 5,000 synthetic incidents; write docs/performance.md."""
+    session.run(sys.executable, str(ROOT / "bench" / "scale.py"), *session.posargs, external=True, env=_MKDOCS_ENV)
