@@ -429,17 +429,19 @@ much memory and output they need. The numbers below are written by the benchmark
 """
 
 
-def write_page(text: str, page: Path = PAGE) -> None:
-    """Put `text` between the markers of `page`: only that block is rewritten, the rest is kept as it is."""
-    block = f"{START}\n\n{text}\n\n{END}"
+def write_page(text: str, page: Path = PAGE, *, start: str = START, end: str = END) -> None:
+    """Put `text` between the markers of `page`: only that block is rewritten, the rest is kept as it is.
+
+    Other benchmarks (bench/matrix_overhead.py) pass their own markers, so each rewrites only its own block."""
+    block = f"{start}\n\n{text}\n\n{end}"
     if not page.exists():
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(INTRO + block + "\n", encoding="utf-8")
         return
     current = page.read_text(encoding="utf-8")
-    if START in current and END in current and current.index(START) < current.index(END):
-        before, rest = current.split(START, 1)
-        after = rest.split(END, 1)[1]
+    if start in current and end in current and current.index(start) < current.index(end):
+        before, rest = current.split(start, 1)
+        after = rest.split(end, 1)[1]
         page.write_text(before + block + after, encoding="utf-8")
     else:
         page.write_text(current.rstrip("\n") + "\n\n" + block + "\n", encoding="utf-8")
