@@ -15,7 +15,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from incidentkb.site.pages import PageSpec
-from incidentkb.site.render import RenderedPage, table_of_contents
+from incidentkb.site.render import Late, RenderedPage, table_of_contents
 
 __all__ = ["GeneratedPage"]
 
@@ -30,6 +30,8 @@ class GeneratedPage(Page):
         self._render_spec = render_spec
         self.search_html: str | None = None
         """What search indexes instead of the whole content (None: the content, or nothing if excluded)."""
+        self.late: list[Late] = []
+        """Fragments for reading that the plugin renders into the finished page (their tokens are in `content`)."""
 
     def read_source(self, config: MkDocsConfig) -> None:
         # Nothing to read and no front matter to parse: the spec holds the page's meta.
@@ -42,3 +44,4 @@ class GeneratedPage(Page):
         self.toc = table_of_contents(rendered.headings)  # type: ignore[assignment]
         self.present_anchor_ids = {anchor for _, anchor, _ in rendered.headings}
         self.search_html = rendered.search
+        self.late = rendered.late

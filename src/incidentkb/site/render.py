@@ -11,9 +11,10 @@ thousand incidents, Markdown and the search indexer parsing whole pages were mos
 - a searchable generated page has a second, short template (`incident_search.html`) of what search should
   find: the title, the symptom, the error text, the observed errors. The search plugin indexes that text
   instead of the page (see `incidentkb.site.plugin`), so it never parses the tables.
-- in a hand-written page, `late("x.html")` renders a fragment and leaves a token (an HTML comment) that the
-  plugin replaces in the finished page, after the search plugin has indexed it (the home table is for
-  reading; search finds the incidents from their own pages). In a generated page `late` renders in place.
+- `late("x.html")` leaves a token (an HTML comment) where a fragment for reading goes, and the plugin puts the
+  fragment in the finished page. In a hand-written page (the home table) that is after the search plugin has
+  indexed it; in a generated page the fragment (its matrix, environment, how to run it) is also rendered only
+  then, so MkDocs, which holds every page's content until the last page is written, holds a fifth of it.
 - `*.md` templates (the schema reference put into the hand-written contributing page) produce Markdown in
   which every `{{ value }}` is passed through `markup.inert`, so record text stays text there too.
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +35,13 @@ from mkdocs.utils import get_relative_url
 from incidentkb.outcomes import Outcome
 from incidentkb.site import markup, pages
 from incidentkb.site.schema_doc import describe_schema
-from incidentkb.site.cells import matrix_cells, overview_cells
+from incidentkb.site.cells import IncidentRows, matrix_cells, matrix_rows, overview_cells
 from incidentkb.site.runs import axis_words, level_of
 
-__all__ = ["Renderer", "RenderError", "Links", "RenderedPage", "fill_late", "table_of_contents"]
+__all__ = ["Renderer", "RenderError", "Links", "Late", "RenderedPage", "fill_late", "table_of_contents"]
 
-_TOKEN = "<!--incidentkb-late-{}-->"
+_TOKEN_START, _TOKEN_END = "<!--incidentkb-late-", "-->"
+_TOKEN = _TOKEN_START + "{}" + _TOKEN_END
 
 
 class RenderError(Exception):
@@ -77,6 +79,14 @@ class Links:
         return Markup(html.escape(relative + (f"#{anchor}" if anchor else "")))
 
 
+@dataclass(frozen=True)
+class Late:
+    """A late fragment of a generated page, rendered when the finished page is written."""
+
+    template: str
+    context: Mapping[str, Any]
+
+
 @dataclass
 class RenderedPage:
     """A generated page's content, its headings (for the table of contents) and what search indexes of it."""
@@ -86,15 +96,30 @@ class RenderedPage:
     """(level, id, title as HTML) of each heading, in order."""
     search: str | None = None
     """The HTML search indexes for the page, when it has a search template."""
+    late: list[Late] = field(default_factory=list)
+    """The fragments its tokens stand for, in order."""
 
 
-def fill_late(page_html: str, late: list[str]) -> str:
-    """Put each late fragment where its token is in the finished page."""
-    for index, fragment in enumerate(late):
-        token = _TOKEN.format(index)
-        # Markdown wraps a token that stood alone in a hand-written page in a paragraph.
-        page_html = page_html.replace(f"<p>{token}</p>", fragment, 1).replace(token, fragment, 1)
-    return page_html
+def fill_late(page_html: str, late: Sequence[str]) -> str:
+    """Put each late fragment where its token is in the finished page.
+
+    Split at the tokens rather than searched with a pattern: a pattern is tried at every position of a page of
+    80 KB, a thousand pages over.
+    """
+    if not late:
+        return page_html
+    parts = page_html.split(_TOKEN_START)
+    out = [parts[0]]
+    for part in parts[1:]:
+        number, end, rest = part.partition(_TOKEN_END)
+        if not end or not number.isdigit() or int(number) >= len(late):
+            out.append(_TOKEN_START + part)  # not one of ours
+            continue
+        if out[-1].endswith("<p>") and rest.startswith("</p>"):  # Markdown wrapped a token that stood alone
+            out[-1], rest = out[-1][:-3], rest[4:]
+        out.append(late[int(number)])
+        out.append(rest)
+    return "".join(out)
 
 
 def table_of_contents(headings: list[tuple[int, str, str]]) -> TableOfContents:
@@ -137,8 +162,9 @@ class _PageState:
         )
 
     def late(self, name: str, **extra: Any) -> Markup:
-        """A fragment for reading; in a generated page it is put in place (search reads the search template)."""
-        return Markup(self._renderer.render_html(name, {**self._context, **extra}))
+        """A token for a fragment for reading, rendered when the finished page is written."""
+        self._rendered.late.append(Late(name, {**self._context, **extra}))
+        return Markup(_TOKEN.format(len(self._rendered.late) - 1))
 
     def tab_set(self) -> int:
         """A number for the next content-tab set on the page, so its radio buttons' ids are unique."""
@@ -172,7 +198,9 @@ class Renderer:
             prose=lambda text: Markup(markup.html_prose(text)),
             code=lambda text, language="text": Markup(markup.code_block(text, language)),
             matrix_cells=matrix_cells,
+            matrix_rows=matrix_rows,
             overview_cells=overview_cells,
+            incident_rows=IncidentRows(),
             # Jinja's `join` escapes under autoescape; lines bound for `code` must stay verbatim until it does.
             join_text=lambda items, sep="": sep.join(str(i) for i in items),
         )
@@ -192,6 +220,10 @@ class Renderer:
         if search is not None:
             rendered.search = self.render_html(search, full)
         return rendered
+
+    def finish(self, page_html: str, late: Sequence[Late]) -> str:
+        """The finished page with its late fragments rendered in place."""
+        return fill_late(page_html, [self.render_html(f.template, f.context) for f in late])
 
     def fragment(self, template: str, context: Mapping[str, Any], links: Links, late: list[str]) -> str:
         """A late fragment for a hand-written page: appends it to `late`, returns the token to put in its place."""

@@ -271,11 +271,16 @@ class KnowledgeBase:
     """The torch each cell really had, for cells whose torch axis is `installed`."""
     unknown: list[str]
     """Incident ids that results mention but no record has (a renamed or deleted record)."""
+    _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
 
     def torch_of(self, cell: Cell) -> str:
         """`2.6.0`, or `installed (2.13.0+cpu)` for the host's own torch."""
-        real = self.torch_versions.get(cell)
-        return f"{cell.torch} ({real})" if real and real.split("+")[0] != cell.torch else cell.torch
+        shown = self._torch_shown.get(cell)
+        if shown is None:  # asked for in every row of every incident's matrix
+            real = self.torch_versions.get(cell)
+            shown = f"{cell.torch} ({real})" if real and real.split("+")[0] != cell.torch else cell.torch
+            self._torch_shown[cell] = shown
+        return shown
 
     def by_category(self) -> dict[str, list[IncidentStanding]]:
         groups: dict[str, list[IncidentStanding]] = defaultdict(list)
