@@ -120,7 +120,9 @@ def write(data: Mapping[str, Any], directory: str | Path = RESULTS_DIR) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     cell = Cell.parse(data["cell"])
     text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".incomplete-", suffix=".json", dir=directory)
+    # Not `*.json`: a run killed mid-write leaves this behind, and anything that globs `*.json` (pathlib's glob
+    # lists hidden files) would read half a results file.
+    fd, tmp = tempfile.mkstemp(prefix=".incomplete-", suffix=".partial", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -175,7 +177,7 @@ def read_data(path: str | Path) -> dict[str, Any]:
 
 
 def result_paths(directory: str | Path = RESULTS_DIR) -> list[Path]:
-    """The results files in the folder, by name (temporary files of a write in progress skipped)."""
+    """The results files in the folder, by name (hidden files skipped: a write in progress elsewhere)."""
     return sorted(p for p in Path(directory).glob("*.json") if not p.name.startswith("."))
 
 
