@@ -63,6 +63,8 @@ class Phases:
     probe_s: float
     pytest_s: float
     returncode: int
+    load: float | None = None
+    """The 1-minute load average when it started: other work on the machine slows pytest above all."""
 
     @property
     def rest_s(self) -> float:
@@ -70,7 +72,8 @@ class Phases:
         return max(0.0, round(self.wall_s - self.env_s - self.probe_s - self.pytest_s, 1))
 
 
-def phases(data: Mapping[str, Any], *, state: str, wall_s: float, returncode: int = 0) -> Phases:
+def phases(data: Mapping[str, Any], *, state: str, wall_s: float, returncode: int = 0,
+           load: float | None = None) -> Phases:
     """The phases of one run from the results file it wrote (cellrun times each step and writes it there)."""
     environment = data.get("environment") or {}
     pytest_part = data.get("pytest") or {}
@@ -78,7 +81,7 @@ def phases(data: Mapping[str, Any], *, state: str, wall_s: float, returncode: in
         cell=data["cell"], backend=environment.get("backend", "?"), state=state, wall_s=round(wall_s, 1),
         env_s=float(environment.get("seconds") or 0.0), reused=bool(environment.get("reused")),
         probe_s=float(environment.get("probe_seconds") or 0.0), pytest_s=float(pytest_part.get("seconds") or 0.0),
-        returncode=returncode,
+        returncode=returncode, load=load,
     )
 
 
@@ -140,6 +143,7 @@ def run_nox(copy: Path, cell: str, backend: str, state: str, results_dir: Path) 
     if backend == "pip":
         env["INCIDENTKB_BACKEND"] = "pip"
     before = set(results_dir.glob("*.json"))
+    load = os.getloadavg()[0]
     t0 = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "nox", "-s", f"regressions({cell})"], cwd=copy, env=env,
                           capture_output=True, text=True)
@@ -149,14 +153,17 @@ def run_nox(copy: Path, cell: str, backend: str, state: str, results_dir: Path) 
         raise RuntimeError(f"{cell} ({backend}, {state}): nox wrote no results file (exit {done.returncode}):\n"
                            + (done.stdout + done.stderr)[-3000:])
     data = json.loads(new[-1].read_text(encoding="utf-8"))
-    return phases(data, state=state, wall_s=wall, returncode=done.returncode), done.stdout + done.stderr
+    return phases(data, state=state, wall_s=wall, returncode=done.returncode, load=load), done.stdout + done.stderr
 
 
 def caches() -> str:
     """Which installer caches existed before the runs (so "cold" is read as: new environment, warm cache)."""
     home = Path.home() / ".cache"
-    found = [f"{name} ({_size_gb(home / name):.1f} GB)" for name in ("uv", "pip") if (home / name).is_dir()]
-    return ", ".join(found) or "none"
+    note = ", ".join(f"{name}'s " + (f"{_size_gb(home / name):.1f} GB" if (home / name).is_dir() else "none (empty)")
+                     for name in ("uv", "pip"))
+    pip_indexes = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.extra-index-url"],
+                                 capture_output=True, text=True).stdout.strip()
+    return note + (f"; pip is configured with the extra indexes {pip_indexes}" if pip_indexes else "")
 
 
 def _size_gb(path: Path) -> float:
@@ -188,12 +195,13 @@ def _pct(part: float, whole: float) -> str:
 
 
 def overhead_table(rows: Iterable[Phases]) -> list[str]:
-    lines = ["| cell | installer | run | nox wall | environment (create + install) | probe | pytest | rest (nox, plan, table) | environment share |",
-             "|---|---|---|--:|--:|--:|--:|--:|--:|"]
+    lines = ["| cell | installer | run | nox wall | environment (create + install) | probe | pytest | rest (nox, plan, table) | environment share | load at start |",
+             "|---|---|---|--:|--:|--:|--:|--:|--:|--:|"]
     for r in rows:
         env = f"{r.env_s:.1f} s" + (" (reused)" if r.reused else "")
         lines.append(f"| `{r.cell}` | {r.backend} | {r.state} | {r.wall_s:.1f} s | {env} | {r.probe_s:.1f} s | "
-                     f"{r.pytest_s:.1f} s | {r.rest_s:.1f} s | {_pct(r.env_s, r.wall_s)} |"
+                     f"{r.pytest_s:.1f} s | {r.rest_s:.1f} s | {_pct(r.env_s, r.wall_s)} | "
+                     + ("-" if r.load is None else f"{r.load:.1f}") + " |"
                      + ("" if r.returncode == 0 else f" exit {r.returncode}"))
     return lines
 
@@ -231,10 +239,11 @@ def report(rows: list[Phases], cache_note: str, cpu: list[CellTimes], gpu: list[
         parts += [
             f"Measured by `bench/matrix_overhead.py` on {machine()}. Each row is one `nox -s \"regressions(<cell>)\"` "
             "process started from a scratch copy of the committed tree: cold = no environment in its .nox/ yet, "
-            "warm = the same command again, the environment reused. Package caches were left as they were "
-            f"(before the runs: {cache_note}), so cold means a new environment, not new downloads; torch 2.13.0 "
-            "comes from the local /opt/wheels. The split comes from the times cellrun writes into each results "
-            "file; rest = nox's own start, the plan, writing the results and the table.",
+            "warm = the same command again, the environment reused. The installers' download caches were left as "
+            f"they were (before the runs: {cache_note}), so cold means a new environment, and new downloads only "
+            "where a cache was empty; torch 2.13.0 comes from the local /opt/wheels. The split comes from the times cellrun writes into each results "
+            "file; rest = nox's own start, the plan, writing the results and the table. The machine is shared (2 cores): "
+            "the load average when each run started says how much other work slowed its pytest.",
             "",
             *overhead_table(rows),
             "",
