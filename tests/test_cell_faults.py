@@ -8,7 +8,11 @@ this interpreter, marked as built from the cell's spec, so the runner reuses it 
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +201,39 @@ def test_a_fault_in_a_single_process_cell_is_recorded_and_the_next_cell_runs(
     assert outcomes(second) == {"test_symptom_reproduces": "reproduces", "test_fix_breaks": "BROKEN"}
     assert [str(results.read(p).cell) for p in results.result_paths(results.results_dir(project))] == [str(CELL_A), str(CELL_B)]
 
+
+
+#: A `nox -s regressions` in small: the cells of `matrix("0")` one after the other, as their sessions run them.
+DRIVER = r"""
+import sys
+from pathlib import Path
+from incidentkb import cellrun
+from incidentkb.matrix import Assignment, Cell, GpuSetting, Matrix, Stack, Target, TorchOption
+from incidentkb.runner import HostFacts
+
+m = Matrix(torch=(TorchOption("9.9", "w", "torch==9.9"),), stacks=(Stack("a", "w", ()), Stack("b", "w", ())),
+           gpus=(GpuSetting(0, "w", workers="0"),), case_timeout_s=3, cell_timeout_s=120)
+target = Target("2026-01-02-normal", "regressions/test_normal.py", ("torch",),
+                (("test_symptom_reproduces", "symptom"), ("test_fix_breaks", "fix")))
+host = HostFacts(gpu_names=(), host_python=sys.executable, host_torch=None)
+for _ in range(3):
+    for cell in (Cell("9.9", "a", 0), Cell("9.9", "b", 0)):
+        cellrun.run_cell(m, cell, Assignment((target,)), host=host, root=Path(sys.argv[1]), run=print, log=print)
+"""
+
+
+@pytest.mark.parametrize("after_s", [0.3, 1.0, 2.0, 3.5, 5.0])
+def test_a_matrix_run_killed_at_any_moment_leaves_only_whole_results_files(project: Path, after_s: float) -> None:
+    m = matrix("0")
+    for cell in (CELL_A, CELL_B):
+        warm_environment(m, cell, project)
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(project)], stdout=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(after_s)
+    os.killpg(driver.pid, signal.SIGKILL)  # nox and what it started in its group; a cell's pytest has its own
+    driver.wait(timeout=30)
+
+    folder = results.results_dir(project)
+    files = list(folder.iterdir()) if folder.exists() else []
+    assert all(p.suffix == ".json" or p.name.startswith(".incomplete-") and p.suffix == ".partial" for p in files)
+    for path in folder.glob("*.json") if folder.exists() else ():
+        assert outcomes(results.read(path)) == {"test_symptom_reproduces": "reproduces", "test_fix_breaks": "BROKEN"}
