@@ -235,15 +235,20 @@ class IncidentStanding:
     @functools.cached_property
     def _observed_errors(self) -> list[tuple[str, list[str], list[Cell]]]:
         seen: dict[str, tuple[list[str], list[Cell]]] = {}
-        for (cell, role), entry in sorted(self.entries.items(), key=lambda kv: (cell_key(kv[0][0]), kv[0][1])):
-            for run in entry.runs:
-                if run.error:
-                    roles, cells = seen.setdefault(run.error, ([], []))
-                    if role not in roles:
-                        roles.append(role)
-                    if cell not in cells:
-                        cells.append(cell)
-        return [(error, roles, cells) for error, (roles, cells) in seen.items()]
+        roles = sorted({role for _, role in self.entries})
+        for cell in self.cells:  # in cell order already
+            for role in roles:
+                entry = self.entries.get((cell, role))
+                if entry is None:
+                    continue
+                for run in entry.runs:
+                    if run.error:
+                        seen_roles, seen_cells = seen.setdefault(run.error, ([], []))
+                        if role not in seen_roles:
+                            seen_roles.append(role)
+                        if cell not in seen_cells:
+                            seen_cells.append(cell)
+        return [(error, roles_, cells_) for error, (roles_, cells_) in seen.items()]
 
     def observed_errors(self) -> list[tuple[str, list[str], list[Cell]]]:
         """Each distinct error the cases observed, with the roles and cells that saw it.
