@@ -28,7 +28,7 @@ def project(tmp_path: Path) -> Path:
     [
         (
             Cell("2.6.0", "4.51.3", 0), "uv",
-            ["uv", "pip", "install", "--python", "V/bin/python", "-eP[regressions]", "torch==2.6.0", "transformers==4.51.3", "trl==0.15.2"],
+            ["uv", "pip", "install", "--compile-bytecode", "--python", "V/bin/python", "-eP[regressions]", "torch==2.6.0", "transformers==4.51.3", "trl==0.15.2"],
         ),
         (  # GPU cells add the GPU packages; offline means the wheelhouse alone
             Cell("2.6.0", "4.51.3", 1), "pip",
@@ -37,7 +37,7 @@ def project(tmp_path: Path) -> Path:
         ),
         (  # the host's torch: uv leaves the host's packages out of its resolution
             Cell("installed", "4.51.3", 2), "uv",
-            ["uv", "pip", "install", "--python", "V/bin/python", "--no-index", "--find-links", "W", "--excludes", "V/incidentkb-excludes.txt",
+            ["uv", "pip", "install", "--compile-bytecode", "--python", "V/bin/python", "--no-index", "--find-links", "W", "--excludes", "V/incidentkb-excludes.txt",
              "-eP[regressions]", "transformers==4.51.3", "trl==0.15.2", "liger-kernel==0.5.8"],
         ),
         (  # pip sees the host's packages itself; a constraint keeps the host's torch exactly
