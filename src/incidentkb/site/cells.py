@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 from markupsafe import Markup
 
 from incidentkb.site import markup, pages
-from incidentkb.site.runs import Cell, Entry
+from incidentkb.outcomes import Outcome
+from incidentkb.site.runs import Cell, Entry, level_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase, Standing
 
 __all__ = ["IncidentRows", "matrix_cells", "matrix_rows", "overview_cells"]
@@ -38,6 +39,10 @@ def _evidence(text: str) -> str:
     return f"<pre>{html.escape(text, quote=False)}</pre>" if text else ""
 
 
+#: The opening of an entry of one variant, by its outcome (most entries).
+_OPENING = {o: f'<td class="ikb-{level_of(o)}"><details><summary>{html.escape(o.value)}</summary>' for o in Outcome}
+
+
 def matrix_cells(entries: Iterable[Entry | None]) -> Markup:
     """The case columns of one row of an incident's matrix; None (not in the results) is a dot."""
     cells = []
@@ -47,12 +52,13 @@ def matrix_cells(entries: Iterable[Entry | None]) -> Markup:
             continue
         runs = entry.runs
         if len(runs) == 1:
-            body = _evidence(runs[0].evidence)
-        else:
-            body = "".join(
-                f"<strong>{html.escape(run.variant or 'default')}: {run.outcome.value}</strong>{_evidence(run.evidence)}"
-                for run in runs
-            )
+            run = runs[0]
+            cells.append(f"{_OPENING[run.outcome]}{_evidence(run.evidence)}</details></td>")
+            continue
+        body = "".join(
+            f"<strong>{html.escape(run.variant or 'default')}: {run.outcome.value}</strong>{_evidence(run.evidence)}"
+            for run in runs
+        )
         cells.append(f'<td class="ikb-{entry.level}"><details><summary>{html.escape(entry.label)}</summary>'
                      f"{body}</details></td>")
     return Markup("".join(cells))

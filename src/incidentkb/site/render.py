@@ -178,8 +178,11 @@ class Renderer:
     def __init__(self, overrides: str | None = None) -> None:
         loaders: list[Any] = [FileSystemLoader(overrides)] if overrides else []
         loaders.append(PackageLoader("incidentkb", "templates/site"))
+        # No auto-reload, as MkDocs' theme: a template is read once per build (the plugin makes a new Renderer
+        # for each), not looked up on disk again at each of the 5,000 renders of a thousand incidents.
         common: dict[str, Any] = dict(
-            loader=ChoiceLoader(loaders), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+            loader=ChoiceLoader(loaders), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+            auto_reload=False,
         )
         names = dict(
             Outcome=Outcome,

@@ -102,11 +102,19 @@ def _variant(nodeid: str) -> str:
     return name[name.index("[") + 1 : -1] if name.endswith("]") and "[" in name else ""
 
 
+#: Values printed as they are; anything else (a list, a mapping) is printed as JSON.
+_PLAIN = {str, int, float, bool, type(None)}
+
+
 def _observed(observation: Mapping[str, Any]) -> str:
     """The measured values (`name = value`, JSON for what is not a plain value) and the notes, one a line."""
-    lines = [f"{name} = {value}" if value is None or isinstance(value, (str, int, float, bool))
-             else f"{name} = {json.dumps(value)}" for name, value in (observation.get("values") or {}).items()]
-    lines += [str(note) for note in observation.get("notes") or ()]
+    values, notes = observation.get("values"), observation.get("notes")
+    if not values and not notes:
+        return ""
+    lines = [f"{name} = {value}" if type(value) in _PLAIN else f"{name} = {json.dumps(value)}"
+             for name, value in (values or {}).items()]
+    if notes:
+        lines += [str(note) for note in notes]
     return "\n".join(lines)
 
 
@@ -114,6 +122,7 @@ _OUTCOMES = {o.value: o for o in Outcome}
 
 
 def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source: str) -> Iterator[CaseRun]:
+    """A `CaseRun` of each case of an incident in one results file (60,000 at 1,000 incidents: kept lean)."""
     host = data.get("host") or (data.get("report") or {}).get("hardware") or {}
     machine = describe_machine(host)
     installed = data.get("versions") or {}
@@ -124,19 +133,21 @@ def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source:
             continue  # a test of the harness itself, not a case of an incident
         outcome = case["outcome"]
         observation = case.get("observation") or {}
+        error = observation.get("error")
+        nodeid = case.get("nodeid") or ""
         yield CaseRun(
-            incident=str(incident),
-            role=str(role),
-            cell=cell,
-            outcome=_OUTCOMES.get(outcome) or Outcome.from_str(str(outcome)),
-            finished=finished,
-            machine=machine,
-            source=source,
-            variant=_variant(str(case.get("nodeid", ""))),
-            versions=versions,
-            error=_error_text(observation.get("error")),
-            observed=_observed(observation),
-            detail=case.get("detail") or None,
+            str(incident),
+            str(role),
+            cell,
+            _OUTCOMES.get(outcome) or Outcome.from_str(str(outcome)),
+            finished,
+            machine,
+            source,
+            _variant(str(nodeid)) if "[" in nodeid else "",
+            versions,
+            _error_text(error) if error else None,
+            _observed(observation),
+            case.get("detail") or None,
         )
 
 

@@ -303,15 +303,20 @@ class KnowledgeBase:
 
 def _newest_runs(runs: Iterable[CaseRun]) -> dict[tuple[str, Cell], list[CaseRun]]:
     """The runs of the newest results file of each (incident, cell): a rerun replaces what an older file said."""
-    newest: dict[tuple[str, Cell], list[CaseRun]] = {}
+    grouped: dict[tuple[str, Cell], list[CaseRun]] = {}
     for run in runs:
         key = (run.incident, run.cell)
-        kept = newest.get(key)
-        if kept is None or (run.finished, run.source) > (kept[0].finished, kept[0].source):
-            newest[key] = [run]
-        elif (run.finished, run.source) == (kept[0].finished, kept[0].source):
+        kept = grouped.get(key)
+        if kept is None:
+            grouped[key] = [run]
+        else:
             kept.append(run)
-    return newest
+    for key, kept in grouped.items():
+        first = kept[0]
+        if any(run.source != first.source or run.finished != first.finished for run in kept):  # reruns
+            newest = max((run.finished, run.source) for run in kept)
+            grouped[key] = [run for run in kept if (run.finished, run.source) == newest]
+    return grouped
 
 
 def build(incidents: Sequence[Incident], results: Results) -> KnowledgeBase:
