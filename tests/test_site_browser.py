@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -130,9 +131,8 @@ def test_searching_a_fragment_of_an_error_lands_on_its_incident(page, base_url: 
     page.locator(".md-search__input").click()
     page.keyboard.type(fragment, delay=20)
     first = page.locator(".md-search-result__item > a").first
-    first.wait_for(timeout=15_000)
-    href = first.get_attribute("href") or ""
-    assert f"incidents/{incident}/" in href
+    # Results come as the query is typed (`mat` before `mat1 and mat2`): wait for those of the whole fragment.
+    sync_api.expect(first).to_have_attribute("href", re.compile(rf"incidents/{re.escape(incident)}/"), timeout=15_000)
     name = "".join(c if c.isalnum() else "-" for c in fragment).strip("-")
     page.screenshot(path=ARTIFACTS / f"site-search-{name}.png")
     first.click()
