@@ -147,3 +147,19 @@ def test_load_records_collects_the_problems_of_all_files(tmp_path: Path) -> None
 
 def test_load_records_of_valid_records(tmp_path: Path) -> None:
     assert [i.id for i in load_records(SAMPLE.parent)] == ["2025-01-15-sample-loss-nan"]
+
+
+@pytest.mark.parametrize(("check_patterns", "problems"), [
+    (True, ["22:16: the signature pattern in 'symptom.signatures[0].message' does not compile (missing ), "
+            "unterminated subpattern at position 27); escape characters such as ( ) [ ] . * + ? with a backslash"]),
+    (False, []),  # the site: it never matches tracebacks, and `incidentkb check` reports the pattern
+])
+def test_a_reader_that_never_matches_may_leave_patterns_uncompiled(
+    tmp_path: Path, check_patterns: bool, problems: list[str]
+) -> None:
+    path = tmp_path / SAMPLE.name
+    path.write_text(SAMPLE.read_text(encoding="utf-8").replace(r"in its \d+th output", "in its (unclosed"),
+                    encoding="utf-8")
+    record = read_record(path, check_patterns=check_patterns)
+    assert [f"{p.line}:{p.col}: {p.message}" for p in record.problems] == problems
+    assert (record.incident is None) == bool(problems)
