@@ -29,7 +29,8 @@ class GeneratedPage(Page):
         self.spec = spec
         self._render_spec = render_spec
         self.search_html: str | None = None
-        """What search indexes instead of the whole content (None: the content, or nothing if excluded)."""
+        """What search indexes instead of the whole content (None: nothing; the page is excluded from search)."""
+        self._aside: str | None = None
         self.late: list[Late] = []
         """Fragments for reading that the plugin renders into the finished page (their tokens are in `content`)."""
 
@@ -45,3 +46,16 @@ class GeneratedPage(Page):
         self.present_anchor_ids = {anchor for _, anchor, _ in rendered.headings}
         self.search_html = rendered.search
         self.late = rendered.late
+
+    def show_search_text(self) -> None:
+        """Make the content the search text (or nothing), while the search plugin reads the page.
+
+        The search plugin parses the content of a page it indexes, and rewrites the content of every page, even
+        one excluded from search (the matrix page is 4 MB at 1,000 incidents).
+        """
+        self._aside, self.content = self.content, self.search_html or ""
+
+    def show_content(self) -> None:
+        """Give the page its content back."""
+        if self._aside is not None:
+            self.content, self._aside = self._aside, None

@@ -142,18 +142,18 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
             raise PluginError(f"incidentkb: {page.file.src_uri}: {exc}") from None
         return markdown
 
-    # Search indexes a page in its own `on_page_context`; a generated page's short search text stands in for
-    # its content just while it does, so the search plugin never parses the page's tables.
+    # Search indexes a page in its own `on_page_context`; a generated page's short search text (or nothing)
+    # stands in for its content just while it does, so the search plugin never goes through the page's tables.
     @event_priority(100)
     def _show_search_text(self, context: dict[str, Any], *, page: Page, config: MkDocsConfig, nav: Any) -> Any:
-        if isinstance(page, GeneratedPage) and page.search_html is not None:
-            page.content, page.search_html = page.search_html, page.content
+        if isinstance(page, GeneratedPage):
+            page.show_search_text()
         return context
 
     @event_priority(-100)
     def _show_content(self, context: dict[str, Any], *, page: Page, config: MkDocsConfig, nav: Any) -> Any:
-        if isinstance(page, GeneratedPage) and page.search_html is not None:
-            page.content, page.search_html = page.search_html, page.content
+        if isinstance(page, GeneratedPage):
+            page.show_content()
         return context
 
     on_page_context = CombinedEvent(_show_search_text, _show_content)
