@@ -13,6 +13,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from incidentkb.outcomes import Outcome, Role, parse_role
 from incidentkb.schema import Incident
@@ -106,8 +107,7 @@ class Column:
     """What the case checks, in the record's words (the attempt tried, the fix summary)."""
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One cell of an incident's matrix: the entry of each column's case, and the run they come from."""
 
     cell: Cell
@@ -169,15 +169,21 @@ class IncidentStanding:
     def rows(self) -> list[Row]:
         """The incident's matrix: a row for each cell, with the entry of each column's case."""
         rows = []
+        roles = [c.role for c in self.columns]
+        get = self.entries.get
         for cell in self.cells:
-            entries = [self.entries.get((cell, c.role)) for c in self.columns]
-            shown = [e.runs[0] for e in entries if e is not None]
-            # Normally one results file holds the whole row; its stamp is worked out once.
-            sources = {(run.source, run.finished): run for run in shown}
-            stamps = [run.stamp for run in sources.values()]
-            covered = next((e.covered_by for e in entries if e is not None and e.covered_by is not None), None)
-            date = max((run.date for run in sources.values()), default="")
-            rows.append(Row(cell, entries, stamps, covered, date))
+            entries = [get((cell, role)) for role in roles]
+            # Normally one results file holds the whole row: its stamp and date are worked out once.
+            sources: dict[str, CaseRun] = {}
+            covered = None
+            for entry in entries:
+                if entry is not None:
+                    run = entry.runs[0]
+                    sources[run.source] = run
+                    covered = covered or entry.covered_by
+            runs = list(sources.values())
+            date = runs[0].date if len(runs) == 1 else max((run.date for run in runs), default="")
+            rows.append(Row(cell, entries, [run.stamp for run in runs], covered, date))
         return rows
 
     def groups(self, role: str) -> list[tuple[Outcome, list[Cell]]]:
