@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.envs import _LINK_HOST, create_commands, install_commands, is_current, mark_current, python_in, spec_for
+from incidentkb.envs import _LINK_HOST, create_commands, host_has, install_commands, is_current, mark_current, python_in, spec_for
 from incidentkb.matrix import Cell, GpuSetting, Matrix, Stack, TorchOption
 
 HOST_PROVIDES = ("torch", "numpy")
@@ -89,3 +89,11 @@ def test_an_environment_is_reused_only_when_built_completely_from_the_same_spec(
     (project / "pyproject.toml").write_text("[project]\nname='x'\ndependencies=['y']\n")
     changed = spec_for(MATRIX, Cell("2.6.0", "4.51.3", 0), backend="uv", interpreter="python3", project=project)
     assert not is_current(changed, venv)
+
+
+def test_uv_excludes_only_what_the_host_really_has(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    (site / "torch-2.13.0+cpu.dist-info").mkdir(parents=True)
+    (site / "Huggingface_Hub-0.30.2.dist-info").mkdir()
+    assert host_has(("torch", "numpy", "huggingface-hub"), (str(site),)) == ("torch", "huggingface-hub")
+    assert host_has(("torch", "numpy"), ()) == ("torch", "numpy")  # folders unknown: trust the matrix file

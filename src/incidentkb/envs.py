@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -85,7 +86,7 @@ def spec_for(
     constraints: tuple[str, ...] = ()
     if option.is_host:
         if backend == "uv":
-            excludes = tuple(option.host_provides)
+            excludes = host_has(option.host_provides, host_site)
         elif host_torch:
             constraints = (f"torch=={host_torch}",)
     pyproject = project / "pyproject.toml"
@@ -103,6 +104,25 @@ def spec_for(
         constraints=constraints,
         project_hash=project_hash,
     )
+
+
+def host_has(names: tuple[str, ...], host_site: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of `names` the host has installed in `host_site` (all of them when its folders are unknown).
+
+    A host torch can come without what the matrix trusts such hosts to bring (a CI venv holding only torch has no
+    numpy): uv must install whatever the host lacks rather than exclude it and leave the cell without it.
+    """
+    if not host_site:
+        return names
+    present = {
+        _canonical(info.name[: -len(".dist-info")].rsplit("-", 1)[0])
+        for folder in host_site if Path(folder).is_dir() for info in Path(folder).glob("*.dist-info")
+    }
+    return tuple(name for name in names if _canonical(name) in present)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 #: Run by the new environment's Python: appends the host's folders to its path, after its own site-packages.
