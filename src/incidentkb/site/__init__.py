@@ -7,8 +7,13 @@ built, so a new record or a new results file shows up on the next build. The par
 - `runs` holds what one case did in one cell, `standing` turns that into what a reader wants to know (where
   the symptom still reproduces, whether the fix holds) and words it;
 - `pages` says which pages exist; `render` and `markup` fill the Jinja templates under
-  `incidentkb/templates/site/` with record text that can only ever be text; `schema_doc` reads the schema;
+  `incidentkb/templates/site/` with record text that can only ever be text, and `cells` writes the bodies of
+  the big tables (an incident's matrix, the matrix page, the summary table); `schema_doc` reads the schema;
+- `generated` is the MkDocs page of a generated page (rendered from its template, without Markdown);
 - `plugin` only routes MkDocs' events to them; `config` holds its options.
+
+At 1,000 incidents the site builds in about a quarter of the time of a plain MkDocs Material site of the same
+incidents with every page in its navigation (`bench/scale.py` measures both side by side).
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ page's content, and their headings, declared with `heading()`, become the page's
 thousand incidents, Markdown and the search indexer parsing whole pages were most of the build time, so:
 
 - a searchable generated page has a second, short template (`incident_search.html`) of what search should
-  find: the title, the symptom, the error text, the observed errors. The search plugin indexes that text
-  instead of the page (see `incidentkb.site.plugin`), so it never parses the tables.
+  find: the title, the symptom with its error text and the errors observed since, the cause, the attempts and
+  the fix. The search plugin indexes that text instead of the page (see `incidentkb.site.plugin`), so it never
+  parses the tables.
 - `late("x.html")` leaves a token (an HTML comment) where a fragment for reading goes, and the plugin puts the
   fragment in the finished page. In a hand-written page (the home table) that is after the search plugin has
   indexed it; in a generated page the fragment (its matrix, environment, how to run it) is also rendered only

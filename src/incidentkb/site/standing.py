@@ -333,17 +333,23 @@ def build(incidents: Sequence[Incident], results: Results) -> KnowledgeBase:
     ran: dict[tuple[str, Cell], dt.datetime] = {}
     for (incident_id, cell), runs in _newest_runs(results.runs).items():
         finished = runs[0].finished
-        cell_dates[cell] = max(cell_dates.get(cell, finished), finished)
+        if finished > cell_dates.get(cell, finished) or cell not in cell_dates:
+            cell_dates[cell] = finished
         standing = standings.get(incident_id)
         if standing is None:
             unknown.add(incident_id)
             continue
         ran[(incident_id, cell)] = finished
+        entries = standing.entries
+        if len({run.role for run in runs}) == len(runs):  # one variant of each case: most runs
+            for run in runs:
+                entries[(cell, run.role)] = Entry(run.role, cell, (run,))
+            continue
         by_role: dict[str, list[CaseRun]] = defaultdict(list)
         for run in runs:
             by_role[run.role].append(run)
         for role, variants in by_role.items():
-            standing.entries[(cell, role)] = Entry(role, cell, tuple(variants))
+            entries[(cell, role)] = Entry(role, cell, tuple(variants))
     # A cell that left an incident to another cell of the same dependency versions shows that cell's runs.
     for note in sorted(results.coverage, key=lambda c: c.finished):
         cell_dates[note.cell] = max(cell_dates.get(note.cell, note.finished), note.finished)
