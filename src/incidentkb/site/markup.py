@@ -64,12 +64,8 @@ def prose(text: str) -> str:
     return _with_code_spans(_lines(text), _inert_escape)
 
 
-@functools.lru_cache(maxsize=8192)
 def html_prose(text: str) -> str:
-    """Record prose as HTML: escaped, line breaks kept, `code spans` shown as code, nothing else interpreted.
-
-    Cached: an incident's fix and attempts are shown in the home table, its category page and each tag page.
-    """
+    """Record prose as HTML: escaped, line breaks kept, `code spans` shown as code, nothing else interpreted."""
     return _with_code_spans(_lines(text), _html_escape)
 
 
