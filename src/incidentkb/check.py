@@ -19,6 +19,7 @@ from incidentkb.outcomes import parse_role
 from incidentkb.match import check_results_wordings, read_results_files
 from incidentkb.records import Problem, RecordFile, collector_paused, read_record, record_files
 from incidentkb.regression_scan import Case, RegressionFile, scan_regression, regression_files
+from incidentkb.results import RESULTS_DIR
 from incidentkb.schema import CASE_ROLE_PATTERN
 
 __all__ = ["SCHEMA_FILE", "CheckError", "Report", "find_root", "check"]
@@ -343,7 +344,7 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
     if paths and not any(p.resolve() == root for p in paths):
         return report
     # Every wording a symptom case observed must match its own incident's signatures, and no other's.
-    results = read_results_files(root / "regressions" / "results")
+    results = read_results_files(root / RESULTS_DIR)  # the committed results, whatever INCIDENTKB_RESULTS says
     if not results:
         return report  # no signatures to compile: a fifth of the time at 5,000 records
     with collector_paused():

@@ -15,12 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from incidentkb.matrix import Cell, Matrix
+from incidentkb.matrix import Cell, Matrix, canonical_name
 
 __all__ = ["EnvSpec", "spec_for", "env_dir", "python_in", "create_commands", "install_commands", "is_current", "mark_current", "SPEC_FILE"]
 
@@ -115,14 +114,10 @@ def host_has(names: tuple[str, ...], host_site: tuple[str, ...]) -> tuple[str, .
     if not host_site:
         return names
     present = {
-        _canonical(info.name[: -len(".dist-info")].rsplit("-", 1)[0])
+        canonical_name(info.name[: -len(".dist-info")].rsplit("-", 1)[0])
         for folder in host_site if Path(folder).is_dir() for info in Path(folder).glob("*.dist-info")
     }
-    return tuple(name for name in names if _canonical(name) in present)
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return tuple(name for name in names if canonical_name(name) in present)
 
 
 #: Run by the new environment's Python: appends the host's folders to its path, after its own site-packages.

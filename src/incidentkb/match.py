@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from incidentkb.records import Problem, RecordFile, collector_paused, read_record, record_files
+from incidentkb.results import result_paths
 from incidentkb.schema import Incident
 from incidentkb.signatures import CompiledSignature, ErrorInfo, PreparedError, SignatureMatch
 from incidentkb.traceback_parse import parse_traceback
@@ -180,7 +181,7 @@ def read_results_files(directory: Path) -> list[tuple[Path, Mapping[str, Any], s
     """(path, parsed JSON, text) of every results file in `directory`; one that is not JSON is left to the
     results reader to report."""
     found = []
-    for path in sorted(directory.glob("*.json")) if directory.is_dir() else ():
+    for path in result_paths(directory) if directory.is_dir() else ():
         try:
             text = path.read_text(encoding="utf-8")
             data = json.loads(text)

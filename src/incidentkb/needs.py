@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from incidentkb.matrix import canonical_name
+
 __all__ = ["Host", "NeedsError", "unmet", "skip_reason", "probe", "version_satisfies"]
 
 
@@ -33,15 +35,10 @@ class Host:
     """The CUDA version torch was built for (`torch.version.cuda`), None for a CPU build or no torch."""
 
 
-def _canonical(name: str) -> str:
-    """Package names compare as PyPI does: case, `-`, `_` and `.` do not matter (`liger_kernel` = `liger-kernel`)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def _installed(host: Host, name: str) -> str | None:
-    wanted = _canonical(name)
+    wanted = canonical_name(name)
     for known, version in host.packages.items():
-        if _canonical(known) == wanted:
+        if canonical_name(known) == wanted:
             return version
     return None
 
@@ -147,7 +144,7 @@ def _package_version(name: str) -> str | None:
     except importlib.metadata.PackageNotFoundError:
         pass
     try:
-        return importlib.metadata.version(_canonical(name))
+        return importlib.metadata.version(canonical_name(name))
     except importlib.metadata.PackageNotFoundError:
         pass
     try:
