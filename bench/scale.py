@@ -206,15 +206,15 @@ def build(project: Path, times: int) -> tuple[Run, float]:
     return run, folder_mb(project / "site")
 
 
-_LINK = re.compile(r'href="(?:\.\./)*incidents/([\w-]+)/"')
+_LINK = re.compile(r'href="(?:\.\./)*incidents/([\w-]+)\.html"')
 
 
 def _linked(pages: Iterable[Path]) -> dict[str, set[str]]:
-    """Incident id -> the pages (by folder) that link to it."""
+    """Incident id -> the pages (by name) that link to it."""
     found: dict[str, set[str]] = {}
     for page in pages:
         for incident in set(_LINK.findall(page.read_text(encoding="utf-8"))):
-            found.setdefault(incident, set()).add(page.parent.name)
+            found.setdefault(incident, set()).add(page.stem)
     return found
 
 
@@ -229,10 +229,10 @@ def unreachable(kb: Path, site: Path) -> list[str]:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     home = set(_LINK.findall((site / "index.html").read_text(encoding="utf-8")))
-    categories = _linked((site / "categories").glob("*/index.html"))
-    tags = _linked((site / "tags").glob("*/index.html"))
+    categories = _linked((site / "categories").glob("*.html"))
+    tags = _linked((site / "tags").glob("*.html"))
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
-    searched = {m.group(1) for d in index["docs"] if (m := re.match(r"incidents/([\w-]+)/", d["location"]))}
+    searched = {m.group(1) for d in index["docs"] if (m := re.match(r"incidents/([\w-]+)\.html", d["location"]))}
     missing = []
     for path in sorted((kb / "incidents").glob("*.yaml")):
         record = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)

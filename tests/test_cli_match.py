@@ -29,7 +29,7 @@ def test_a_traceback_file(capsys: pytest.CaptureFixture[str], monkeypatch: pytes
     assert lines[1].startswith("   why: exception RuntimeError; message matches signature 1 /The size of tensor a")
     assert lines[1].endswith("; frames trl.trainer.sft_trainer:compute_loss")
     assert lines[2] == '   fix: Add `os.environ["CUDA_VISIBLE_DEVICES"] = "0"` at the top of `test_unsloth_common.py`, before SFTConfig is built.'
-    assert lines[3:] == [f"   record: incidents/{BATCH}.yaml", f"   page: incidents/{BATCH}/ (on the site)"]
+    assert lines[3:] == [f"   record: incidents/{BATCH}.yaml", f"   page: incidents/{BATCH}.html (on the site)"]
 
 
 def test_standard_input(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

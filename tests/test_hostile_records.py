@@ -495,7 +495,7 @@ def test_valid_hostile_records_are_shown_as_text_on_the_site(tmp_path: Path) -> 
         ("valid-html-everywhere", "cause", _field(HOSTILE / "valid-html-everywhere.yaml", "cause")),
         ("valid-html-everywhere", "fix_summary", _field(HOSTILE / "valid-html-everywhere.yaml", "fix", "summary")),
     ]:
-        text = (site / "incidents" / page / "index.html").read_text(encoding="utf-8")
+        text = (site / "incidents" / f"{page}.html").read_text(encoding="utf-8")
         paragraph = re.search(rf"<p>([^<]*hostile-{field})</p>", text)
         assert paragraph is not None and html.unescape(paragraph.group(1)) == written
 

@@ -57,7 +57,7 @@ def test_match_explains_itself(matcher: Matcher) -> None:
     (found,) = matcher.match_text(text)
     assert found.title.startswith("LLM fine-tuning: batch-size error")
     assert found.known.path == f"incidents/{BATCH}.yaml"
-    assert found.page == f"incidents/{BATCH}/"
+    assert found.page == f"incidents/{BATCH}.html"
     assert "\n" not in found.fix
     assert found.reasons[0] == "exception RuntimeError"
     assert found.reasons[1].startswith("message matches signature 1 /The size of tensor a")

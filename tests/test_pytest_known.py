@@ -75,7 +75,7 @@ def test_failing_tests_are_annotated_with_the_incidents_their_errors_match(proje
         f"[{DTYPE}]"
     )
     assert text[2] == "  fix: Cast the property-score vector to float32 (`.to(torch.float32)` before `.cuda()`)."
-    assert text[3] == f"  link: incidents/{DTYPE}/ (record: incidents/{DTYPE}.yaml)"
+    assert text[3] == f"  link: incidents/{DTYPE}.html (record: incidents/{DTYPE}.yaml)"
     assert text[4].startswith("  why: exception RuntimeError; message matches signature 2 /expected m1 and m2")
     assert "found in an earlier error of the traceback" in annotated["test_raised_from_the_dtype_error"][0]
 
@@ -90,7 +90,7 @@ def test_ini_key_and_site_url(project: pytest.Pytester) -> None:
     project.makeini("[pytest]\nincidentkb_known = incidents\nincidentkb_site_url = https://kb.example.org/\n")
     result = project.inline_run(*PLUGIN, "-k", "float64")
     (text,) = sections(result)["test_float64_labels_times_float32_weights"]
-    assert f"  link: https://kb.example.org/incidents/{DTYPE}/ (record: incidents/{DTYPE}.yaml)" in text.splitlines()
+    assert f"  link: https://kb.example.org/incidents/{DTYPE}.html (record: incidents/{DTYPE}.yaml)" in text.splitlines()
 
 
 def test_inert_unless_asked(project: pytest.Pytester) -> None:

@@ -45,11 +45,16 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = make_project(tmp_path_factory.mktemp("browser"))
     done = mkdocs_build(project)
     assert done.returncode == 0, done.stderr
-    handler = functools.partial(_QuietHandler, directory=str(project / "site"))
+    return project / "site"
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -92,7 +97,7 @@ def test_the_home_table_lists_every_incident(page, base_url: str) -> None:
 
 
 def test_an_incident_page_shows_its_matrix_and_the_evidence_of_a_run(page, base_url: str) -> None:
-    page.goto(base_url + "incidents/2025-04-12-stylegan-label-dtype-mismatch/")
+    page.goto(base_url + "incidents/2025-04-12-stylegan-label-dtype-mismatch.html")
     page.screenshot(path=ARTIFACTS / "site-incident.png", full_page=True)
     matrix = page.locator(".ikb-matrix table")
     assert matrix.is_visible()
@@ -110,7 +115,7 @@ def test_an_incident_page_shows_its_matrix_and_the_evidence_of_a_run(page, base_
 
 
 def test_the_matrix_page_shows_every_incident_in_every_cell(page, base_url: str) -> None:
-    page.goto(base_url + "matrix/")
+    page.goto(base_url + "matrix.html")
     table = page.locator(".ikb-overview table")
     assert table.locator("tbody tr").count() == len(site_samples.records())
     assert table.locator("thead th").count() == 1 + 5
@@ -128,21 +133,39 @@ def test_the_matrix_page_shows_every_incident_in_every_cell(page, base_url: str)
 )
 def test_searching_a_fragment_of_an_error_lands_on_its_incident(page, base_url: str, fragment, incident) -> None:
     page.goto(base_url)
+    search_lands_on(page, fragment, incident)
+    name = "".join(c if c.isalnum() else "-" for c in fragment).strip("-")
+    page.screenshot(path=ARTIFACTS / f"site-search-{name}.png")
+
+
+def test_the_site_works_opened_from_disk_search_included(page, site: Path) -> None:
+    # A site sent as a zip or kept as a CI artifact is opened as a file: its links must name files, and search
+    # must not fetch its index (browsers refuse fetch() from file://); Material's offline plugin bundles it.
+    page.goto((site / "index.html").as_uri())
+    page.locator(".ikb-incidents a.ikb-incident-link").first.click()
+    page.wait_for_url("file://**/incidents/*.html")
+    assert page.locator(".ikb-matrix table").is_visible()
+    page.go_back()
+    search_lands_on(page, "mat1 and mat2", "2025-04-12-stylegan-label-dtype-mismatch")
+    assert page.url.startswith("file://")
+
+
+def search_lands_on(page, fragment: str, incident: str) -> None:
+    """Type `fragment` into the search box, check the first result is `incident`'s page and open it."""
     page.locator(".md-search__input").click()
     page.keyboard.type(fragment, delay=20)
     first = page.locator(".md-search-result__item > a").first
     # Results come as the query is typed (`mat` before `mat1 and mat2`): wait for those of the whole fragment.
-    sync_api.expect(first).to_have_attribute("href", re.compile(rf"incidents/{re.escape(incident)}/"), timeout=15_000)
-    name = "".join(c if c.isalnum() else "-" for c in fragment).strip("-")
-    page.screenshot(path=ARTIFACTS / f"site-search-{name}.png")
+    sync_api.expect(first).to_have_attribute("href", re.compile(rf"incidents/{re.escape(incident)}\.html"),
+                                             timeout=15_000)
     first.click()
-    page.wait_for_url(f"**/incidents/{incident}/**")
+    page.wait_for_url(f"**/incidents/{incident}.html**")
     assert page.locator("h1").first.inner_text().rstrip("¶") == next(r["title"] for r in site_samples.records()
                                                          if r["id"] == incident)
 
 
 def test_hostile_record_text_runs_no_script_and_keeps_the_page_whole(page, base_url: str) -> None:
-    page.goto(base_url + f"incidents/{HOSTILE_ID}/")
+    page.goto(base_url + f"incidents/{HOSTILE_ID}.html")
     page.wait_for_load_state("networkidle")
     assert page.dialogs == []
     headings = page.locator("h2").all_inner_texts()

@@ -40,7 +40,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def page(site: Path, uri: str) -> str:
-    return (site / uri / "index.html").read_text(encoding="utf-8")
+    """The built page of `uri` (`""` for the home page): flat `.html` files, so the site opens from disk."""
+    return (site / f"{uri or 'index'}.html").read_text(encoding="utf-8")
 
 
 def test_no_generated_page_is_committed() -> None:
@@ -52,15 +53,15 @@ def test_no_generated_page_is_committed() -> None:
 def test_every_record_has_a_page_linked_from_the_home_table(site: Path) -> None:
     home = page(site, "")
     for incident_id in IDS:
-        assert (site / "incidents" / incident_id / "index.html").is_file()
-        assert f'href="incidents/{incident_id}/"' in home
+        assert (site / "incidents" / f"{incident_id}.html").is_file()
+        assert f'href="incidents/{incident_id}.html"' in home
 
 
 def test_category_and_tag_pages_list_their_incidents(site: Path) -> None:
-    assert 'href="../../incidents/2025-04-12-stylegan-label-dtype-mismatch/"' in page(site, "categories/stylegan")
-    assert 'href="../../incidents/2025-04-21-llm-sft-batch-size-multi-gpu/"' in page(site, "tags/multi-gpu")
-    assert 'href="stylegan/"' in page(site, "categories")
-    assert 'href="dtype/"' in page(site, "tags")
+    assert 'href="../incidents/2025-04-12-stylegan-label-dtype-mismatch.html"' in page(site, "categories/stylegan")
+    assert 'href="../incidents/2025-04-21-llm-sft-batch-size-multi-gpu.html"' in page(site, "tags/multi-gpu")
+    assert 'href="categories/stylegan.html"' in page(site, "categories")
+    assert 'href="tags/dtype.html"' in page(site, "tags")
 
 
 def test_an_incident_page_has_the_record_and_its_matrix(site: Path) -> None:
@@ -116,8 +117,8 @@ def test_the_navigation_stays_small(site: Path) -> None:
 def test_search_indexes_incident_pages_and_their_errors(site: Path) -> None:
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
     pages = {d["location"].split("#")[0] for d in index["docs"]}
-    assert {f"incidents/{i}/" for i in IDS} <= pages
-    assert not {"matrix/", "categories/", "tags/", "tags/dtype/"} & pages  # they only repeat incident text
+    assert {f"incidents/{i}.html" for i in IDS} <= pages
+    assert not {"matrix.html", "categories.html", "tags.html", "tags/dtype.html"} & pages  # they only repeat incident text
     text = " ".join(d["text"] for d in index["docs"] if d["location"].startswith("incidents/2025-04-21"))
     assert "The size of tensor a (2) must match the size of tensor b (4)" in text
     assert index["config"]["separator"].startswith("[\\s\\-,:!=\\[\\]()\"`/]+")

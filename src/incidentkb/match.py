@@ -29,8 +29,8 @@ __all__ = [
 
 
 def page_path(incident_id: str) -> str:
-    """The incident's page under the built site."""
-    return f"incidents/{incident_id}/"
+    """The incident's page under the built site (flat `.html` pages: mkdocs.yml's `use_directory_urls: false`)."""
+    return f"incidents/{incident_id}.html"
 
 
 def _one_line(text: str) -> str:

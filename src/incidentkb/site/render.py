@@ -244,11 +244,12 @@ class Renderer:
         """
         return self._render(self.markdown_env, "schema.md", {"models": describe_schema(), "url": links})
 
-    def stylesheet(self) -> str:
+    def asset(self, name: str) -> str:
+        """A file copied into the site as it is (the stylesheet, a script), overridable like a template."""
         try:
-            source, _, _ = self.html_env.loader.get_source(self.html_env, "incidentkb.css")  # type: ignore[union-attr]
+            source, _, _ = self.html_env.loader.get_source(self.html_env, name)  # type: ignore[union-attr]
         except TemplateError as exc:
-            raise RenderError(f"template incidentkb.css: {exc}") from None
+            raise RenderError(f"template {name}: {exc}") from None
         return source
 
     @staticmethod
