@@ -22,10 +22,10 @@ from site_samples import HOSTILE_ID, REPO, make_project
 IDS = [r["id"] for r in site_samples.records()]
 
 
-def mkdocs_build(project: Path) -> subprocess.CompletedProcess[str]:
+def mkdocs_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(project / "mkdocs.yml")],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(project / "mkdocs.yml"), *args],
         cwd=project, env=env, capture_output=True, text=True, timeout=300,
     )
 

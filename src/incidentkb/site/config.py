@@ -15,3 +15,6 @@ class SiteConfig(Config):
     """The directory of results files; missing means no results yet."""
     templates = opt.Optional(opt.Type(str))
     """A directory whose templates replace the packaged ones of the same name (`incident.md`, `incidentkb.css`...)."""
+    page_worker = opt.Choice(("auto", "always", "never"), default="auto")
+    """Render the generated pages in a worker process beside MkDocs (`incidentkb.site.worker`): `auto` when the
+    site has enough of them and it is safe, `always` when it is safe (tests), `never`."""

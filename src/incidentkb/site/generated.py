@@ -4,6 +4,7 @@ MkDocs turns every page's Markdown into HTML with a Markdown instance of its own
 extension of `mkdocs.yml`; for a thousand incident pages whose Markdown is empty that was a tenth of the build.
 A `GeneratedPage` skips it: MkDocs calls `render`, which fills the page's template (through the callable the
 plugin gives it), and the page keeps the headings for the table of contents and the short text search indexes.
+A page left to the page worker (`deferred`) is filled later, just before the theme needs it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class GeneratedPage(Page):
         self._aside: str | None = None
         self.late: list[Late] = []
         """Fragments for reading that the plugin renders into the finished page (their tokens are in `content`)."""
+        self.late_html: list[str] | None = None
+        """The same fragments, rendered already by the page worker."""
+        self.deferred = False
+        """Set when the page worker renders it: MkDocs' `render` leaves it to `fill`, at the theme's turn."""
+        self._filled = False
 
     def read_source(self, config: MkDocsConfig) -> None:
         # Nothing to read and no front matter to parse: the spec holds the page's meta.
@@ -40,12 +46,22 @@ class GeneratedPage(Page):
         self.meta = dict(self.spec.meta)
 
     def render(self, config: MkDocsConfig, files: Files) -> None:
+        if self.deferred:
+            self.content = ""  # for plugins that look at it now; `fill` gives the page its own
+        else:
+            self.fill()
+
+    def fill(self) -> None:
+        """Give the page its content, headings and search text, once."""
+        if self._filled:
+            return
         rendered = self._render_spec(self.spec, self.file.url)
+        self._filled = True
         self.content = rendered.html
         self.toc = table_of_contents(rendered.headings)  # type: ignore[assignment]
         self.present_anchor_ids = {anchor for _, anchor, _ in rendered.headings}
         self.search_html = rendered.search
-        self.late = rendered.late
+        self.late, self.late_html = rendered.late, rendered.late_html
 
     def show_search_text(self) -> None:
         """Make the content the search text (or nothing), while the search plugin reads the page.

@@ -10,7 +10,8 @@ It adds the incident, category, tag and matrix pages with `File.generated` (noth
 fills the placeholders `<!-- incidentkb/incidents -->` (the summary table) and `<!-- incidentkb/schema -->`
 (the record schema) in hand-written pages, and watches the records and results under `mkdocs serve`.
 A generated page is a `GeneratedPage`: its content comes from an HTML template, without Markdown (see
-`incidentkb.site.render` for why), and search indexes its short search text instead of the whole page.
+`incidentkb.site.render` for why), and search indexes its short search text instead of the whole page. On a
+big site the pages are rendered by a `PageWorker` beside MkDocs (option `page_worker: auto | always | never`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from incidentkb.site.generated import GeneratedPage
 from incidentkb.site.render import Links, Renderer, RenderedPage, RenderError, fill_late
 from incidentkb.site.sources import SourceError, load_incidents, load_results
 from incidentkb.site.standing import KnowledgeBase, build
+from incidentkb.site.worker import PageWorker, worth_a_worker
 
 __all__ = ["IncidentKBPlugin", "INCIDENTS_PLACEHOLDER", "SCHEMA_PLACEHOLDER", "STYLESHEET", "WORKER_SHIM"]
 
@@ -76,6 +78,9 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         """Late fragments of each hand-written page by source URI, put in place in the finished page."""
         self._collector_was_on = False
         self._shim = False
+        self.specs: dict[str, pages.PageSpec] = {}
+        """Each generated page's spec by source URI."""
+        self.worker: PageWorker | None = None
 
     def _path(self, option: str) -> Path:
         return (self.root / option).resolve()
@@ -116,7 +121,9 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         for incident_id in self.kb.unknown:
             log.info("results mention incident %r, which has no record; its results are not shown", incident_id)
         self.late = {}
+        self.specs = {spec.uri: spec for spec in specs}
         titles = _nav_titles(config.nav)
+        generated = []
         for spec in specs:
             if files.get_file_from_path(spec.uri) is not None:
                 raise PluginError(
@@ -124,20 +131,42 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
                 )
             inclusion = InclusionLevel.UNDEFINED if spec.in_nav else InclusionLevel.NOT_IN_NAV
             file = File.generated(config, spec.uri, content=GENERATED_MARKDOWN, inclusion=inclusion)
-            GeneratedPage(file, config, spec, self._render, title=titles.get(spec.uri))
+            generated.append(GeneratedPage(file, config, spec, self._render, title=titles.get(spec.uri)))
             files.append(file)
         for uri, content in assets.items():
             files.append(File.generated(config, uri, content=content))
         self.urls = {f.src_uri: f.url for f in files.documentation_pages()}
         log.debug("generated %d pages from %d incidents", len(specs), len(self.kb.incidents))
+        self._start_worker(generated)
         return files
 
+    def _start_worker(self, generated: list[GeneratedPage]) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+        if not worth_a_worker(len(generated), self.config.page_worker):
+            return
+        self.worker = PageWorker.start([page.file.src_uri for page in generated], self._render_whole)
+        for page in generated:
+            page.deferred = True
+        log.debug("a worker process renders the %d generated pages", len(generated))
+
     def _render(self, spec: pages.PageSpec, url: str) -> RenderedPage:
+        """The page from the worker if one renders it, else rendered here (also when the worker failed)."""
         assert self.renderer is not None
+        done = self.worker.take(spec.uri) if self.worker is not None else None
+        if done is not None:
+            return done
         try:
             return self.renderer.page(spec.template, spec.context, Links(self.urls, url), spec.search)
         except RenderError as exc:
             raise PluginError(f"incidentkb: {spec.uri}: {exc}") from None
+
+    def _render_whole(self, uri: str) -> RenderedPage:
+        """In the worker: the page with its late fragments, as `_render` and `on_post_page` would make it."""
+        assert self.renderer is not None
+        spec = self.specs[uri]
+        return self.renderer.whole_page(spec.template, spec.context, Links(self.urls, self.urls[uri]), spec.search)
 
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         if "<!-- incidentkb/" not in markdown or isinstance(page, GeneratedPage):
@@ -160,6 +189,7 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
     @event_priority(100)
     def _show_search_text(self, context: dict[str, Any], *, page: Page, config: MkDocsConfig, nav: Any) -> Any:
         if isinstance(page, GeneratedPage):
+            page.fill()
             page.show_search_text()
         return context
 
@@ -176,6 +206,9 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         if isinstance(page, GeneratedPage):
             assert self.renderer is not None
             late, page.late = page.late, []
+            late_html, page.late_html = page.late_html, None
+            if late_html is not None:
+                return fill_late(output, late_html)
             try:
                 return self.renderer.finish(output, late)
             except RenderError as exc:
@@ -184,12 +217,15 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         return fill_late(output, late_text) if late_text else output
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
-        self._resume_collector()
+        self._end_build()
 
     def on_build_error(self, *, error: Exception) -> None:
-        self._resume_collector()
+        self._end_build()
 
-    def _resume_collector(self) -> None:
+    def _end_build(self) -> None:
+        if self.worker is not None:  # done by now, or stopped by the error
+            self.worker.close()
+            self.worker = None
         # Freeze first: turned back on as it is, the collector would walk everything the build made at once
         # (0.4 s at 1,000 incidents) just before the process ends. A next build under `mkdocs serve` unfreezes it.
         gc.freeze()

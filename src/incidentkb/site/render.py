@@ -99,6 +99,8 @@ class RenderedPage:
     """The HTML search indexes for the page, when it has a search template."""
     late: list[Late] = field(default_factory=list)
     """The fragments its tokens stand for, in order."""
+    late_html: list[str] | None = None
+    """The same fragments already rendered (by the page worker), in place of `late`."""
 
 
 def fill_late(page_html: str, late: Sequence[str]) -> str:
@@ -223,6 +225,14 @@ class Renderer:
         )
         if search is not None:
             rendered.search = self.render_html(search, full)
+        return rendered
+
+    def whole_page(self, template: str, context: Mapping[str, Any], links: Links,
+                   search: str | None = None) -> RenderedPage:
+        """`page` with its late fragments rendered too, as the page worker sends it."""
+        rendered = self.page(template, context, links, search)
+        rendered.late_html = [self.render_html(f.template, f.context) for f in rendered.late]
+        rendered.late = []
         return rendered
 
     def finish(self, page_html: str, late: Sequence[Late]) -> str:
