@@ -213,6 +213,8 @@ def explain(error: Mapping[str, Any], doc: YamlDocument) -> tuple[int, int, str]
     if kind == "too_short":
         least = ctx.get("min_length", 1)
         return line, col, f"{_where(path)} is empty; list at least {'one item' if least == 1 else f'{least} items'}"
+    if kind == "finite_number":
+        return line, col, f"{_where(path)} is {value}; it must be a number, not infinity or NaN"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = next(iter(ctx.values()), "")
         bound = f"{bound:g}" if isinstance(bound, (int, float)) else bound
@@ -235,6 +237,8 @@ def explain(error: Mapping[str, Any], doc: YamlDocument) -> tuple[int, int, str]
                     "escape characters such as ( ) [ ] . * + ? with a backslash"
                 ),
             )
+        if reason.startswith("signature pattern "):
+            return line, col, f"the signature pattern in {_where(path)} {reason[len('signature pattern ') :]}"
         return line, col, f"{_where(path)}: {reason}"
     return line, col, f"{_where(path)}: {error['msg']}"
 

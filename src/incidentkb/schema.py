@@ -14,6 +14,8 @@ from typing import Annotated, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
+from incidentkb.regex_risk import backtracks_exponentially
+
 __all__ = [
     "ID_PATTERN",
     "CASE_ROLE_PATTERN",
@@ -44,9 +46,9 @@ Slug = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 
 
 class _Model(BaseModel):
-    """Base of every record part: unknown keys are errors, so a typo never goes unnoticed."""
+    """Base of every record part: unknown keys are errors, so a typo never goes unnoticed; numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True, allow_inf_nan=False)
 
 
 class Severity(str, Enum):
@@ -105,7 +107,7 @@ class Signature(_Model):
     exception: Optional[str] = None
     """The exception's class name, e.g. `RuntimeError` or `torch.OutOfMemoryError` (last dotted part compared)."""
     message: Text
-    """Regular expression searched in the exception's message."""
+    """Regular expression searched in the exception's message; a repeated repeat such as `(a+)+` is refused."""
     frames: list[Text] = Field(default_factory=list)
     """Frames that must appear in the traceback, as `module:function`, e.g. `trl.trainer.sft_trainer:compute_loss`."""
     note: Optional[str] = None
@@ -120,6 +122,11 @@ class Signature(_Model):
             re.compile(value)
         except re.error as exc:
             raise ValueError(f"signature pattern does not compile: {exc}") from None
+        if backtracks_exponentially(value):
+            raise ValueError(
+                "signature pattern repeats a repeat (like `(a+)+`), which takes hours on a long run of one "
+                "character; drop a quantifier or make the inner one possessive (`a++`)"
+            )
         return value
 
 
