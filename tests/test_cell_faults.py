@@ -149,8 +149,9 @@ def outcomes(result: results.CellResult) -> dict[str, str]:
 CELL_A, CELL_B = Cell("9.9", "a", 0), Cell("9.9", "b", 0)
 
 
-def test_faults_in_a_parallel_cell_are_recorded_case_by_case_and_the_next_cell_runs(project: Path) -> None:
-    m = matrix("2")  # the CPU cells' setting: pytest-xdist workers, one file per worker
+@pytest.mark.parametrize("workers", ["2", "1"], ids=["CPU cells: workers", "GPU cells: one worker"])
+def test_faults_in_an_xdist_cell_are_recorded_case_by_case_and_the_next_cell_runs(project: Path, workers: str) -> None:
+    m = matrix(workers)  # pytest-xdist workers, one file per worker; a worker that dies is replaced
     first = run(m, CELL_A, project, FAULTS_T, NORMAL_T)
     second = run(m, CELL_B, project, NORMAL_T)  # what nox does next: the following cell's session
 

@@ -140,7 +140,8 @@ class GpuSetting:
     count: int
     why: str
     workers: str = "0"
-    """pytest-xdist's `-n`: `auto`, or `0` for no parallel workers."""
+    """pytest-xdist's `-n`: `auto`, a number (`1` runs the cases one at a time, and a case that kills its worker
+    costs that case only), or `0` for pytest without xdist (a case that kills pytest costs the whole cell)."""
 
 
 @dataclass(frozen=True)
