@@ -1,8 +1,10 @@
 """Running one cell's regressions: the host facts a cell needs, the GPU setting, and pytest in a subprocess.
 
 pytest runs in its own process group under a wall-clock limit, so a case that hangs where pytest-timeout cannot
-reach it, or a crash of the whole interpreter (a segfault in a CUDA kernel), costs that cell only: its cases are
-reported 'timed out' or 'crashed' with the tail of pytest's output, and the other cells run on.
+reach it, or a crash of the whole interpreter, costs that cell only: its cases are reported 'timed out' or
+'crashed' with the tail of pytest's output, and the other cells run on. Every cell of regressions/matrix.toml
+runs its cases in pytest-xdist workers (the GPU cells in one), so a case that kills its worker (a segfault in a
+CUDA kernel) costs that case only: xdist starts a new worker for the rest.
 """
 
 from __future__ import annotations
