@@ -33,7 +33,9 @@ def problems_for(tmp_path: Path, cases: list[dict[str, Any]]) -> list[str]:
     results = tmp_path / "regressions" / "results"
     results.mkdir(parents=True, exist_ok=True)
     cell = "torch=2.6.0 stack=4.51.3 gpus=8"
-    (results / "cell.json").write_text(json.dumps({"cell_id": cell, "report": {"cases": cases}}, indent=1))
+    # The shape and layout `results.write` gives a results file (its other keys left out).
+    data = {"schema": 1, "cell": cell, "cases": cases}
+    (results / "cell.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     records = [read_record(p) for p in record_files(REPO / "incidents")]
     found = check_results_wordings(records, read_results_files(results), root=REPO)
     return [f"{Path(p.path).name}:{p.line}: {p.message}" for p in found]
@@ -88,12 +90,12 @@ def test_only_symptom_errors_of_known_records_are_checked(tmp_path: Path, ignore
 @pytest.mark.parametrize("content", [
     b"\xff\xfe{}",  # not UTF-8
     b"[" * 100_000 + b"]" * 100_000,  # nested past the JSON parser's recursion
-    b'{"report": []}',
-    b'{"report": {"cases": {"a": 1}}}',
-    b'{"report": {"cases": [1, "x", null]}}',
-    b'{"report": {"cases": [{"role": "symptom", "observation": []}]}}',
-    b'{"report": {"cases": [{"role": "symptom", "observation": {"error": "RuntimeError: x"}}]}}',
-    b'{"report": {"cases": [{"role": "symptom", "observation": {"error": {"message": "x", "frames": 3}}}]}}',
+    b'{"cases": 3}',
+    b'{"cases": {"a": 1}}',
+    b'{"cases": [1, "x", null]}',
+    b'{"cases": [{"role": "symptom", "observation": []}]}',
+    b'{"cases": [{"role": "symptom", "observation": {"error": "RuntimeError: x"}}]}',
+    b'{"cases": [{"role": "symptom", "observation": {"error": {"message": "x", "frames": 3}}}]}',
 ])
 def test_a_results_file_of_another_shape_is_left_out_not_a_crash(tmp_path: Path, content: bytes) -> None:
     results = tmp_path / "results"
@@ -109,6 +111,34 @@ def test_the_problem_sits_on_the_line_of_the_message(tmp_path: Path) -> None:
     text = (tmp_path / "regressions" / "results" / "cell.json").read_text().splitlines()
     line = int(problems[0].split(":")[1])
     assert '"message": "new words"' in text[line - 1]
+
+
+def test_the_line_is_that_of_the_case_even_for_a_repeated_or_non_ascii_message(tmp_path: Path) -> None:
+    words = "Größe 2 passt nicht zu 4 (a wording no signature knows)"
+    error = {"type": "ValueError", "message": words, "frames": []}
+    problems = problems_for(tmp_path, [case(BATCH, "symptom", error, test="test_a"),
+                                       case(BATCH, "symptom", error, test="test_b")])
+    text = (tmp_path / "regressions" / "results" / "cell.json").read_text(encoding="utf-8").splitlines()
+    lines = [int(p.split(":")[1]) for p in problems]
+    assert [p.split(" by ")[1].split(" ")[0] for p in problems] == ["test_a", "test_b"]
+    assert lines[0] < lines[1] and all(f'"message": "{words}"' in text[n - 1] for n in lines)
+
+
+def test_a_committed_results_file_is_read_as_written(tmp_path: Path) -> None:
+    # A results file as a matrix run wrote it, with the wording of one observed error changed.
+    committed = sorted((REPO / "regressions" / "results").glob("*gpus-2.json"))[-1]
+    data = json.loads(committed.read_text(encoding="utf-8"))
+    symptom = next(c for c in data["cases"] if c["role"] == "symptom" and (c["observation"] or {}).get("error"))
+    records = [read_record(p) for p in record_files(REPO / "incidents")]
+    results = tmp_path / "results"
+    results.mkdir()
+    shutil.copy(committed, results / committed.name)
+    assert check_results_wordings(records, read_results_files(results), root=REPO) == []
+    symptom["observation"]["error"]["message"] = "a wording nobody knows"
+    (results / committed.name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    found = check_results_wordings(records, read_results_files(results), root=REPO)
+    assert [p.message.split(" (", 1)[0] for p in found] == [
+        f"the error observed by {symptom['nodeid'].rsplit('::', 1)[-1].split('[')[0]} in cell {data['cell']}"]
 
 
 def test_incidentkb_check_reports_a_new_wording(tmp_path: Path) -> None:

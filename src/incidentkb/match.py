@@ -155,8 +155,10 @@ class Matcher:
 # --- incidentkb check: every observed wording matches its own incident, and only it -------------------------
 
 
-def _line_of(text: str, needle: str) -> int:
-    at = text.find(needle)
+def _line_of(text: str, needle: str, after: str = "") -> int:
+    """The line of `needle` in `text`, looked for from where `after` is (the case it belongs to); else line 1."""
+    start = max(text.find(after), 0) if after else 0
+    at = text.find(needle, start)
     return text.count("\n", 0, at) + 1 if at >= 0 else 1
 
 
@@ -212,9 +214,8 @@ def check_results_wordings(
     matcher = Matcher(KnownIncident(r.incident, r.path.as_posix()) for r in valid if r.incident is not None)
     problems: list[Problem] = []
     for path, data, text in results:
-        cell = data.get("cell_id", "?")
-        report = data.get("report")
-        cases = report.get("cases") if isinstance(report, dict) else None
+        cell = data.get("cell", "?")
+        cases = data.get("cases")  # as `results.write` puts them, beside `cell`
         # A file or entry of another shape is left to the results reader to report, as one that is not JSON.
         for case in cases if isinstance(cases, list) else ():
             if not isinstance(case, dict) or case.get("role") != "symptom":
@@ -227,7 +228,9 @@ def check_results_wordings(
             error = ErrorInfo.from_dict(observation["error"])
             name = str(case.get("nodeid", "?")).rsplit("::", 1)[-1].split("[", 1)[0]
             seen = f"the error observed by {name} in cell {cell} ({_shorten(error.message)!r})"
-            line = _line_of(text, json.dumps(error.message)[1:-1][:80])
+            # Searched as `results.write` wrote it (JSON, non-ASCII kept), from the case's own entry on.
+            nodeid = json.dumps(str(case.get("nodeid", "")), ensure_ascii=False)
+            line = _line_of(text, json.dumps(error.message, ensure_ascii=False)[1:-1][:80], after=nodeid)
             matched = {m.incident_id: m for m in matcher.match(error)}
             record = by_id.get(own) if isinstance(own, str) else None
             if record is not None and own not in matched:
