@@ -23,6 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
         r"(?:\w+|\d+)+!",
         r"size of tensor (\d+)+ must",
         r"(?=(a+)+)",
+        r"(?>(a+)+b)",  # atomic outside, but the repeated repeat inside still backtracks
+        r"(?:(a+)+b)*+",
+        r"(x)?(?(1)(a+)+b|c)",
     ],
 )
 def test_a_repeated_unbounded_repeat_is_refused(pattern: str) -> None:

@@ -5,7 +5,8 @@ it must match beside it (`(a+)+`, `(\\s*\\w+)*`, `(?:\\w+|\\d+)+`) tries every w
 characters among its repetitions before it gives up: 2^n ways for a run of n. A traceback holding such a run
 (a long line of digits or dashes) then hangs `match`, and the regressions that match with the same patterns.
 The schema refuses such a pattern and says how to write it; possessive quantifiers (`a++`) and atomic groups
-(`(?>...)`), which never give back what they matched, are allowed.
+(`(?>...)`), which never give back what they matched, are allowed (`(?>a+)+`), unless what they hold is itself
+of the risky shape (`(?>(a+)+b)`).
 
 It catches the common shape, not every one: overlapping alternatives (`(a|aa)+`) and overlapping neighbours
 (`(\\w+\\w)+`) are not detected.
@@ -42,20 +43,30 @@ def _risky(items: list[Any], *, repeated: bool) -> bool:
     """Whether this sequence, itself repeated more than once when `repeated`, holds the risky shape."""
     if repeated and _ambiguous(items):
         return True
-    for op, av in items:
-        if op in _REPEATS:
-            if _risky(list(av[2]), repeated=av[1] > 1):
-                return True
-        elif op is sre_c.SUBPATTERN:
-            if _risky(list(av[-1]), repeated=False):  # `_ambiguous` looked into plain groups already
-                return True
-        elif op is sre_c.BRANCH:
-            if any(_risky(list(alt), repeated=False) for alt in av[1]):
-                return True
-        elif op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
-            if _risky(list(av[1]), repeated=False):
-                return True
-    return False
+    return any(_risky(inner, repeated=again) for op, av in items for inner, again in _inside(op, av))
+
+
+def _inside(op: Any, av: Any) -> list[tuple[list[Any], bool]]:
+    """The sequences one item holds, each with whether the item repeats it more than once.
+
+    Plain groups are opened by `_ambiguous` already, so they are not repeated again here; an atomic group or a
+    possessive repeat gives nothing back itself, but a repeated repeat inside it still backtracks.
+    """
+    if op in _REPEATS:
+        return [(list(av[2]), av[1] > 1)]
+    if op is _POSSESSIVE:
+        return [(list(av[2]), False)]
+    if op is _ATOMIC:
+        return [(list(av), False)]
+    if op is sre_c.SUBPATTERN:
+        return [(list(av[-1]), False)]
+    if op is sre_c.BRANCH:
+        return [(list(alt), False) for alt in av[1]]
+    if op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
+        return [(list(av[1]), False)]
+    if op is sre_c.GROUPREF_EXISTS:  # (?(1)yes|no)
+        return [(list(branch), False) for branch in av[1:] if branch is not None]
+    return []
 
 
 def _ambiguous(items: list[Any]) -> bool:
