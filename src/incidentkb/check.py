@@ -356,7 +356,7 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
 def _run(checker: _Checker, chosen_records: set[Path], chosen_regressions: set[Path]) -> Report:
     for record in checker.records:
         # Index by the id as written, even an invalid one (reported on its own), so markers naming it resolve.
-        rid = record.data.get("id") if isinstance(record.data, dict) else None
+        rid = record.raw("id")
         if isinstance(rid, str):
             checker.by_id.setdefault(rid, record)
     # Checking one side of a reference means checking the other side too.

@@ -20,8 +20,9 @@ from typing import Any, Iterable, Mapping, Sequence
 from incidentkb.records import Problem, RecordFile, collector_paused, read_record, record_files
 from incidentkb.results import result_paths
 from incidentkb.schema import Incident
-from incidentkb.signatures import CompiledSignature, ErrorInfo, PreparedError, SignatureMatch
+from incidentkb.signatures import CompiledSignature, ErrorInfo, PreparedError, SignatureMatch, collapse_whitespace
 from incidentkb.traceback_parse import parse_traceback
+from incidentkb.yamlload import clip
 
 __all__ = [
     "KnownIncident", "IncidentMatch", "Matcher", "page_path", "read_results_files", "check_results_wordings",
@@ -31,10 +32,6 @@ __all__ = [
 def page_path(incident_id: str) -> str:
     """The incident's page under the built site (flat `.html` pages: mkdocs.yml's `use_directory_urls: false`)."""
     return f"incidents/{incident_id}.html"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,7 @@ class IncidentMatch:
     @property
     def fix(self) -> str:
         """The fix, on one line."""
-        return _one_line(self.known.incident.fix.summary)
+        return collapse_whitespace(self.known.incident.fix.summary)
 
     @property
     def page(self) -> str:
@@ -194,11 +191,6 @@ def read_results_files(directory: Path) -> list[tuple[Path, Mapping[str, Any], s
     return found
 
 
-def _shorten(text: str, limit: int = 100) -> str:
-    text = _one_line(text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def check_results_wordings(
     records: Sequence[RecordFile],
     results: Iterable[tuple[Path, Mapping[str, Any], str]],
@@ -227,7 +219,7 @@ def check_results_wordings(
             own = case.get("incident")
             error = ErrorInfo.from_dict(observation["error"])
             name = str(case.get("nodeid", "?")).rsplit("::", 1)[-1].split("[", 1)[0]
-            seen = f"the error observed by {name} in cell {cell} ({_shorten(error.message)!r})"
+            seen = f"the error observed by {name} in cell {cell} ({clip(collapse_whitespace(error.message), 100)!r})"
             # Searched as `results.write` wrote it (JSON, non-ASCII kept), from the case's own entry on.
             nodeid = json.dumps(str(case.get("nodeid", "")), ensure_ascii=False)
             line = _line_of(text, json.dumps(error.message, ensure_ascii=False)[1:-1][:80], after=nodeid)

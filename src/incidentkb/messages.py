@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 from pydantic import BaseModel
 
 from incidentkb.schema import CASE_ROLE_PATTERN, ID_PATTERN, Incident
-from incidentkb.yamlload import Path, YamlDocument, clip, format_path
+from incidentkb.yamlload import Path, YamlDocument, clip, where
 
 __all__ = ["explain", "explain_all", "did_you_mean", "describe_value", "model_at"]
 
@@ -112,10 +112,6 @@ def model_at(path: Path) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _where(path: Path) -> str:
-    return f"'{format_path(path)}'" if path else "the record"
-
-
 def _missing(path: Path) -> str:
     name = str(path[-1])
     model = model_at(path[:-1])
@@ -133,14 +129,14 @@ def _missing(path: Path) -> str:
         what = field.description.split(". ")[0].rstrip(".")
         what = what[0].lower() + what[1:] if what[1:2].islower() else what
     hint = f" ({what})" if what else ""
-    return f"missing field '{name}' in {_where(path[:-1])}; add `{name}:`{hint}"
+    return f"missing field '{name}' in {where(path[:-1])}; add `{name}:`{hint}"
 
 
 def _unknown_key(path: Path) -> str:
     key = str(path[-1])
     model = model_at(path[:-1])
     allowed = list(model.model_fields) if model else []
-    message = f"unknown key '{clip(key)}' in {_where(path[:-1])}"
+    message = f"unknown key '{clip(key)}' in {where(path[:-1])}"
     guess = did_you_mean(key, allowed)
     if guess:
         return f"{message}; did you mean '{guess}'?"
@@ -155,11 +151,11 @@ def _wrong_type(kind: str, path: Path, value: Any, written: str | None) -> str:
         model = model_at(path) if kind in ("model_type", "model_attributes_type") else None
         required = [n for n, f in model.model_fields.items() if f.is_required()] if model else []
         if required:
-            return f"{_where(path)} is empty; write its keys under '{path[-1]}:', at least {', '.join(required)}"
-        return f"{_where(path)} is empty; write {expected} after '{path[-1]}:'"
+            return f"{where(path)} is empty; write its keys under '{path[-1]}:', at least {', '.join(required)}"
+        return f"{where(path)} is empty; write {expected} after '{path[-1]}:'"
     if not path:
         return f"the record must be a mapping of keys (id: ..., title: ...), not {describe_value(value)}"
-    message = f"{_where(path)} should be {expected}, not {describe_value(value)}"
+    message = f"{where(path)} should be {expected}, not {describe_value(value)}"
     if kind == "string_type" and written is not None and not isinstance(value, (list, dict)):
         # YAML read `python: 3.10` as the number 3.1: quoting keeps the text as written.
         return f'{message}; put it in quotes: {clip(str(path[-1]))}: "{clip(written)}"'
@@ -170,7 +166,7 @@ def _wrong_type(kind: str, path: Path, value: Any, written: str | None) -> str:
 
 def _pattern(path: Path, value: Any, pattern: str) -> str:
     hint = _PATTERN_HINTS.get(pattern, f"text matching the pattern {pattern}")
-    message = f"{_where(path)} is {describe_value(value)}, which is not {hint}"
+    message = f"{where(path)} is {describe_value(value)}, which is not {hint}"
     if pattern == CASE_ROLE_PATTERN and isinstance(value, str):
         guess = did_you_mean(value, ["symptom", "fix"])
         if guess:
@@ -195,26 +191,26 @@ def explain(error: Mapping[str, Any], doc: YamlDocument) -> tuple[int, int, str]
     if kind in _DATE_ERRORS:
         reason = ctx.get("error") or error["msg"]
         shown = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else clip(str(value))
-        return line, col, f"bad date in {_where(path)}: '{shown}' ({reason}); write it as YYYY-MM-DD, e.g. 2025-04-12"
+        return line, col, f"bad date in {where(path)}: '{shown}' ({reason}); write it as YYYY-MM-DD, e.g. 2025-04-12"
     if kind == "enum":
-        message = f"{_where(path)} is {describe_value(value)}; write one of {ctx.get('expected', '')}"
+        message = f"{where(path)} is {describe_value(value)}; write one of {ctx.get('expected', '')}"
         model = model_at(path[:-1])
         field = model.model_fields.get(str(path[-1])) if model else None
         kind_type = _unwrap(field.annotation) if field else None
         if isinstance(value, str) and isinstance(kind_type, type) and issubclass(kind_type, enum.Enum):
             guess = did_you_mean(value.lower(), [str(m.value) for m in kind_type])
             if guess:
-                message = f"{_where(path)} is {describe_value(value)}; did you mean '{guess}'?"
+                message = f"{where(path)} is {describe_value(value)}; did you mean '{guess}'?"
         return line, col, message
     if kind == "string_pattern_mismatch":
         return line, col, _pattern(path, value, str(ctx.get("pattern", "")))
     if kind == "string_too_short":
-        return line, col, f"{_where(path)} is empty; write the text after '{path[-1]}:'"
+        return line, col, f"{where(path)} is empty; write the text after '{path[-1]}:'"
     if kind == "too_short":
         least = ctx.get("min_length", 1)
-        return line, col, f"{_where(path)} is empty; list at least {'one item' if least == 1 else f'{least} items'}"
+        return line, col, f"{where(path)} is empty; list at least {'one item' if least == 1 else f'{least} items'}"
     if kind == "finite_number":
-        return line, col, f"{_where(path)} is {value}; it must be a number, not infinity or NaN"
+        return line, col, f"{where(path)} is {value}; it must be a number, not infinity or NaN"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = next(iter(ctx.values()), "")
         bound = f"{bound:g}" if isinstance(bound, (int, float)) else bound
@@ -224,23 +220,13 @@ def explain(error: Mapping[str, Any], doc: YamlDocument) -> tuple[int, int, str]
             "less_than_equal": "at most",
             "less_than": "less than",
         }[kind]
-        return line, col, f"{_where(path)} is {value}; it must be {words} {bound}"
+        return line, col, f"{where(path)} is {value}; it must be {words} {bound}"
     if kind == "value_error":
         reason = str(ctx.get("error", error["msg"]))
-        prefix = "signature pattern does not compile: "
-        if reason.startswith(prefix):
-            return (
-                line,
-                col,
-                (
-                    f"the signature pattern in {_where(path)} does not compile ({reason[len(prefix) :]}); "
-                    "escape characters such as ( ) [ ] . * + ? with a backslash"
-                ),
-            )
-        if reason.startswith("signature pattern "):
-            return line, col, f"the signature pattern in {_where(path)} {reason[len('signature pattern ') :]}"
-        return line, col, f"{_where(path)}: {reason}"
-    return line, col, f"{_where(path)}: {error['msg']}"
+        if reason.startswith("signature pattern "):  # the schema's own sentences about a pattern
+            return line, col, f"the signature pattern in {where(path)} {reason[len('signature pattern ') :]}"
+        return line, col, f"{where(path)}: {reason}"
+    return line, col, f"{where(path)}: {error['msg']}"
 
 
 def explain_all(errors: Sequence[Mapping[str, Any]], doc: YamlDocument) -> list[tuple[Path, int, int, str]]:

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from incidentkb.messages import explain_all
 from incidentkb.schema import Incident
-from incidentkb.yamlload import Path, YamlDocument, YamlSyntaxError, format_path, load_yaml
+from incidentkb.yamlload import Path, YamlDocument, YamlSyntaxError, clip, format_path, load_yaml
 
 __all__ = [
     "PLACEHOLDER",
@@ -38,6 +38,11 @@ __all__ = [
 
 #: What `incidentkb new` writes where the author must fill something in; `check` reports every one left.
 PLACEHOLDER = re.compile(r"^\s*TODO\b")
+
+
+def placeholder_shown(text: str) -> str:
+    """A placeholder's first line, clipped, for quoting it in a one-line message."""
+    return clip(text.strip().splitlines()[0], 60)
 
 
 @dataclass(frozen=True, order=True)
@@ -96,10 +101,6 @@ class RecordFile:
     """Places whose value has a problem; checks that read the raw data skip them rather than repeat it."""
     schema_ref: SchemaRef | None = None
     """The `# yaml-language-server: $schema=...` line that points editors at the JSON Schema, if written."""
-
-    @property
-    def data(self) -> Any:
-        return self.doc.value if self.doc is not None else None
 
     def get(self, *path: str | int) -> Any:
         """The raw value at `path` when it was written and has no problem of its own, else None."""
@@ -180,8 +181,7 @@ def read_record(path: FsPath, *, check_patterns: bool = True) -> RecordFile:
     bad: set[Path] = {i.path for i in doc.issues if i.dropped}
     if "TODO" in text:
         for place, value in find_placeholders(doc.value):
-            shown = value.strip().splitlines()[0]
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            shown = placeholder_shown(value)
             line, col = doc.mark(place)
             problems.append(
                 Problem(

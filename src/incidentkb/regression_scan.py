@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, NamedTuple
 
-from incidentkb.records import PLACEHOLDER
+from incidentkb.records import PLACEHOLDER, placeholder_shown
 
 __all__ = ["IncidentMarker", "Case", "ScanIssue", "RegressionFile", "scan_regression", "regression_files"]
 
@@ -140,8 +140,7 @@ class _Scanner:
     def placeholders(self, tree: ast.Module) -> Iterator[ScanIssue]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and PLACEHOLDER.match(node.value):
-                shown = node.value.strip().splitlines()[0]
-                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                shown = placeholder_shown(node.value)
                 yield ScanIssue(
                     node.lineno, self.col(node), f"placeholder left: '{shown}'; replace it with the real code"
                 )

@@ -121,7 +121,10 @@ class Signature(_Model):
         try:
             re.compile(value)
         except re.error as exc:
-            raise ValueError(f"signature pattern does not compile: {exc}") from None
+            raise ValueError(
+                f"signature pattern does not compile ({exc}); escape characters such as ( ) [ ] . * + ? with a "
+                "backslash"
+            ) from None
         if backtracks_exponentially(value):
             raise ValueError(
                 "signature pattern repeats a repeat (like `(a+)+`), which takes hours on a long run of one "

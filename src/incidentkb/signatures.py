@@ -128,7 +128,6 @@ _MAX_TAILS = 32
 class PreparedError:
     """An error with its message normalised once, so that matching it against many signatures stays cheap."""
 
-    error: ErrorInfo
     type_tail: str
     literal: str
     """The message with its whitespace collapsed."""
@@ -146,7 +145,6 @@ class PreparedError:
             first = max(0, len(parts) - _MAX_TAILS)
             frames.update(f"{'.'.join(parts[i:])}:{function}" for i in range(first, len(parts)))
         return cls(
-            error=error,
             type_tail=_type_tail(error.type),
             literal=collapse_whitespace(error.message),
             normalised=normalise(error.message),

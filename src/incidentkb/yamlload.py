@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Sequence, Union
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["Path", "YamlIssue", "YamlSyntaxError", "YamlDocument", "load_yaml", "format_path", "clip"]
+__all__ = ["Path", "YamlIssue", "YamlSyntaxError", "YamlDocument", "load_yaml", "format_path", "clip", "where"]
 
 #: Where a value sits in a document: mapping keys and list indices from the top, e.g. ``("fix", "alternatives", 0)``.
 Path = tuple[Union[str, int], ...]
@@ -99,7 +99,8 @@ def format_path(path: Path) -> str:
     return text
 
 
-def _where(path: Path) -> str:
+def where(path: Path) -> str:
+    """Where in the record, for a message: `'symptom.signatures[0]'`, or `the record` for its top."""
     return f"'{format_path(path)}'" if path else "the record"
 
 
@@ -157,7 +158,7 @@ class _Builder:
             line, col = _position(node)
             self.issues.append(
                 YamlIssue(
-                    path, line, col, f"{_where(path)} refers to itself through an alias; write the value out", True
+                    path, line, col, f"{where(path)} refers to itself through an alias; write the value out", True
                 )
             )
             return None
@@ -181,12 +182,12 @@ class _Builder:
         for key_node, value_node in node.value:
             problem = None
             if not isinstance(key_node, ScalarNode):
-                problem = f"a key in {_where(path)} is a list or mapping; keys must be plain words"
+                problem = f"a key in {where(path)} is a list or mapping; keys must be plain words"
             elif key_node.tag == _TAG + "merge":
-                problem = f"merge keys ('<<') are not supported in {_where(path)}; write the keys out"
+                problem = f"merge keys ('<<') are not supported in {where(path)}; write the keys out"
             elif key_node.tag not in _KEY_TAGS:
                 problem = (f"unsupported YAML tag '{_short_tag(key_node.tag)}' on the key '{clip(str(key_node.value))}' "
-                           f"in {_where(path)}; keys are plain words")
+                           f"in {where(path)}; keys are plain words")
             if problem is not None:
                 self.issues.append(YamlIssue(path, *_position(key_node), problem))
                 continue
@@ -194,7 +195,7 @@ class _Builder:
             key = str(key_node.value)
             if key in first:
                 earlier = _position(first[key])[0]
-                message = f"duplicate key '{clip(key)}' in {_where(path)}: it is already set at line {earlier}; "
+                message = f"duplicate key '{clip(key)}' in {where(path)}: it is already set at line {earlier}; "
                 message += "keep one of them"
                 self.issues.append(YamlIssue(path + (key,), *_position(key_node), message))
                 continue
@@ -220,7 +221,7 @@ class _Builder:
                 # Python reads no integer of more than 4,300 digits (a guard against quadratic conversion).
                 line, col = _position(node)
                 message = (
-                    f"{_where(path)} is a number of {len(node.value)} characters, too long to read; "
+                    f"{where(path)} is a number of {len(node.value)} characters, too long to read; "
                     "write a shorter number, or put it in quotes if it is text"
                 )
                 self.issues.append(YamlIssue(path, line, col, message, True))
@@ -234,7 +235,7 @@ class _Builder:
                 path,
                 line,
                 col,
-                f"unsupported YAML tag '{_short_tag(node.tag)}' in {_where(path)}; records hold only text, numbers, "
+                f"unsupported YAML tag '{_short_tag(node.tag)}' in {where(path)}; records hold only text, numbers, "
                 "true/false, dates, lists and mappings",
                 True,
             )
