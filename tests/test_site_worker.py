@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,21 @@ def test_a_worker_that_fails_gives_what_it_rendered_and_is_reaped() -> None:
     assert worker.take("c.md") is None  # the worker stopped at broken.md
     with pytest.raises(ChildProcessError):
         os.waitpid(worker._pid, os.WNOHANG)  # closed and reaped: no zombie left behind
+
+
+def test_a_worker_killed_in_the_middle_of_a_page_gives_nothing_for_it() -> None:
+    big = RenderedPage("x" * 8_000_000, [], None, late_html=[])  # far more than the pipe holds
+    worker = PageWorker.start(["a.md"], lambda uri: big)
+    deadline = time.monotonic() + 30
+    while not _blocked_writing(worker._pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(worker._pid, signal.SIGKILL)  # as the OOM killer would: the rest of a.md is never written
+    assert worker.take("a.md") is None  # the plugin renders it itself
+
+
+def _blocked_writing(pid: int) -> bool:
+    """Whether the process sleeps (in its write to the full pipe), by /proc."""
+    return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("S")
 
 
 def test_the_worker_is_used_only_where_it_is_safe_and_worth_it(monkeypatch: pytest.MonkeyPatch) -> None:

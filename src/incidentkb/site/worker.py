@@ -83,12 +83,13 @@ class PageWorker:
         if self._pipe is None:
             return None
         header = self._pipe.read(_LENGTH.size)
-        body = self._pipe.read(_LENGTH.unpack(header)[0]) if len(header) == _LENGTH.size else b""
-        if not body:  # the worker has sent every page, or died
+        size = _LENGTH.unpack(header)[0] if len(header) == _LENGTH.size else 0
+        body = self._pipe.read(size) if size else b""
+        if not size or len(body) != size:  # the worker has sent every page, or died (perhaps mid-page)
             self.close()
             return None
         uri, html, headings, search, late_html = marshal.loads(body)
-        return uri, RenderedPage(html, [tuple(h) for h in headings], search, late_html=late_html)
+        return uri, RenderedPage(html, headings, search, late_html=late_html)
 
     def close(self) -> None:
         """Stop the worker if it still runs, and reap it."""
