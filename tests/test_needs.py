@@ -85,6 +85,7 @@ def test_skip_reason_joins_every_condition() -> None:
         ("0.16.0", ">=0.15,<0.16", False),
         ("4.51.3", "!=4.51.3", False),
         ("unknown", ">=0", False),  # importable but without metadata: satisfies no specifier
+        ("unknown", "~=2.6", False),  # nor one the simple reader cannot read
     ],
 )
 def test_version_satisfies(version: str, specifier: str, expected: bool) -> None:

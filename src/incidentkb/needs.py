@@ -92,7 +92,11 @@ def version_satisfies(version: str, specifier: str) -> bool:
     try:
         return specifiers.contains(Version(version), prereleases=True)
     except InvalidVersion:
-        return _simple_satisfies(version, specifier)
+        pass
+    try:
+        return _simple_satisfies(version, specifier)  # a version PEP 440 cannot read, e.g. `unknown`
+    except NeedsError:
+        return False  # a valid specifier (`~=2.6`) the simple reader does not know, of an unreadable version
 
 
 def unmet(
