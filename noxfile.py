@@ -8,7 +8,8 @@
     nox -s table                            # the table of the newest results file of each cell
     nox -s docs                             # build the website into site/ (mkdocs build --strict)
     nox -s serve                            # serve it on http://127.0.0.1:8000, rebuilt on changes
-    nox -s bench                            # bench/scale.py and bench/matrix_overhead.py into docs/performance.md
+    nox -s bench                            # bench/scale.py into docs/performance.md
+    nox -s bench -- --matrix                # and bench/matrix_overhead.py (cold uv and pip environments)
     nox -s wheelhouse -- --python 3.12 --platform manylinux_2_28_x86_64 --torch installed --stack 4.51.3 --dest DIR
     INCIDENTKB_WHEELHOUSE=DIR nox -s regressions   # offline: install from DIR only (several DIRs: join with ':')
     INCIDENTKB_RESULTS=DIR nox -s regressions      # write results files elsewhere than regressions/results/
@@ -135,12 +136,14 @@ def serve(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Time check, match and the site at 10 to 5,000 incidents, and the matrix's overhead; write docs/performance.md.
+    """Time check, match and the site at 10 to 5,000 incidents (and with `--matrix` the matrix's overhead); write docs/performance.md.
 
-    Arguments before `--matrix` go to bench/scale.py, those after it to bench/matrix_overhead.py:
-    `nox -s bench -- --sizes 10 100 --matrix --skip-matrix`.
+    Arguments before `--matrix` go to bench/scale.py, those after it to bench/matrix_overhead.py, which runs
+    only when `--matrix` is given (it builds environments cold with uv and pip): `nox -s bench -- --sizes 10 100
+    --matrix --skip-matrix`.
     """
     args = list(session.posargs)
     cut = args.index("--matrix") if "--matrix" in args else len(args)
     session.run(sys.executable, str(ROOT / "bench" / "scale.py"), *args[:cut], external=True, env=_MKDOCS_ENV)
-    session.run(sys.executable, str(ROOT / "bench" / "matrix_overhead.py"), *args[cut + 1:], external=True)
+    if "--matrix" in args:
+        session.run(sys.executable, str(ROOT / "bench" / "matrix_overhead.py"), *args[cut + 1:], external=True)

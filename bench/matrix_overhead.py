@@ -11,7 +11,7 @@
 3. Regressions. From the committed results files (regressions/results/, the newest file of each cell): the
    slowest case and the total case time of each cell, CPU cells and GPU cells (with their machine) apart.
 
-    nox -s bench                                            # scale.py, then this; both write docs/performance.md
+    nox -s bench -- --matrix                                # scale.py, then this; both write docs/performance.md
     .venv/bin/python bench/matrix_overhead.py --no-write    # print only
     .venv/bin/python bench/matrix_overhead.py --skip-matrix # only the regressions' times (no installs)
     .venv/bin/python bench/matrix_overhead.py --cell "torch=2.6.0 stack=4.51.3 gpus=0" --backend uv
