@@ -206,7 +206,7 @@ def overhead_table(rows: Iterable[Phases]) -> list[str]:
     return lines
 
 
-def regressions_table(cells: Iterable[CellTimes], *, gpu: bool) -> list[str]:
+def regressions_table(cells: Iterable[CellTimes]) -> list[str]:
     head = "| cell | machine | cases run | total case time | pytest wall | slowest case | its time |"
     lines = [head, "|---|---|--:|--:|--:|---|--:|"]
     for c in cells:
@@ -258,11 +258,11 @@ def report(rows: list[Phases], cache_note: str, cpu: list[CellTimes], gpu: list[
         "",
         "CPU cells:",
         "",
-        *regressions_table(cpu, gpu=False),
+        *regressions_table(cpu),
         "",
         "GPU cells (run on a device machine, not this one):",
         "",
-        *regressions_table(gpu, gpu=True),
+        *regressions_table(gpu),
     ]
     return "\n".join(parts)
 

@@ -34,7 +34,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -276,7 +275,7 @@ def run_size(size: int, args: argparse.Namespace, work: Path) -> Row:
     traceback = work / "traceback.txt"
     traceback.write_text(TRACEBACK, encoding="utf-8")
     row.match = repeat(cli("match", "--root", str(kb), str(traceback)), kb, args.repeat)
-    if row.match.returncode != 0 or not row.match.output.startswith(f"1. Synthetic incident 0:"):
+    if row.match.returncode != 0 or not row.match.output.startswith("1. Synthetic incident 0:"):
         raise SystemExit(f"incidentkb match did not find synthetic incident 0:\n{row.match.output[-3000:]}")
     if size in args.site_sizes:
         project = work / f"site-{size}"

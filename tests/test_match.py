@@ -7,7 +7,6 @@ Every file in tests/tracebacks/ says in its header where it came from and what i
 from __future__ import annotations
 
 import importlib.util
-import statistics
 import time
 from pathlib import Path
 

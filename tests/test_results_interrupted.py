@@ -9,7 +9,6 @@ tens of MB), and two processes write the same cell's results at the same moment 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -183,11 +183,6 @@ class Matrix:
                 return setting
         raise MatrixError(f"{cell}: gpus={cell.gpus} is not an axis value; choose from {[g.count for g in self.gpus]}")
 
-    def check(self, cell: Cell) -> Cell:
-        """The cell itself, once each of its values is known to the matrix."""
-        self.torch_option(cell), self.stack(cell), self.gpu_setting(cell)
-        return cell
-
     def excluded(self, cell: Cell) -> str | None:
         """Why the matrix itself rules the cell out (whatever the host), or None."""
         for exclusion in self.exclusions:

@@ -8,7 +8,7 @@ too wide for a column head. An incident that a cell left to an earlier cell of t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from incidentkb.matrix import Cell
@@ -57,7 +57,7 @@ def build(results: Iterable[CellResult], not_run: Mapping[Cell, str] | None = No
     for result in results:
         for case in result.cases:
             rows.setdefault(Row(case.incident, case.name, case.role), None)
-    ordered = tuple(sorted(rows, key=lambda row: (row.incident, list(rows).index(row))))
+    ordered = tuple(sorted(rows, key=lambda row: row.incident))  # stable: first-seen order within an incident
     entries: dict[tuple[Row, int], str] = {}
     for index, result in enumerate(results):
         outcomes = {(c.incident, c.name): c.outcome.value for c in result.cases}
@@ -132,9 +132,3 @@ def render_markdown(table: Table) -> str:
     if summary:
         out += [""] + [f"- {line}" for line in summary]
     return "\n".join(out) + "\n"
-
-
-def cell_order(cells: Sequence[Cell], order: Sequence[Cell]) -> list[Cell]:
-    """`cells` sorted by their place in `order` (the matrix's axis order); unknown cells last."""
-    place = {cell: i for i, cell in enumerate(order)}
-    return sorted(cells, key=lambda c: (place.get(c, len(place)), str(c)))

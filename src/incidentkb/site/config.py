@@ -14,7 +14,7 @@ class SiteConfig(Config):
     results = opt.Type(str, default="regressions/results")
     """The directory of results files; missing means no results yet."""
     templates = opt.Optional(opt.Type(str))
-    """A directory whose templates replace the packaged ones of the same name (`incident.md`, `incidentkb.css`...)."""
+    """A directory whose templates replace the packaged ones of the same name (`incident.html`, `incidentkb.css`...)."""
     page_worker = opt.Choice(("auto", "always", "never"), default="auto")
     """Render the generated pages in a worker process beside MkDocs (`incidentkb.site.worker`): `auto` when the
     site has enough of them and it is safe, `always` when it is safe (tests), `never`."""

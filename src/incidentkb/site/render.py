@@ -33,11 +33,10 @@ from markupsafe import Markup
 from mkdocs.structure.toc import AnchorLink, TableOfContents
 from mkdocs.utils import get_relative_url
 
-from incidentkb.outcomes import Outcome
 from incidentkb.site import markup, pages
 from incidentkb.site.schema_doc import describe_schema
-from incidentkb.site.cells import IncidentRows, matrix_cells, matrix_rows, overview_cells
-from incidentkb.site.runs import axis_words, level_of
+from incidentkb.site.cells import IncidentRows, matrix_rows, overview_cells
+from incidentkb.site.runs import axis_words
 
 __all__ = ["Renderer", "RenderError", "Links", "Late", "RenderedPage", "fill_late", "table_of_contents"]
 
@@ -51,10 +50,6 @@ class RenderError(Exception):
 
 def _date(value: dt.date | dt.datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d")
-
-
-def _level(outcome: Any) -> str:
-    return level_of(outcome) if isinstance(outcome, Outcome) else "none"
 
 
 def _inert_finalize(value: Any) -> Markup:
@@ -146,8 +141,8 @@ def table_of_contents(headings: list[tuple[int, str, str]]) -> TableOfContents:
 class _PageState:
     """What one page's template declares while it renders: headings and tab sets."""
 
-    def __init__(self, renderer: Renderer, context: Mapping[str, Any], rendered: RenderedPage) -> None:
-        self._renderer, self._context, self._rendered = renderer, context, rendered
+    def __init__(self, context: Mapping[str, Any], rendered: RenderedPage) -> None:
+        self._context, self._rendered = context, rendered
         self._tab_sets = 0
 
     def heading(self, level: int, title: Any, anchor: str) -> Markup:
@@ -156,7 +151,7 @@ class _PageState:
             title_html, toc_title = title, html.escape(title.striptags(), quote=False)
         else:
             title_html = Markup.escape(title)
-            toc_title = html.escape(" ".join(str(title).split()), quote=False)  # as striptags would leave it
+            toc_title = markup.plain_title(title)  # on one line, as striptags would leave it
         self._rendered.headings.append((level, anchor, toc_title))
         anchor_html = html.escape(anchor)
         return Markup(
@@ -164,9 +159,9 @@ class _PageState:
             f'title="Permanent link">&para;</a></h{level}>'
         )
 
-    def late(self, name: str, **extra: Any) -> Markup:
-        """A token for a fragment for reading, rendered when the finished page is written."""
-        self._rendered.late.append(Late(name, {**self._context, **extra}))
+    def late(self, name: str) -> Markup:
+        """A token for a fragment for reading, rendered (with the page's context) when the finished page is written."""
+        self._rendered.late.append(Late(name, self._context))
         return Markup(_TOKEN.format(len(self._rendered.late) - 1))
 
     def tab_set(self) -> int:
@@ -188,7 +183,6 @@ class Renderer:
             auto_reload=False,
         )
         names = dict(
-            Outcome=Outcome,
             axis_words=axis_words,
             incident_uri=pages.incident_uri,
             category_uri=pages.category_uri,
@@ -200,10 +194,8 @@ class Renderer:
         self.html_env = Environment(autoescape=True, **common)
         self.html_env.filters.update(
             date=_date,
-            level=_level,
             prose=lambda text: Markup(markup.html_prose(text)),
             code=lambda text, language="text": Markup(markup.code_block(text, language)),
-            matrix_cells=matrix_cells,
             matrix_rows=matrix_rows,
             overview_cells=overview_cells,
             incident_rows=IncidentRows(),
@@ -219,7 +211,7 @@ class Renderer:
         """A generated page's HTML content and headings, and the text search indexes if `search` names a template."""
         rendered = RenderedPage("")
         full = {**context, "url": links}
-        state = _PageState(self, full, rendered)
+        state = _PageState(full, rendered)
         rendered.html = self.render_html(
             template, {**full, "heading": state.heading, "late": state.late, "tab_set": state.tab_set}
         )

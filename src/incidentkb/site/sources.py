@@ -156,7 +156,7 @@ _RESULTS_NAME = re.compile(r"^(\d{8}T\d{6}Z)_(torch-.+_stack-.+_gpus-\d+)(?:-\d+
 
 
 def _reading_order(paths: list[Path]) -> list[tuple[str, str, Path]]:
-    """(cell slug, time, path) of each file, newest first within a cell; files named otherwise come first."""
+    """(cell slug, time, path) of each file, newest first within a cell; files named otherwise come last."""
     named = []
     for path in paths:
         match = _RESULTS_NAME.match(path.name)

@@ -15,13 +15,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from incidentkb.matrix import AXES
 from incidentkb.outcomes import Outcome, Role, parse_role
 from incidentkb.schema import Incident
 from incidentkb.site.runs import CaseRun, Cell, Entry, axis_words, cell_key, level_of
 from incidentkb.site.sources import Results
 
 __all__ = [
-    "AXES",
     "Column",
     "Row",
     "Standing",
@@ -30,8 +30,6 @@ __all__ = [
     "describe_cells",
     "build",
 ]
-
-AXES = ("torch", "stack", "gpus")
 
 #: How an outcome reads in a sentence whose subject is the case ("the fix ...", "the symptom ...").
 _VERBS = {
@@ -333,8 +331,7 @@ def build(incidents: Sequence[Incident], results: Results) -> KnowledgeBase:
     ran: dict[tuple[str, Cell], dt.datetime] = {}
     for (incident_id, cell), runs in _newest_runs(results.runs).items():
         finished = runs[0].finished
-        if finished > cell_dates.get(cell, finished) or cell not in cell_dates:
-            cell_dates[cell] = finished
+        cell_dates[cell] = max(cell_dates.get(cell, finished), finished)
         standing = standings.get(incident_id)
         if standing is None:
             unknown.add(incident_id)
