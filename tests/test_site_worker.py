@@ -65,9 +65,9 @@ def test_a_template_error_in_the_worker_is_reported_as_without_it(tmp_path: Path
         done = mkdocs_build(project)
         assert done.returncode == 1
         assert "Traceback" not in done.stderr
-        # MkDocs' own line says it was "reading" the page, or "building" it when the worker had taken it over.
-        errors[mode] = [line for line in done.stderr.splitlines() if line.startswith("ERROR   -  incidentkb:")]
+        errors[mode] = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
     assert errors["always"] == errors["never"] == [
+        "ERROR   -  Error building page 'incidents/2025-05-01-hostile-text.md':",
         "ERROR   -  incidentkb: incidents/2025-05-01-hostile-text.md: template incident_search.html: "
         "'incidentkb.site.standing.IncidentStanding object' has no attribute 'no_such_field'"]
 
@@ -75,7 +75,7 @@ def test_a_template_error_in_the_worker_is_reported_as_without_it(tmp_path: Path
 def _page(uri: str) -> RenderedPage:
     if uri == "broken.md":
         raise RuntimeError("a template failed")
-    return RenderedPage(f"<p>{uri}</p>", [(1, "top", "Top")], "search text", late_html=[f"late {uri}"])
+    return RenderedPage(f"<p>{uri}</p>", [(1, "top", "Top")], "search text", [f"late {uri}"])
 
 
 def test_the_worker_sends_pages_in_any_order_asked() -> None:
@@ -83,7 +83,7 @@ def test_the_worker_sends_pages_in_any_order_asked() -> None:
     try:
         assert worker.take("c.md") == _page("c.md")
         assert worker.take("a.md") == _page("a.md")
-        assert worker.take("b.md").late_html == ["late b.md"]  # type: ignore[union-attr]
+        assert worker.take("b.md").late == ["late b.md"]  # type: ignore[union-attr]
         assert worker.take("d.md") is None  # never sent: the plugin renders it itself
     finally:
         worker.close()
@@ -98,7 +98,7 @@ def test_a_worker_that_fails_gives_what_it_rendered_and_is_reaped() -> None:
 
 
 def test_a_worker_killed_in_the_middle_of_a_page_gives_nothing_for_it() -> None:
-    big = RenderedPage("x" * 8_000_000, [], None, late_html=[])  # far more than the pipe holds
+    big = RenderedPage("x" * 8_000_000, [], None, [])  # far more than the pipe holds
     worker = PageWorker.start(["a.md"], lambda uri: big)
     deadline = time.monotonic() + 30
     while not _blocked_writing(worker._pid) and time.monotonic() < deadline:

@@ -2,9 +2,10 @@
 
 MkDocs turns every page's Markdown into HTML with a Markdown instance of its own, built anew with every
 extension of `mkdocs.yml`; for a thousand incident pages whose Markdown is empty that was a tenth of the build.
-A `GeneratedPage` skips it: MkDocs calls `render`, which fills the page's template (through the callable the
-plugin gives it), and the page keeps the headings for the table of contents and the short text search indexes.
-A page left to the page worker (`deferred`) is filled later, just before the theme needs it.
+A `GeneratedPage` skips it: when MkDocs reads the pages it has nothing to read, and the plugin `fill`s it just
+before MkDocs builds it (from the page worker, or rendering its template through the callable the plugin
+gives it); the page keeps the headings for the table of contents and the short text search indexes. Filled
+then, nothing is held long, and the worker, when there is one, renders the pages while MkDocs builds others.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from incidentkb.site.pages import PageSpec
-from incidentkb.site.render import Late, RenderedPage, table_of_contents
+from incidentkb.site.render import RenderedPage, table_of_contents
 
 __all__ = ["GeneratedPage"]
 
@@ -32,13 +33,8 @@ class GeneratedPage(Page):
         self.search_html: str | None = None
         """What search indexes instead of the whole content (None: nothing; the page is excluded from search)."""
         self._aside: str | None = None
-        self.late: list[Late] = []
-        """Fragments for reading that the plugin renders into the finished page (their tokens are in `content`)."""
-        self.late_html: list[str] | None = None
-        """The same fragments, rendered already by the page worker."""
-        self.deferred = False
-        """Set when the page worker renders it: MkDocs' `render` leaves it to `fill`, at the theme's turn."""
-        self._filled = False
+        self.late: list[str] = []
+        """Fragments for reading that the plugin puts into the finished page (their tokens are in `content`)."""
 
     def read_source(self, config: MkDocsConfig) -> None:
         # Nothing to read and no front matter to parse: the spec holds the page's meta.
@@ -46,22 +42,16 @@ class GeneratedPage(Page):
         self.meta = dict(self.spec.meta)
 
     def render(self, config: MkDocsConfig, files: Files) -> None:
-        if self.deferred:
-            self.content = ""  # for plugins that look at it now; `fill` gives the page its own
-        else:
-            self.fill()
+        self.content = ""  # for plugins that look at it now; `fill` gives the page its own
 
     def fill(self) -> None:
-        """Give the page its content, headings and search text, once."""
-        if self._filled:
-            return
+        """Give the page its content, headings, search text and late fragments (when MkDocs is about to build it)."""
         rendered = self._render_spec(self.spec, self.file.url)
-        self._filled = True
         self.content = rendered.html
         self.toc = table_of_contents(rendered.headings)  # type: ignore[assignment]
         self.present_anchor_ids = {anchor for _, anchor, _ in rendered.headings}
         self.search_html = rendered.search
-        self.late, self.late_html = rendered.late, rendered.late_html
+        self.late = rendered.late
 
     def show_search_text(self) -> None:
         """Make the content the search text (or nothing), while the search plugin reads the page.

@@ -78,8 +78,6 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         """Late fragments of each hand-written page by source URI, put in place in the finished page."""
         self._collector_was_on = False
         self._shim = False
-        self.specs: dict[str, pages.PageSpec] = {}
-        """Each generated page's spec by source URI."""
         self.worker: PageWorker | None = None
 
     def _path(self, option: str) -> Path:
@@ -121,7 +119,6 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         for incident_id in self.kb.unknown:
             log.info("results mention incident %r, which has no record; its results are not shown", incident_id)
         self.late = {}
-        self.specs = {spec.uri: spec for spec in specs}
         titles = _nav_titles(config.nav)
         generated = []
         for spec in specs:
@@ -146,27 +143,21 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
             self.worker = None
         if not worth_a_worker(len(generated), self.config.page_worker):
             return
-        self.worker = PageWorker.start([page.file.src_uri for page in generated], self._render_whole)
-        for page in generated:
-            page.deferred = True
+        by_uri = {page.file.src_uri: page for page in generated}
+        self.worker = PageWorker.start(by_uri, lambda uri: self._render_here(by_uri[uri].spec, by_uri[uri].file.url))
         log.debug("a worker process renders the %d generated pages", len(generated))
 
     def _render(self, spec: pages.PageSpec, url: str) -> RenderedPage:
         """The page from the worker if one renders it, else rendered here (also when the worker failed)."""
-        assert self.renderer is not None
         done = self.worker.take(spec.uri) if self.worker is not None else None
-        if done is not None:
-            return done
+        return done if done is not None else self._render_here(spec, url)
+
+    def _render_here(self, spec: pages.PageSpec, url: str) -> RenderedPage:
+        assert self.renderer is not None
         try:
             return self.renderer.page(spec.template, spec.context, Links(self.urls, url), spec.search)
         except RenderError as exc:
             raise PluginError(f"incidentkb: {spec.uri}: {exc}") from None
-
-    def _render_whole(self, uri: str) -> RenderedPage:
-        """In the worker: the page with its late fragments, as `_render` and `on_post_page` would make it."""
-        assert self.renderer is not None
-        spec = self.specs[uri]
-        return self.renderer.whole_page(spec.template, spec.context, Links(self.urls, self.urls[uri]), spec.search)
 
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         if "<!-- incidentkb/" not in markdown or isinstance(page, GeneratedPage):
@@ -204,15 +195,8 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
         # After the search plugin has indexed the page: the late fragments are for reading, not for search.
         if isinstance(page, GeneratedPage):
-            assert self.renderer is not None
             late, page.late = page.late, []
-            late_html, page.late_html = page.late_html, None
-            if late_html is not None:
-                return fill_late(output, late_html)
-            try:
-                return self.renderer.finish(output, late)
-            except RenderError as exc:
-                raise PluginError(f"incidentkb: {page.file.src_uri}: {exc}") from None
+            return fill_late(output, late)
         late_text = self.late.pop(page.file.src_uri, None)
         return fill_late(output, late_text) if late_text else output
 

@@ -12,10 +12,11 @@ thousand incidents, Markdown and the search indexer parsing whole pages were mos
   find: the title, the symptom with its error text and the errors observed since, the cause, the attempts and
   the fix. The search plugin indexes that text instead of the page (see `incidentkb.site.plugin`), so it never
   parses the tables.
-- `late("x.html")` leaves a token (an HTML comment) where a fragment for reading goes, and the plugin puts the
-  fragment in the finished page. In a hand-written page (the home table) that is after the search plugin has
-  indexed it; in a generated page the fragment (its matrix, environment, how to run it) is also rendered only
-  then, so MkDocs, which holds every page's content until the last page is written, holds a fifth of it.
+- `late("x.html")` leaves a token (an HTML comment) where a fragment for reading goes (a generated page's
+  matrix, environment, how to run it; the home table), and the plugin puts the fragment in the finished page,
+  after the search plugin has indexed the page. A generated page is rendered just before MkDocs builds it,
+  and its fragments are dropped once in place, so MkDocs, which holds every page's content until the last page
+  is written, holds a fifth of it.
 - `*.md` templates (the schema reference put into the hand-written contributing page) produce Markdown in
   which every `{{ value }}` is passed through `markup.inert`, so record text stays text there too.
 """
@@ -38,7 +39,7 @@ from incidentkb.site.schema_doc import describe_schema
 from incidentkb.site.cells import IncidentRows, matrix_rows, overview_cells
 from incidentkb.site.runs import axis_words
 
-__all__ = ["Renderer", "RenderError", "Links", "Late", "RenderedPage", "fill_late", "table_of_contents"]
+__all__ = ["Renderer", "RenderError", "Links", "RenderedPage", "fill_late", "table_of_contents"]
 
 _TOKEN_START, _TOKEN_END = "<!--incidentkb-late-", "-->"
 _TOKEN = _TOKEN_START + "{}" + _TOKEN_END
@@ -75,14 +76,6 @@ class Links:
         return Markup(html.escape(relative + (f"#{anchor}" if anchor else "")))
 
 
-@dataclass(frozen=True)
-class Late:
-    """A late fragment of a generated page, rendered when the finished page is written."""
-
-    template: str
-    context: Mapping[str, Any]
-
-
 @dataclass
 class RenderedPage:
     """A generated page's content, its headings (for the table of contents) and what search indexes of it."""
@@ -92,10 +85,8 @@ class RenderedPage:
     """(level, id, title as HTML) of each heading, in order."""
     search: str | None = None
     """The HTML search indexes for the page, when it has a search template."""
-    late: list[Late] = field(default_factory=list)
-    """The fragments its tokens stand for, in order."""
-    late_html: list[str] | None = None
-    """The same fragments already rendered (by the page worker), in place of `late`."""
+    late: list[str] = field(default_factory=list)
+    """The fragments its tokens stand for, rendered, in order (`fill_late` puts them in place)."""
 
 
 def fill_late(page_html: str, late: Sequence[str]) -> str:
@@ -141,9 +132,11 @@ def table_of_contents(headings: list[tuple[int, str, str]]) -> TableOfContents:
 class _PageState:
     """What one page's template declares while it renders: headings and tab sets."""
 
-    def __init__(self, context: Mapping[str, Any], rendered: RenderedPage) -> None:
-        self._context, self._rendered = context, rendered
+    def __init__(self, rendered: RenderedPage) -> None:
+        self._rendered = rendered
         self._tab_sets = 0
+        self.late: list[str] = []
+        """The templates of the late fragments, in the order of their tokens."""
 
     def heading(self, level: int, title: Any, anchor: str) -> Markup:
         """`<hN id=...>` with MkDocs' permalink; the title may be markup (e.g. from `prose`)."""
@@ -159,10 +152,10 @@ class _PageState:
             f'title="Permanent link">&para;</a></h{level}>'
         )
 
-    def late(self, name: str) -> Markup:
-        """A token for a fragment for reading, rendered (with the page's context) when the finished page is written."""
-        self._rendered.late.append(Late(name, self._context))
-        return Markup(_TOKEN.format(len(self._rendered.late) - 1))
+    def late_token(self, name: str) -> Markup:
+        """A token for a fragment for reading, put in place of the token in the finished page."""
+        self.late.append(name)
+        return Markup(_TOKEN.format(len(self.late) - 1))
 
     def tab_set(self) -> int:
         """A number for the next content-tab set on the page, so its radio buttons' ids are unique."""
@@ -208,28 +201,20 @@ class Renderer:
         self.markdown_env.filters.update(prose=lambda text: Markup(markup.prose(text)))
 
     def page(self, template: str, context: Mapping[str, Any], links: Links, search: str | None = None) -> RenderedPage:
-        """A generated page's HTML content and headings, and the text search indexes if `search` names a template."""
+        """A generated page's HTML content and headings, its late fragments, and what search indexes of it.
+
+        The content holds a token for each late fragment; `search` names the template of the search text.
+        """
         rendered = RenderedPage("")
         full = {**context, "url": links}
-        state = _PageState(full, rendered)
+        state = _PageState(rendered)
         rendered.html = self.render_html(
-            template, {**full, "heading": state.heading, "late": state.late, "tab_set": state.tab_set}
+            template, {**full, "heading": state.heading, "late": state.late_token, "tab_set": state.tab_set}
         )
+        rendered.late = [self.render_html(name, full) for name in state.late]
         if search is not None:
             rendered.search = self.render_html(search, full)
         return rendered
-
-    def whole_page(self, template: str, context: Mapping[str, Any], links: Links,
-                   search: str | None = None) -> RenderedPage:
-        """`page` with its late fragments rendered too, as the page worker sends it."""
-        rendered = self.page(template, context, links, search)
-        rendered.late_html = [self.render_html(f.template, f.context) for f in rendered.late]
-        rendered.late = []
-        return rendered
-
-    def finish(self, page_html: str, late: Sequence[Late]) -> str:
-        """The finished page with its late fragments rendered in place."""
-        return fill_late(page_html, [self.render_html(f.template, f.context) for f in late])
 
     def fragment(self, template: str, context: Mapping[str, Any], links: Links, late: list[str]) -> str:
         """A late fragment for a hand-written page: appends it to `late`, returns the token to put in its place."""

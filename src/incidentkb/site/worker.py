@@ -57,7 +57,7 @@ class PageWorker:
 
     @classmethod
     def start(cls, uris: Iterable[str], render: Callable[[str], RenderedPage]) -> PageWorker:
-        """Fork a worker that sends `render(uri)` for each of `uris`, late fragments rendered, in that order."""
+        """Fork a worker that sends `render(uri)` for each of `uris`, in that order."""
         read_end, write_end = os.pipe()
         with contextlib.suppress(AttributeError, OSError):  # Linux only; the default 64 KB also works
             import fcntl
@@ -88,8 +88,8 @@ class PageWorker:
         if not size or len(body) != size:  # the worker has sent every page, or died (perhaps mid-page)
             self.close()
             return None
-        uri, html, headings, search, late_html = marshal.loads(body)
-        return uri, RenderedPage(html, headings, search, late_html=late_html)
+        uri, html, headings, search, late = marshal.loads(body)
+        return uri, RenderedPage(html, headings, search, late)
 
     def close(self) -> None:
         """Stop the worker if it still runs, and reap it."""
@@ -110,7 +110,7 @@ def _serve(fd: int, uris: Iterable[str], render: Callable[[str], RenderedPage]) 
         with os.fdopen(fd, "wb", buffering=_PIPE_BYTES) as out:
             for uri in uris:
                 page = render(uri)
-                body = marshal.dumps((uri, page.html, page.headings, page.search, page.late_html))
+                body = marshal.dumps((uri, page.html, page.headings, page.search, page.late))
                 out.write(_LENGTH.pack(len(body)))
                 out.write(body)
                 out.flush()
