@@ -140,6 +140,21 @@ def test_the_records_declare_their_regressions() -> None:
             r"matches on \['cuda'\]",
         ),
         ("[[torch]\n", "Expected"),
+        (
+            "[[torch]]\nid='1'\nwhy='w'\n[[stack]]\nid='s'\nwhy='w'\npackages=[]\nrequires_torch='2.6'\n"
+            "[[gpus]]\ncount=0\nwhy='w'\n",
+            "stack s: requires_torch '2.6' is not a version specifier",
+        ),
+        (
+            "[[torch]]\nid='1'\nwhy='w'\n[[stack]]\nid='s'\nwhy='w'\npackages=[]\nrequires_toch='>=2.6'\n"
+            "[[gpus]]\ncount=0\nwhy='w'\n",
+            "\\[stack\\] has the unknown key 'requires_toch'",
+        ),
+        (
+            "[[torch]]\nid='1'\nwhy='w'\n[[stack]]\nid='s'\nwhy='w'\npackages=[]\n[[gpus]]\ncount=0\nwhy='w'\n"
+            "[run]\ncase_timeout=3\n",
+            "\\[run\\] has the unknown key 'case_timeout'",
+        ),
     ],
 )
 def test_a_mistake_in_the_matrix_file_names_the_file(tmp_path: Path, text: str, message: str) -> None:

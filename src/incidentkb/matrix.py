@@ -217,6 +217,24 @@ def _find(options: Sequence[Any], key: str, axis: str) -> Any:
     raise MatrixError(f"{axis}={key} is not in {MATRIX_FILE}; choose from {[o.id for o in options]}")
 
 
+#: The keys each table may have, besides `why` and a `<key>_why` for any of them (`case_timeout_why` for
+#: `case_timeout_s`); a misspelt key is an error
+#: rather than a setting silently left out (`requires_toch` would drop the stack's bound on torch).
+_KEYS = {
+    "torch": {"id", "requirement", "also_install", "find_links", "host_provides"},
+    "stack": {"id", "packages", "gpu_packages", "requires_torch"},
+    "gpus": {"count", "workers"},
+    "run": {"case_timeout_s", "cell_timeout_s"},
+}
+
+
+def _unknown_keys(entry: Mapping[str, Any], table: str, where: str) -> None:
+    allowed = _KEYS[table] | {"why"} | {f"{key.removesuffix('_s')}_why" for key in _KEYS[table]}
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise MatrixError(f"{where}: [{table}] has the unknown key {unknown[0]!r}; use {sorted(_KEYS[table])}")
+
+
 def _entries(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
     entries = data.get(key, [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
@@ -225,7 +243,21 @@ def _entries(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str,
         if not str(entry.get("why" if key != "exclude" else "reason", "")).strip():
             what = "reason" if key == "exclude" else "why"
             raise MatrixError(f"{where}: [[{key}]] entry {index} has no '{what}'; say why it is there")
+        if key in _KEYS:
+            _unknown_keys(entry, key, where)
     return entries
+
+
+def _check_specifier(stack: Stack, where: str) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        SpecifierSet(str(stack.requires_torch))
+    except InvalidSpecifier:
+        raise MatrixError(
+            f"{where}: stack {stack.id}: requires_torch {stack.requires_torch!r} is not a version specifier; "
+            "write e.g. '>=2.6'"
+        ) from None
 
 
 def load_matrix(path: str | Path = MATRIX_FILE) -> Matrix:
@@ -273,7 +305,10 @@ def load_matrix(path: str | Path = MATRIX_FILE) -> Matrix:
         for requirement in stack.packages + stack.gpu_packages:
             if pinned_version(requirement)[1] is None:
                 raise MatrixError(f"{where}: stack {stack.id}: {requirement!r} must pin a version with '=='")
+        if stack.requires_torch is not None:
+            _check_specifier(stack, where)
     run = data.get("run", {})
+    _unknown_keys(run, "run", where)
     return Matrix(
         torch=torch, stacks=stacks, gpus=gpus, exclusions=exclusions,
         case_timeout_s=int(run.get("case_timeout_s", 600)), cell_timeout_s=int(run.get("cell_timeout_s", 5400)),
