@@ -3,6 +3,7 @@ incident runs once per distinct combination of the versions it depends on."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,19 @@ def test_a_mistake_in_the_matrix_file_names_the_file(tmp_path: Path, text: str, 
     with pytest.raises(MatrixError, match=message) as raised:
         load_matrix(path)
     assert str(path) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("duplicate-key.yaml", "duplicate key"),  # yaml.safe_load kept the last value without a word
+        ("alias-bomb-small.yaml", "alias"),
+    ],
+)
+def test_targets_are_read_as_check_reads_records(tmp_path: Path, name: str, message: str) -> None:
+    folder = next(f for f in (ROOT / "tests" / "broken", ROOT / "tests" / "hostile") if (f / name).is_file())
+    (tmp_path / "incidents").mkdir()
+    shutil.copy(folder / name, tmp_path / "incidents" / name)
+    with pytest.raises(MatrixError, match=message) as raised:
+        load_targets(tmp_path)
+    assert str(raised.value).startswith(f"{tmp_path / 'incidents' / name}:") and "run `incidentkb check" in str(raised.value)

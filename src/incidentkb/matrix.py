@@ -333,22 +333,24 @@ class Target:
 
 
 def load_targets(root: str | Path = ".") -> list[Target]:
-    """The regression part of every record in `incidents/`, sorted by id (validated by the schema)."""
-    import yaml
+    """The regression part of every record in `incidents/`, sorted by file name.
 
-    from incidentkb.schema import Incident
+    Read as `incidentkb check` reads records (its YAML reader, the schema); a record that cannot be read (a
+    duplicate key, a `TODO:` left) stops the run with its first problem, placed at its line.
+    """
+    from incidentkb.records import read_record, record_files
 
     targets = []
-    for path in sorted(Path(root, "incidents").glob("*.yaml")):
-        try:
-            record = Incident.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        except Exception as exc:  # noqa: BLE001 - any unreadable record is named, not traced
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise MatrixError(f"{path}: not a valid record ({first}); run `incidentkb check {path}`") from None
+    for path in record_files(Path(root, "incidents")):
+        record = read_record(path, check_patterns=False)
+        if record.incident is None:
+            first = record.problems[0] if record.problems else f"{path}: not a valid record"
+            raise MatrixError(f"{first}; run `incidentkb check {path}`")
+        regression = record.incident.regression
         targets.append(
             Target(
-                incident=record.id, path=record.regression.path, depends_on=tuple(record.regression.depends_on),
-                cases=tuple((case.name, case.role) for case in record.regression.cases),
+                incident=record.incident.id, path=regression.path, depends_on=tuple(regression.depends_on),
+                cases=tuple((case.name, case.role) for case in regression.cases),
             )
         )
     return targets
