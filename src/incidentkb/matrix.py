@@ -9,6 +9,7 @@ depends on torch alone, runs once per torch version and GPU setting, not once pe
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import sys
@@ -40,6 +41,8 @@ __all__ = [
     "plan",
     "canonical_name",
     "pinned_version",
+    "cell_key",
+    "version_key",
 ]
 
 #: Where the matrix is declared, relative to the repository root.
@@ -78,6 +81,20 @@ class Cell:
         if set(parts) != set(AXES) or not parts["gpus"].isdigit():
             raise MatrixError(f"cell {text!r}: write it as 'torch=<id> stack=<id> gpus=<n>', e.g. 'torch=2.6.0 stack=4.51.3 gpus=0'")
         return cls(parts["torch"], parts["stack"], int(parts["gpus"]))
+
+
+_PARTS = re.compile(r"\d+|[^\d.+-]+")
+
+
+def version_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders `2.10.0` after `2.9.1`; words sort after numbers so any string has a key."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _PARTS.findall(text))
+
+
+@functools.lru_cache(maxsize=None)
+def cell_key(cell: Cell) -> tuple[Any, ...]:
+    """Orders cells by torch, stack and GPUs, versions compared as versions (the table's and the site's order)."""
+    return (version_key(cell.torch), version_key(cell.stack), cell.gpus)
 
 
 def canonical_name(name: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from incidentkb.matrix import Cell
+from incidentkb.matrix import Cell, cell_key
 from incidentkb.outcomes import Outcome
 
 __all__ = ["SCHEMA", "RESULTS_DIR", "results_dir", "ResultsError", "CaseResult", "CellResult", "write", "read", "read_data",
@@ -192,11 +192,4 @@ def latest_per_cell(results: Iterable[CellResult]) -> list[CellResult]:
     for result in results:
         if result.cell not in latest or result.finished >= latest[result.cell].finished:
             latest[result.cell] = result
-    return [latest[cell] for cell in sorted(latest, key=_cell_order)]
-
-
-def _cell_order(cell: Cell) -> tuple[Any, ...]:
-    def version(text: str) -> tuple[Any, ...]:
-        return tuple((0, int(p)) if p.isdigit() else (1, p) for p in text.replace("+", ".").split("."))
-
-    return (version(cell.torch), version(cell.stack), cell.gpus)
+    return [latest[cell] for cell in sorted(latest, key=cell_key)]

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from incidentkb.matrix import Cell
+from incidentkb.matrix import Cell, cell_key, version_key
 from incidentkb.outcomes import Outcome
 
 __all__ = ["Cell", "CaseRun", "Coverage", "Entry", "cell_key", "axis_words", "version_key", "level_of"]
@@ -40,20 +39,6 @@ def level_of(outcome: Outcome) -> str:
     The stylesheet colours outcomes by level.
     """
     return _LEVELS[outcome]
-
-
-_PARTS = re.compile(r"\d+|[^\d.+-]+")
-
-
-def version_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key that orders `2.10.0` after `2.9.1`; words sort after numbers so any string has a key."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _PARTS.findall(text))
-
-
-@functools.lru_cache(maxsize=None)
-def cell_key(cell: Cell) -> tuple[Any, ...]:
-    """Orders cells by torch, stack and GPUs, versions compared as versions."""
-    return (version_key(cell.torch), version_key(cell.stack), cell.gpus)
 
 
 def axis_words(cell: Cell, axis: str) -> str:
