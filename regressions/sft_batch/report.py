@@ -1,8 +1,9 @@
 """How a training process reports what it saw: one JSON line on stdout, and a file per rank when asked.
 
 The line is an observation dict as `incidentkb.observation.Observation.merge` takes it (`error`, `values`,
-`notes`). It carries a prefix because trainer logs and progress bars share stdout; the file exists because
-under torchrun two ranks write to one stdout, where long lines may interleave.
+`notes`). The harness reads the files (`read_dir`): under torchrun two ranks write to one stdout, where long
+lines may interleave; the prefixed line on stdout is for a person running the script by hand, among the
+trainer's logs and progress bars.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PREFIX", "ENV_REPORT_DIR", "emit", "read_lines", "read_dir"]
+__all__ = ["PREFIX", "ENV_REPORT_DIR", "emit", "read_dir"]
 
 PREFIX = "sft-batch-observation: "
 #: Where each process also writes `rank<N>.json`; set by the launcher.
@@ -25,11 +26,6 @@ def emit(observation: Mapping[str, Any], *, rank: int = 0, directory: str | None
     if directory:
         Path(directory, f"rank{rank}.json").write_text(text + "\n", encoding="utf-8")
     print(PREFIX + text, flush=True)
-
-
-def read_lines(stdout: str) -> list[dict[str, Any]]:
-    """Every observation printed on a stdout, in order."""
-    return [json.loads(line[len(PREFIX) :]) for line in stdout.splitlines() if line.startswith(PREFIX)]
 
 
 def read_dir(directory: Path) -> list[dict[str, Any]]:
