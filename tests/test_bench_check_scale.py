@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from incidentkb.check import check
-
-BENCH = Path(__file__).parent.parent / "bench" / "check_scale.py"
+from repo_samples import load_bench
 
 
 def test_synthetic_records_pass_check(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("check_scale", BENCH)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("check_scale")
     bench.generate(tmp_path / "kb", 3)
     report = check(tmp_path / "kb")
     assert report.problems == ()

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from repo_samples import load_bench
 
-BENCH = Path(__file__).parent.parent / "bench" / "matrix_overhead.py"
 CELL = "torch=2.13.0 stack=4.51.3 gpus=0"
 
 
 @pytest.fixture(scope="module")
 def overhead() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("matrix_overhead", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["matrix_overhead"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("matrix_overhead")
 
 
 def results_file(*cases: tuple[str, str, float], gpus: list[str] | None = None) -> dict[str, Any]:

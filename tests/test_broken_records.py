@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.check import SCHEMA_FILE, check
-from incidentkb.yamlload import YamlSyntaxError, load_yaml
+from incidentkb.check import check
+from repo_samples import regression_for, with_schema
 
 BROKEN = Path(__file__).parent / "broken"
-REPO = Path(__file__).parent.parent
 
 # case, then every problem `check` reports for it, as it prints them (relative to the repository).
 EXPECTED: list[tuple[str, list[str]]] = [
@@ -79,32 +78,16 @@ EXPECTED: list[tuple[str, list[str]]] = [
 ]
 
 
-def _regression_for(record: Path, root: Path) -> None:
-    """Write the regression file a one-file case names, with every listed case marked as listed."""
-    try:
-        data = load_yaml(record.read_text(encoding="utf-8")).value
-    except YamlSyntaxError:
-        return
-    regression = data.get("regression") if isinstance(data, dict) else None
-    if not isinstance(regression, dict) or not str(regression.get("path", "")).startswith("regressions/"):
-        return
-    lines = ["import pytest", ""]
-    for case in regression.get("cases") or []:
-        lines += ["", f"@pytest.mark.incident({data['id']!r}, {case['role']!r})", f"def {case['name']}(observe):", "    pass", ""]
-    (root / regression["path"]).write_text("\n".join(lines), encoding="utf-8")
-
-
 def _repository(case: Path, root: Path) -> Path:
     (root / "incidents").mkdir()
     (root / "regressions").mkdir()
-    (root / "schema").mkdir()
-    shutil.copy(REPO / SCHEMA_FILE, root / SCHEMA_FILE)
+    with_schema(root)
     if case.is_dir():
         for file in case.iterdir():
             shutil.copy(file, root / ("incidents" if file.suffix == ".yaml" else "regressions") / file.name)
     else:
         shutil.copy(case, root / "incidents" / case.name)
-        _regression_for(case, root)
+        regression_for(case, root)
     return root
 
 

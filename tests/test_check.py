@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from incidentkb.check import SCHEMA_FILE, CheckError, Report, check, find_root
+from incidentkb.check import CheckError, Report, check, find_root
 from incidentkb.records import Problem
+from repo_samples import sample_repository
 
-REPO = Path(__file__).parent.parent
-SAMPLE = Path(__file__).parent / "sample"
 RECORD = "incidents/2025-01-15-sample-loss-nan.yaml"
 REGRESSION = "regressions/sample_loss_nan.py"
 
@@ -19,10 +17,7 @@ REGRESSION = "regressions/sample_loss_nan.py"
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     """A copy of the sample repository: one valid record, its regression file and the JSON Schema."""
-    shutil.copytree(SAMPLE, tmp_path / "repo")
-    (tmp_path / "repo" / "schema").mkdir()
-    shutil.copy(REPO / SCHEMA_FILE, tmp_path / "repo" / SCHEMA_FILE)
-    return (tmp_path / "repo").resolve()
+    return sample_repository(tmp_path / "repo").resolve()
 
 
 def _edit(path: Path, old: str, new: str) -> None:

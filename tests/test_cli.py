@@ -14,18 +14,16 @@ import pytest
 from incidentkb.check import SCHEMA_FILE
 from incidentkb.cli import COMMANDS, main
 from incidentkb.jsonschema import render_schema
+from repo_samples import sample_repository
 
 REPO = Path(__file__).parent.parent
-SAMPLE = Path(__file__).parent / "sample"
 RECORD = "incidents/2025-01-15-sample-loss-nan.yaml"
 
 
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the sample repository, as the current folder."""
-    shutil.copytree(SAMPLE, tmp_path / "repo")
-    (tmp_path / "repo" / "schema").mkdir()
-    shutil.copy(REPO / SCHEMA_FILE, tmp_path / "repo" / SCHEMA_FILE)
+    sample_repository(tmp_path / "repo")
     monkeypatch.chdir(tmp_path / "repo")
     return tmp_path / "repo"
 

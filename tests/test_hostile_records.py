@@ -28,8 +28,8 @@ from typing import Callable
 
 import pytest
 
-from incidentkb.check import SCHEMA_FILE
-from incidentkb.yamlload import YamlSyntaxError, load_yaml
+from incidentkb.yamlload import load_yaml
+from repo_samples import regression_for, sample_repository
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -315,33 +315,8 @@ EXPECTED: dict[str, list[str]] = {
 }
 
 
-def _regression_for(record: Path, root: Path) -> None:
-    """The regression file a case names, every listed case marked as listed, when it lies inside regressions/."""
-    try:
-        data = load_yaml(record.read_text(encoding="utf-8-sig")).value
-    except (YamlSyntaxError, UnicodeDecodeError):
-        return
-    regression = data.get("regression") if isinstance(data, dict) else None
-    cases = regression.get("cases") if isinstance(regression, dict) else None
-    path = regression.get("path") if isinstance(regression, dict) else None
-    if not isinstance(path, str) or not isinstance(data.get("id"), str):
-        return
-    target = Path(os.path.normpath(root / path))
-    if not target.is_relative_to(root / "regressions") or target.exists():
-        return
-    lines = ["import pytest", ""]
-    for case in cases if isinstance(cases, list) else ():
-        if isinstance(case, dict) and isinstance(case.get("name"), str) and isinstance(case.get("role"), str):
-            lines += ["", f"@pytest.mark.incident({data['id']!r}, {case['role']!r})", f"def {case['name']}(observe):",
-                      "    pass", ""]
-    target.write_text("\n".join(lines), encoding="utf-8")
-
-
 def _repository(root: Path) -> Path:
-    shutil.copytree(SAMPLE, root)
-    (root / "schema").mkdir()
-    shutil.copy(REPO / SCHEMA_FILE, root / SCHEMA_FILE)
-    return root
+    return sample_repository(root)
 
 
 def _snapshot(root: Path) -> dict[str, tuple[str, int]]:
@@ -400,7 +375,7 @@ def test_the_corpus_has_at_least_fifty_hostile_records() -> None:
 def test_a_committed_hostile_record(tmp_path: Path, name: str) -> None:
     root = _repository(tmp_path / "repo")
     shutil.copy(HOSTILE / name, root / "incidents" / name)
-    _regression_for(root / "incidents" / name, root)
+    regression_for(root / "incidents" / name, root)
     assert _shown(_check(root, name)) == EXPECTED[name]
 
 
@@ -408,7 +383,7 @@ def test_a_committed_hostile_record(tmp_path: Path, name: str) -> None:
 def test_a_generated_hostile_record(tmp_path: Path, name: str) -> None:
     root = _repository(tmp_path / "repo")
     (root / "incidents" / name).write_bytes(GENERATED[name]())
-    _regression_for(root / "incidents" / name, root)
+    regression_for(root / "incidents" / name, root)
     assert _shown(_check(root, name)) == EXPECTED[name]
 
 

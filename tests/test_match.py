@@ -6,7 +6,6 @@ Every file in tests/tracebacks/ says in its header where it came from and what i
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from incidentkb.match import KnownIncident, Matcher
 from incidentkb.signatures import ErrorInfo
+from repo_samples import load_bench
 
 REPO = Path(__file__).resolve().parents[1]
 TRACEBACKS = REPO / "tests" / "tracebacks"
@@ -98,16 +98,8 @@ def test_a_pasted_path_of_a_million_parts_is_read_in_seconds(matcher: Matcher) -
     assert time.perf_counter() - started < 10
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("match_scale", REPO / "bench" / "match_scale.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_one_traceback_against_a_thousand_records_takes_under_50_ms() -> None:
-    result = _bench().measure(1000, repeats=30)
+    result = load_bench("match_scale").measure(1000, repeats=30)
     assert result["median_ms"] < 50, result
 
 

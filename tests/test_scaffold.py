@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
-from incidentkb.check import SCHEMA_FILE, check
+from incidentkb.check import check
 from incidentkb.scaffold import ScaffoldError, plan, slugify, write
+from repo_samples import with_schema
 
-REPO = Path(__file__).parent.parent
 DAY = dt.date(2025, 5, 2)
 
 # What an author writes in place of each placeholder of the record (keyed by the placeholder's first words).
@@ -36,9 +35,7 @@ FILLED = {
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    (tmp_path / "schema").mkdir()
-    shutil.copy(REPO / SCHEMA_FILE, tmp_path / SCHEMA_FILE)
-    return tmp_path.resolve()
+    return with_schema(tmp_path).resolve()
 
 
 @pytest.mark.parametrize(("title", "slug"), [
