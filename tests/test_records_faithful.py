@@ -12,10 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
+from incidentkb.records import load_record
 from incidentkb.schema import Incident
-from incidentkb.signatures import ErrorInfo, any_matches
+from incidentkb.signatures import any_matches, collapse_whitespace
+from incidentkb.traceback_parse import parse_traceback
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_CANDIDATES = (REPO.parent / "shared" / "seed", REPO / "shared" / "seed")
@@ -35,8 +36,7 @@ BATCH = "2025-04-21-llm-sft-batch-size-multi-gpu"
 
 
 def _record(incident_id: str) -> Incident:
-    text = (REPO / "incidents" / f"{incident_id}.yaml").read_text(encoding="utf-8")
-    return Incident.model_validate(yaml.safe_load(text))
+    return load_record(REPO / "incidents" / f"{incident_id}.yaml")
 
 
 def _verbatim_fields(record: Incident) -> list[str]:
@@ -63,24 +63,6 @@ def _fenced_blocks(markdown: str) -> list[str]:
     return blocks
 
 
-def _collapse(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _error_of(traceback: str) -> ErrorInfo:
-    """The last line's exception, with `module:function` frames taken from the traceback's file paths."""
-    frames = []
-    for path, function in re.findall(r'File "([^"]+)", line \d+, in (\S+)', traceback):
-        parts = re.split(r"[\\/]", path.removesuffix(".py"))
-        if "site-packages" in parts:
-            parts = parts[parts.index("site-packages") + 1 :]
-        else:
-            parts = parts[-1:]
-        frames.append(f"{'.'.join(parts)}:{function}")
-    kind, _, message = traceback.strip().splitlines()[-1].partition(": ")
-    return ErrorInfo(type=kind, message=message, frames=tuple(frames))
-
-
 RECORDS = {incident_id: _record(incident_id) for incident_id in (DTYPE, LEAK, BATCH)}
 
 
@@ -102,7 +84,7 @@ def test_every_error_block_of_the_log_is_kept_by_a_record(block: str) -> None:
 @pytest.mark.parametrize("block", _fenced_blocks(LOG), ids=lambda block: block.splitlines()[-1][:40])
 def test_the_english_rendering_shows_the_same_blocks(block: str) -> None:
     # The rendering indents the OOM text inside a list and drops its trailing space; the words are the same.
-    assert _collapse(block) in _collapse(RENDERING)
+    assert collapse_whitespace(block) in collapse_whitespace(RENDERING)
 
 
 @pytest.mark.parametrize("printed", re.findall(r"```(\[[^`]*device=[^`]*)```", LOG))
@@ -126,4 +108,5 @@ def test_the_oom_of_the_use_liger_attempt_keeps_the_terminal_line_break() -> Non
 def test_the_signatures_recognise_the_logs_own_error(incident_id: str) -> None:
     record = RECORDS[incident_id]
     assert record.symptom.error_text is not None
-    assert any_matches(record.symptom.signatures, _error_of(record.symptom.error_text))
+    final = parse_traceback(record.symptom.error_text).final  # read as `incidentkb match` reads a paste
+    assert final is not None and any_matches(record.symptom.signatures, final.info())
