@@ -56,3 +56,12 @@ def test_commands_resolve_for_the_target_and_leave_the_hosts_packages_out(projec
     assert download[:9] == ["python3", "-m", "pip", "download", "--disable-pip-version-check", "--quiet", "--no-deps", "--only-binary=:all:", "--python-version"]
     assert download[-4:] == ["-d", str(tmp_path / "wh"), "-r", str(work / "installed-5.24.0.txt")]
     assert files[work / "installed-5.24.0.excludes"] == "torch\nnumpy\n"
+
+
+def test_a_torch_id_with_a_dash_is_found_again(project: Path, tmp_path: Path) -> None:
+    matrix = Matrix(torch=(TorchOption("2.7.0-cu128", "w", "torch==2.7.0"),), stacks=MATRIX.stacks, gpus=MATRIX.gpus)
+    options = parse_args(["--torch", "2.7.0-cu128", "--stack", "5.24.0", "--dest", str(tmp_path / "wh")])
+    (compile_, _), files = commands(matrix, options, project, uv="uv", python="python3")
+    assert compile_[-3:] == [str(tmp_path / "wh" / "requirements" / "2.7.0-cu128-5.24.0.in"), "-o",
+                             str(tmp_path / "wh" / "requirements" / "2.7.0-cu128-5.24.0.txt")]
+    assert "torch==2.7.0" in files[tmp_path / "wh" / "requirements" / "2.7.0-cu128-5.24.0.in"].splitlines()

@@ -98,9 +98,9 @@ def commands(matrix: Matrix, options: Options, project: Path, *, uv: str, python
         pip_target += [arg for tag in pip_platforms for arg in ("--platform", tag)]
     files: dict[Path, str] = {}
     steps: list[list[str]] = []
+    torch_of = {f"{t.id}-{s.id}": t for t in matrix.torch for s in matrix.stacks}  # ids may hold '-' themselves
     for name, lines in requirement_sets(matrix, options, project).items():
-        torch_id = name.split("-", 1)[0]
-        option = next(t for t in matrix.torch if t.id == torch_id)
+        option = torch_of[name]
         links = [arg for link in option.find_links if Path(link).is_dir() for arg in ("--find-links", link)]
         source, pinned = work / f"{name}.in", work / f"{name}.txt"
         files[source] = "\n".join(lines) + "\n"
