@@ -19,7 +19,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from incidentkb.check import SCHEMA_FILE
+from incidentkb.jsonschema import SCHEMA_FILE
 from incidentkb.jsonschema import write_schema
 
 __all__ = ["TRACEBACK", "incident_id", "random_signatures", "record_text", "regression_text", "generate"]

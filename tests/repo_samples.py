@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from incidentkb.check import SCHEMA_FILE
+from incidentkb.jsonschema import SCHEMA_FILE
 from incidentkb.yamlload import YamlSyntaxError, load_yaml
 
 __all__ = ["REPO", "SAMPLE", "sample_repository", "with_schema", "regression_for", "load_bench"]

@@ -11,9 +11,8 @@ from typing import Callable
 
 import pytest
 
-from incidentkb.check import SCHEMA_FILE
 from incidentkb.cli import COMMANDS, main
-from incidentkb.jsonschema import render_schema
+from incidentkb.jsonschema import SCHEMA_FILE, render_schema
 from repo_samples import sample_repository
 
 REPO = Path(__file__).parent.parent

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from incidentkb.check import SCHEMA_FILE
-from incidentkb.jsonschema import SCHEMA_COMMENT, incident_schema, render_schema, schema_is_current, write_schema
+from incidentkb.jsonschema import SCHEMA_COMMENT, SCHEMA_FILE, incident_schema, render_schema, schema_is_current, write_schema
 from incidentkb.scaffold import plan
 
 REPO = Path(__file__).parent.parent

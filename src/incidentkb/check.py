@@ -17,15 +17,14 @@ from typing import Iterable, Sequence
 from incidentkb.messages import did_you_mean
 from incidentkb.outcomes import parse_role
 from incidentkb.match import check_results_wordings, read_results_files
+from incidentkb.jsonschema import SCHEMA_FILE
 from incidentkb.records import Problem, RecordFile, collector_paused, read_record, record_files
 from incidentkb.regression_scan import Case, RegressionFile, scan_regression, regression_files
 from incidentkb.results import RESULTS_DIR
 from incidentkb.schema import CASE_ROLE_PATTERN
 
-__all__ = ["SCHEMA_FILE", "CheckError", "Report", "find_root", "check"]
+__all__ = ["CheckError", "Report", "find_root", "check"]
 
-#: The JSON Schema generated from the model, relative to the repository root; records point editors at it.
-SCHEMA_FILE = "schema/incident.schema.json"
 
 
 class CheckError(Exception):

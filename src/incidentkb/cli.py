@@ -173,8 +173,7 @@ def schema_command(args: argparse.Namespace) -> int:
     Example:
       incidentkb schema --write
     """
-    from incidentkb.check import SCHEMA_FILE
-    from incidentkb.jsonschema import SchemaFileError, render_schema, schema_is_current, write_schema
+    from incidentkb.jsonschema import SCHEMA_FILE, SchemaFileError, render_schema, schema_is_current, write_schema
 
     if args.write and args.check:
         raise CommandError("give --write or --check, not both")

@@ -14,10 +14,12 @@ from typing import Any
 
 from incidentkb.schema import Incident
 
-__all__ = ["SCHEMA_COMMENT", "SchemaFileError", "incident_schema", "render_schema", "write_schema", "schema_is_current"]
+__all__ = ["SCHEMA_FILE", "SCHEMA_COMMENT", "SchemaFileError", "incident_schema", "render_schema", "write_schema", "schema_is_current"]
 
+#: The JSON Schema generated from the model, relative to the repository root; records point editors at it.
+SCHEMA_FILE = "schema/incident.schema.json"
 #: The line `incidentkb new` writes at the top of a record in `incidents/`.
-SCHEMA_COMMENT = "# yaml-language-server: $schema=../schema/incident.schema.json"
+SCHEMA_COMMENT = f"# yaml-language-server: $schema=../{SCHEMA_FILE}"
 
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"

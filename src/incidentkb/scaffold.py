@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from incidentkb.jsonschema import SCHEMA_COMMENT
 from incidentkb.schema import ID_PATTERN
 
 __all__ = ["ScaffoldError", "NewIncident", "slugify", "plan", "write"]
@@ -78,6 +79,7 @@ def plan(title: str, *, date: dt.date, incident_id: str | None = None) -> NewInc
         "docstring_title": title.strip().replace("\\", "\\\\").replace('"""', "'''"),
         "date": date.isoformat(),
         "regression_path": regression.as_posix(),
+        "schema_comment": SCHEMA_COMMENT,
     }
     return NewIncident(
         id=incident_id,
