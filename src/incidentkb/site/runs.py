@@ -16,21 +16,15 @@ from typing import NamedTuple
 from incidentkb.matrix import Cell, cell_key, version_key
 from incidentkb.outcomes import Outcome
 
-__all__ = ["Cell", "CaseRun", "Coverage", "Entry", "cell_key", "axis_words", "version_key", "level_of"]
+__all__ = ["Cell", "CaseRun", "Coverage", "Entry", "cell_key", "axis_words", "version_key", "level_of", "LEVEL_RANK"]
 
+#: An outcome's level follows from what it means for a run (`outcomes.Outcome`): failing it, drift, not run, or
+#: as recorded.
 _LEVELS = {
-    Outcome.reproduces: "ok",
-    Outcome.holds: "ok",
-    Outcome.still_fails: "ok",
-    Outcome.no_longer_reproduces: "drift",
-    Outcome.changed: "drift",
-    Outcome.behaves_differently: "drift",
-    Outcome.broken: "bad",
-    Outcome.crashed: "bad",
-    Outcome.timed_out: "bad",
-    Outcome.not_run: "none",
+    o: "bad" if o.fails_run else "drift" if o.is_drift else "none" if o is Outcome.not_run else "ok" for o in Outcome
 }
-_RANK = {"none": 0, "ok": 1, "drift": 2, "bad": 3}
+#: Levels from the least to the most telling, for the worst of several.
+LEVEL_RANK = {"none": 0, "ok": 1, "drift": 2, "bad": 3}
 
 
 def level_of(outcome: Outcome) -> str:
@@ -141,7 +135,7 @@ class Entry(NamedTuple):
         """The most telling outcome of the variants: a broken fix over drift over as-recorded over not run."""
         if len(self.runs) == 1:
             return self.runs[0].outcome
-        return max((r.outcome for r in self.runs), key=lambda o: _RANK[_LEVELS[o]])
+        return max((r.outcome for r in self.runs), key=lambda o: LEVEL_RANK[_LEVELS[o]])
 
     @property
     def level(self) -> str:

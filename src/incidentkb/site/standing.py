@@ -18,7 +18,7 @@ from typing import NamedTuple
 from incidentkb.matrix import AXES
 from incidentkb.outcomes import Outcome, Role, parse_role
 from incidentkb.schema import Incident
-from incidentkb.site.runs import CaseRun, Cell, Entry, axis_words, cell_key, level_of
+from incidentkb.site.runs import LEVEL_RANK, CaseRun, Cell, Entry, axis_words, cell_key, level_of
 from incidentkb.site.sources import Results
 
 __all__ = [
@@ -44,7 +44,6 @@ _VERBS = {
     Outcome.timed_out: "timed out",
     Outcome.not_run: "was not run",
 }
-_WORST = ["none", "ok", "drift", "bad"]
 
 
 def _join(words: Sequence[str]) -> str:
@@ -219,7 +218,7 @@ class IncidentStanding:
             outcome, cells = groups[0]
             return Standing(f"{outcome.value} ({len(cells)} cell{'' if len(cells) == 1 else 's'})", level_of(outcome))
         parts = [f"{o.value} {describe_cells(cells, self.cells)}" for o, cells in groups]
-        worst = max((level_of(o) for o, _ in groups), key=_WORST.index)
+        worst = max((level_of(o) for o, _ in groups), key=LEVEL_RANK.__getitem__)
         return Standing("; ".join(parts), worst)
 
     def summary(self) -> str:
