@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from incidentkb.messages import did_you_mean
 from incidentkb.outcomes import parse_role
@@ -142,16 +142,18 @@ class _Checker:
                                          f"the JSON Schema '{ref.target}' does not exist; write $schema={expected}"))
 
     @staticmethod
-    def listed(record: RecordFile) -> list[tuple[int, str, str]]:
-        """Index, name and role of each readable entry of `regression.cases` (an entry with a problem is left out)."""
+    def case_entries(record: RecordFile) -> list[tuple[int, Any, Any]]:
+        """Index, name and role of each entry of `regression.cases`; None for a name or role with a problem."""
         cases = record.raw("regression", "cases")
-        found = []
-        for index in range(len(cases) if isinstance(cases, list) else 0):
-            name = record.get("regression", "cases", index, "name")
-            role = record.get("regression", "cases", index, "role")
-            if isinstance(name, str) and isinstance(role, str):
-                found.append((index, name, role))
-        return found
+        return [
+            (index, record.get("regression", "cases", index, "name"), record.get("regression", "cases", index, "role"))
+            for index in range(len(cases) if isinstance(cases, list) else 0)
+        ]
+
+    @classmethod
+    def listed(cls, record: RecordFile) -> list[tuple[int, str, str]]:
+        """Index, name and role of each readable entry of `regression.cases` (an entry with a problem is left out)."""
+        return [(i, n, r) for i, n, r in cls.case_entries(record) if isinstance(n, str) and isinstance(r, str)]
 
     @staticmethod
     def _ids(record: RecordFile, *where: str | int) -> list[str] | None:
@@ -235,10 +237,7 @@ class _Checker:
     def case_fields(self, record: RecordFile) -> None:
         """The `case` of the symptom, the fix, each attempt and alternative is listed with the matching role."""
         roles: dict[str, str | None] = {}  # None: a role with a problem of its own
-        cases = record.raw("regression", "cases")
-        for index in range(len(cases) if isinstance(cases, list) else 0):
-            name = record.get("regression", "cases", index, "name")
-            role = record.get("regression", "cases", index, "role")
+        for _, name, role in self.case_entries(record):
             if isinstance(name, str):
                 roles.setdefault(name, role if isinstance(role, str) else None)
         fields: list[tuple[tuple[str | int, ...], str]] = [(("symptom", "case"), "symptom"), (("fix", "case"), "fix")]
@@ -292,9 +291,7 @@ class _Checker:
             report(f"case '{case.name}' is marked for incident '{incident}', but {self.rel(record.path)} names "
                    f"{self.rel(file)} as its regression file")
             return
-        cases = record.raw("regression", "cases")
-        count = len(cases) if isinstance(cases, list) else 0
-        names = [record.get("regression", "cases", i, "name") for i in range(count)]
+        names = [name for _, name, _ in self.case_entries(record)]
         # With a name unreadable the record's list is not known: its own problem is reported instead.
         if names and all(isinstance(n, str) for n in names) and case.name not in names:
             report(f"case '{case.name}' is marked for incident '{incident}', but {self.rel(record.path)} does not list "
