@@ -8,14 +8,14 @@ and the error, if any.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging.version import Version
 
 from incidentkb.signatures import any_matches
+from sft_batch.compat import liger_option
 from sft_batch.launch import LAUNCHES
 
 ID = "2025-04-21-llm-sft-batch-size-multi-gpu"
@@ -23,11 +23,9 @@ PER_DEVICE_BATCH = 2  # the original's per_device_train_batch_size
 
 
 def _liger_packages() -> tuple[str, ...]:
-    """trl 0.15's `use_liger`, given a model object as in the original, never touches liger-kernel (its
-    `sft_trainer.py` imports it only to load a model by name, line 271); from trl 0.16 the option is
-    transformers' `use_liger_kernel`, which patches the model with liger-kernel and so needs it installed."""
+    """liger-kernel where the installed trl's Liger switch needs it (`compat.liger_option` says which switch)."""
     try:
-        return () if Version(version("trl")) < Version("0.16") else ("liger_kernel",)
+        return ("liger_kernel",) if liger_option() == "use_liger_kernel" else ()
     except PackageNotFoundError:
         return ()  # no trl: the case crashes on import, which says more than a skip would
 
