@@ -141,13 +141,13 @@ class Stack:
     gpu_packages: tuple[str, ...] = ()
     requires_torch: str | None = None
 
-    def versions(self, *, gpus: int) -> dict[str, str]:
-        """Pinned versions by canonical name; GPU-only packages only where there are GPUs."""
-        requirements = self.packages + (self.gpu_packages if gpus else ())
-        return {name: version for name, version in map(pinned_version, requirements) if version}
-
     def requirements(self, *, gpus: int) -> tuple[str, ...]:
+        """What the stack installs; GPU-only packages only where there are GPUs."""
         return self.packages + (self.gpu_packages if gpus else ())
+
+    def versions(self, *, gpus: int) -> dict[str, str]:
+        """Pinned versions of `requirements`, by canonical name."""
+        return {name: version for name, version in map(pinned_version, self.requirements(gpus=gpus)) if version}
 
 
 @dataclass(frozen=True)
