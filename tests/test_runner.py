@@ -60,6 +60,22 @@ def test_parse_gpu_list() -> None:
     assert parse_gpu_list("No devices were found\n") == []
 
 
+@pytest.mark.parametrize(
+    ("visible", "shown"),
+    [
+        (None, ["A100", "H100"]),  # not set: every GPU
+        ("1", ["H100"]),  # the user hid GPU 0: a 2-GPU cell cannot run here
+        ("1,0", ["H100", "A100"]),
+        ("GPU-2b", ["H100"]),  # by UUID
+        ("", []),  # every GPU hidden
+        ("0,7,1", ["A100"]),  # CUDA stops at the first entry that names no GPU
+    ],
+)
+def test_the_gpus_a_cell_may_use_are_those_cuda_visible_devices_shows(visible: str | None, shown: list[str]) -> None:
+    text = "GPU 0: A100 (UUID: GPU-1a)\nGPU 1: H100 (UUID: GPU-2b)\n"
+    assert parse_gpu_list(text, visible) == shown
+
+
 TARGET = Target("dtype", "regressions/test_dtype.py", ("torch",), (("test_symptom", "symptom"), ("test_fix", "fix")))
 
 

@@ -43,7 +43,8 @@ __all__ = [
 
 
 def host_gpus() -> tuple[str, ...]:
-    """The host's GPUs by name, as `nvidia-smi -L` lists them: no torch needed, whatever CUDA_VISIBLE_DEVICES says."""
+    """The GPUs cells may use, by name: those `nvidia-smi -L` lists (no torch needed), and of those only the ones
+    CUDA_VISIBLE_DEVICES shows when it is set, so that a GPU the user hid is neither counted nor given to a cell."""
     exe = shutil.which("nvidia-smi")
     if exe is None:
         return ()
@@ -51,17 +52,25 @@ def host_gpus() -> tuple[str, ...]:
         out = subprocess.run([exe, "-L"], capture_output=True, text=True, timeout=30, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return ()
-    return tuple(parse_gpu_list(out))
+    return tuple(parse_gpu_list(out, os.environ.get("CUDA_VISIBLE_DEVICES")))
 
 
-def parse_gpu_list(text: str) -> list[str]:
-    """`GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-...)` lines -> [`NVIDIA H100 80GB HBM3`]."""
-    names = []
-    for line in text.splitlines():
-        if line.startswith("GPU "):
-            name = line.split(":", 1)[1] if ":" in line else ""
-            names.append(name.split("(UUID", 1)[0].strip())
-    return names
+def parse_gpu_list(text: str, visible: str | None = None) -> list[str]:
+    """`GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-...)` lines -> [`NVIDIA H100 80GB HBM3`].
+
+    With `visible` (a CUDA_VISIBLE_DEVICES value), the GPUs it names, by index or UUID, in its order; as CUDA
+    does, the list ends at the first entry that names no GPU.
+    """
+    lines = [line for line in text.splitlines() if line.startswith("GPU ")]
+    if visible is not None:
+        chosen = []
+        for entry in (e.strip() for e in visible.split(",")):
+            found = [line for i, line in enumerate(lines) if entry and (entry == str(i) or f"UUID: {entry}" in line)]
+            if not found:
+                break
+            chosen.append(found[0])
+        lines = chosen
+    return [(line.split(":", 1)[1] if ":" in line else "").split("(UUID", 1)[0].strip() for line in lines]
 
 
 def host_interpreter() -> str:
