@@ -17,7 +17,15 @@ from typing import Any, Mapping, Sequence
 
 from pydantic import BaseModel
 
-from incidentkb.schema import CASE_ROLE_PATTERN, ID_PATTERN, Incident
+from incidentkb.schema import (
+    CASE_NAME_PATTERN,
+    CASE_ROLE_PATTERN,
+    COMPUTE_CAPABILITY_PATTERN,
+    ID_PATTERN,
+    REGRESSION_PATH_PATTERN,
+    URL_PATTERN,
+    Incident,
+)
 from incidentkb.yamlload import Path, YamlDocument, clip, where
 
 __all__ = ["explain", "explain_all", "did_you_mean", "describe_value", "model_at"]
@@ -26,10 +34,10 @@ __all__ = ["explain", "explain_all", "did_you_mean", "describe_value", "model_at
 _PATTERN_HINTS = {
     ID_PATTERN: "lowercase words and digits joined by '-', e.g. 2025-04-12-short-name",
     CASE_ROLE_PATTERN: "'symptom', 'fix', 'fix:<alternative fix id>' or 'attempt:<failed attempt id>'",
-    r"^test_\w+$": "the name of a test function, starting with 'test_'",
-    r"^regressions/[\w/.-]+\.py$": "a Python file under regressions/, e.g. regressions/test_short_name.py",
-    r"^https?://\S+$": "a web address starting with http:// or https://",
-    r"^\d+\.\d+$": "a version like 8.6",
+    CASE_NAME_PATTERN: "the name of a test function, starting with 'test_'",
+    REGRESSION_PATH_PATTERN: "a Python file under regressions/, e.g. regressions/test_short_name.py",
+    URL_PATTERN: "a web address starting with http:// or https://",
+    COMPUTE_CAPABILITY_PATTERN: "a version like 8.6",
 }
 _DATE_ERRORS = {
     "date_type",

@@ -19,6 +19,10 @@ from incidentkb.regex_risk import backtracks_exponentially
 __all__ = [
     "ID_PATTERN",
     "CASE_ROLE_PATTERN",
+    "CASE_NAME_PATTERN",
+    "REGRESSION_PATH_PATTERN",
+    "URL_PATTERN",
+    "COMPUTE_CAPABILITY_PATTERN",
     "Severity",
     "Status",
     "Gpu",
@@ -40,6 +44,11 @@ __all__ = [
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 #: A case's role: the symptom, the fix (or an alternative fix, `fix:<id>`), or a failed attempt, `attempt:<id>`.
 CASE_ROLE_PATTERN = r"^(symptom|fix(?::[a-z0-9]+(?:-[a-z0-9]+)*)?|attempt:[a-z0-9]+(?:-[a-z0-9]+)*)$"
+#: A case is a test function; its file lies under regressions/; links are web addresses; a GPU's compute capability.
+CASE_NAME_PATTERN = r"^test_\w+$"
+REGRESSION_PATH_PATTERN = r"^regressions/[\w/.-]+\.py$"
+URL_PATTERN = r"^https?://\S+$"
+COMPUTE_CAPABILITY_PATTERN = r"^\d+\.\d+$"
 
 Text = Annotated[str, StringConstraints(min_length=1)]
 Slug = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -78,7 +87,7 @@ class Gpu(_Model):
     """Memory of one card, in GB."""
     architecture: Optional[str] = None
     """e.g. `Maxwell`, `Hopper`."""
-    compute_capability: Optional[str] = Field(default=None, pattern=r"^\d+\.\d+$")
+    compute_capability: Optional[str] = Field(default=None, pattern=COMPUTE_CAPABILITY_PATTERN)
     """e.g. `5.2`."""
 
 
@@ -197,7 +206,7 @@ class Fix(_Model):
     explanation: Optional[str] = None
     """Why the fix works."""
     code: Optional[CodeChange] = None
-    commit: Optional[Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]] = None
+    commit: Optional[Annotated[str, StringConstraints(pattern=URL_PATTERN)]] = None
     """Link to the commit that applied the fix."""
     case: Optional[str] = None
     """The regression case that proves the fix holds."""
@@ -206,20 +215,20 @@ class Fix(_Model):
 
 class Reference(_Model):
     title: Text
-    url: Optional[Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]] = None
+    url: Optional[Annotated[str, StringConstraints(pattern=URL_PATTERN)]] = None
     note: Optional[str] = None
     """e.g. the exact line referred to."""
 
 
 class RegressionCase(_Model):
-    name: Annotated[str, StringConstraints(pattern=r"^test_\w+$")]
+    name: Annotated[str, StringConstraints(pattern=CASE_NAME_PATTERN)]
     """The test function's name in `regression.path`."""
     role: Annotated[str, StringConstraints(pattern=CASE_ROLE_PATTERN)]
     """`symptom`, `fix`, `fix:<alternative fix id>` or `attempt:<failed attempt id>`."""
 
 
 class Regression(_Model):
-    path: Annotated[str, StringConstraints(pattern=r"^regressions/[\w/.-]+\.py$")]
+    path: Annotated[str, StringConstraints(pattern=REGRESSION_PATH_PATTERN)]
     """The pytest file, relative to the repository root."""
     cases: list[RegressionCase] = Field(min_length=1)
     depends_on: list[Text] = Field(default_factory=lambda: ["torch"])
