@@ -328,16 +328,16 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
     root = root.resolve()
     # Found under the resolved root, so already absolute and normal.
     every_record = record_files(root / "incidents")
-    every_regression = regression_files(root / "regressions")
-    if paths and not any(p.resolve() == root for p in paths):
-        chosen_records, chosen_regressions = _expand(root, paths)
+    whole = not paths or any(p.resolve() == root for p in paths)
+    if whole:
+        chosen_records, chosen_regressions = set(every_record), set(regression_files(root / "regressions"))
     else:
-        chosen_records, chosen_regressions = set(every_record), set(every_regression)
+        chosen_records, chosen_regressions = _expand(root, paths)
     extra = sorted(chosen_records.difference(every_record))
     with collector_paused():
         checker = _Checker(root, [read_record(p) for p in every_record + extra])
         report = _run(checker, chosen_records, chosen_regressions)
-    if paths and not any(p.resolve() == root for p in paths):
+    if not whole:
         return report
     # Every wording a symptom case observed must match its own incident's signatures, and no other's.
     results = read_results_files(root / RESULTS_DIR)  # the committed results, whatever INCIDENTKB_RESULTS says
