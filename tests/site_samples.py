@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["REPO", "HOSTILE_ID", "HOSTILE_TEXT", "records", "results", "result_file", "make_project"]
+__all__ = ["REPO", "HOSTILE_ID", "HOSTILE_TEXT", "records", "results", "result_file", "make_project", "mkdocs_build"]
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE_ID = "2025-05-01-hostile-text"
@@ -283,3 +286,13 @@ def make_project(root: Path, *, incidents: list[dict[str, Any]] | None = None,
     for name, data in (results() if result_files is None else result_files).items():
         (out / name).write_text(json.dumps(data, indent=1), encoding="utf-8")
     return root
+
+
+def mkdocs_build(project: Path, *args: str, strict: bool = True) -> subprocess.CompletedProcess[str]:
+    """`mkdocs build` of `project` (strict unless told otherwise), as a user runs it; its output is captured."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    mode = "--strict" if strict else "--no-strict"
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", mode, "-f", str(project / "mkdocs.yml"), *args],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+    )

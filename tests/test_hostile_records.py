@@ -30,6 +30,7 @@ import pytest
 
 from incidentkb.yamlload import load_yaml
 from repo_samples import regression_for, sample_repository
+from site_samples import make_project, mkdocs_build
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -454,14 +455,10 @@ def _live(markup: str) -> list[str]:
 def test_valid_hostile_records_are_shown_as_text_on_the_site(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    shutil.copy(REPO / "mkdocs.yml", project / "mkdocs.yml")
-    shutil.copytree(REPO / "docs", project / "docs")
-    (project / "incidents").mkdir()
+    make_project(project, incidents=[], result_files={})
     for name in VALID:
         shutil.copy(HOSTILE / name, project / "incidents" / name)
-    (project / "regressions" / "results").mkdir(parents=True)
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--no-strict"], cwd=project, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    done = mkdocs_build(project, strict=False)
     assert done.returncode == 0, done.stderr[-3000:]
     site = project / "site"
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))

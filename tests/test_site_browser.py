@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 import site_samples
-from site_samples import HOSTILE_ID, REPO, make_project
-from test_site_build import mkdocs_build
+from site_samples import HOSTILE_ID, REPO, make_project, mkdocs_build
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (pip install playwright)")
 

@@ -7,27 +7,16 @@ the seed log's three incidents and one whose text is hostile to Markdown and HTM
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from html import unescape
 from pathlib import Path
 
 import pytest
 import site_samples
 from incidentkb.schema import Incident
-from site_samples import HOSTILE_ID, REPO, make_project
+from site_samples import HOSTILE_ID, REPO, make_project, mkdocs_build
 
 IDS = [r["id"] for r in site_samples.records()]
-
-
-def mkdocs_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(project / "mkdocs.yml"), *args],
-        cwd=project, env=env, capture_output=True, text=True, timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from site_samples import make_project
-from test_site_build import mkdocs_build
+from site_samples import make_project, mkdocs_build
 
 from incidentkb.site.render import RenderedPage
 from incidentkb.site.worker import MIN_PAGES, PageWorker, worth_a_worker
