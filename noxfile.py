@@ -30,58 +30,54 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
 try:
-    from incidentkb import cellrun, matrix, results, runner
-    from incidentkb import table as table_module  # the names `table` and `wheelhouse` are the sessions'
-    from incidentkb import wheelhouse as wheelhouse_module
+    from incidentkb.matrix import axes, cell_run, hosts, planning, results_files
+    from incidentkb.matrix import (
+        table as table_module,  # the names `table` and `wheelhouse` are the sessions'
+    )
+    from incidentkb.matrix import wheelhouse as wheelhouse_module
 except ImportError as exc:  # pragma: no cover - depends on how nox was installed
     raise SystemExit(f"noxfile.py: incidentkb needs {exc.name}; run nox from an environment made with `pip install -e '.[test]'`") from None
 
 nox.options.sessions = ["regressions"]
-nox.options.default_venv_backend = "none"  # cellrun builds each cell's environment itself (see incidentkb.envs)
+nox.options.default_venv_backend = "none"  # cell_run builds each cell's environment itself (see incidentkb.matrix.envs)
 
-MATRIX = matrix.load_matrix(ROOT / matrix.MATRIX_FILE)
+MATRIX = axes.load_matrix(ROOT / axes.MATRIX_FILE)
 
 
-class _Run:
+class _Invocation:
     """What the sessions of one `nox` invocation share: the plan of who runs which incident, and the results."""
 
     def __init__(self) -> None:
-        self.planner: matrix.Planner | None = None
-        self.host: runner.HostFacts | None = None
-        self.results: list[results.CellResult] = []
-        self.not_run: dict[matrix.Cell, str] = {}
+        self.planner: planning.Planner | None = None
+        self.host: hosts.HostFacts | None = None
+        self.results: list[results_files.CellResult] = []
+        self.not_run: dict[axes.Cell, str] = {}
         self.strict = False
 
-    def host_facts(self) -> runner.HostFacts:
+    def host_facts(self) -> hosts.HostFacts:
         if self.host is None:
-            folders = tuple(f for f in os.environ.get("INCIDENTKB_WHEELHOUSE", "").split(os.pathsep) if f)
-            python = runner.host_interpreter()
-            self.host = runner.HostFacts(
-                gpu_names=runner.host_gpus(), host_python=python, host_torch=runner.host_torch_version(python),
-                host_site=runner.host_site_dirs(python),
-                wheelhouse=tuple(str(Path(f).resolve()) for f in folders), built_for=runner.wheelhouse_pairs(folders),
-            )
+            self.host = hosts.gather(os.environ.get("INCIDENTKB_WHEELHOUSE", ""))
         return self.host
 
 
-RUN = _Run()
+RUN = _Invocation()
 #: Installers must see only the cell's environment: a PYTHONPATH that put nox on the path would hide packages.
 _CLEAN: dict[str, str | None] = {"PYTHONPATH": None, "PIP_REQUIRE_VIRTUALENV": None}
 
 
 @nox.session
 @nox.parametrize("cell", [nox.param(cell, id=str(cell)) for cell in MATRIX.cells()])
-def regressions(session: nox.Session, cell: matrix.Cell) -> None:
+def regressions(session: nox.Session, cell: axes.Cell) -> None:
     """Run the regressions of one matrix cell (torch x stack x GPUs) and write its results file."""
     session.notify("table")
     RUN.strict = "--strict" in session.posargs
-    reason = runner.unavailable(MATRIX, cell, RUN.host_facts())
+    reason = hosts.unavailable(MATRIX, cell, RUN.host_facts())
     if reason:
         RUN.not_run[cell] = reason
         session.skip(f"not run: {reason}")
     if RUN.planner is None:
-        RUN.planner = matrix.Planner(MATRIX, matrix.load_targets(ROOT))
-    result = cellrun.run_cell(
+        RUN.planner = planning.Planner(MATRIX, planning.load_targets(ROOT))
+    result = cell_run.run_cell(
         MATRIX, cell, RUN.planner.assign(cell), host=RUN.host_facts(), root=ROOT,
         run=lambda command: session.run(*command, external=True, env=_CLEAN), log=session.log,
         posargs=[a for a in session.posargs if a != "--strict"], strict=RUN.strict,
@@ -95,7 +91,7 @@ def regressions(session: nox.Session, cell: matrix.Cell) -> None:
 def table(session: nox.Session) -> None:
     """Print the incidents x cells table of this run, or of the newest results file of each cell."""
     ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only
-    runs = RUN.results if ran else results.latest_per_cell(results.read_all(results.results_dir(ROOT)))
+    runs = RUN.results if ran else results_files.latest_per_cell(results_files.read_all(results_files.results_dir(ROOT)))
     built = table_module.build(runs, RUN.not_run)
     print(table_module.render_text(built), end="")
     if RUN.strict and built.drift:
@@ -106,7 +102,7 @@ def table(session: nox.Session) -> None:
 def wheelhouse(session: nox.Session) -> None:
     """Download every wheel some cells need into a folder, for a host without internet (`-- --help`)."""
     options = wheelhouse_module.parse_args(session.posargs)
-    uv = cellrun.find_uv()
+    uv = cell_run.find_uv()
     if uv is None:
         session.error("the wheelhouse is resolved with uv for the target platform: `pip install uv`, then run again")
     steps, files = wheelhouse_module.commands(MATRIX, options, ROOT, uv=uv)

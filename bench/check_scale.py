@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from incidentkb.check import check
+from incidentkb.check.checker import check
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared generator, also when loaded by a test
 from synthetic import generate  # noqa: E402

@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from incidentkb.match import KnownIncident, Matcher
-from incidentkb.schema import Incident
+from incidentkb.match.matcher import KnownIncident, Matcher
+from incidentkb.records.schema import Incident
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared generator, also when loaded by a test
 from synthetic import TRACEBACK, random_signatures  # noqa: E402

@@ -6,7 +6,7 @@
    to a scratch folder (INCIDENTKB_RESULTS). Each cell runs cold (no environment yet) and then warm (the
    environment reused), once with uv and once with INCIDENTKB_BACKEND=pip. Package caches are left as they are,
    so "cold" means a new environment, not an empty download cache; the page says which caches existed.
-   The wall time of each nox process is split with the times cellrun writes into the results file: building
+   The wall time of each nox process is split with the times cell_run writes into the results file: building
    the environment (create + install), probing it, pytest, and the rest (nox's start, planning, the table).
 3. Regressions. From the committed results files (regressions/results/, the newest file of each cell): the
    slowest case and the total case time of each cell, CPU cells and GPU cells (with their machine) apart.
@@ -40,7 +40,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(REPO / "src"))
 import scale  # noqa: E402 - the page writer is shared, not copied
-from incidentkb import results  # noqa: E402
+
+from incidentkb.matrix import results_files as results  # noqa: E402
 
 __all__ = ["Phases", "phases", "case_times", "main"]
 
@@ -74,7 +75,7 @@ class Phases:
 
 def phases(data: Mapping[str, Any], *, state: str, wall_s: float, returncode: int = 0,
            load: float | None = None) -> Phases:
-    """The phases of one run from the results file it wrote (cellrun times each step and writes it there)."""
+    """The phases of one run from the results file it wrote (cell_run times each step and writes it there)."""
     environment = data.get("environment") or {}
     pytest_part = data.get("pytest") or {}
     return Phases(
@@ -241,7 +242,7 @@ def report(rows: list[Phases], cache_note: str, cpu: list[CellTimes], gpu: list[
             "process started from a scratch copy of the committed tree: cold = no environment in its .nox/ yet, "
             "warm = the same command again, the environment reused. The installers' download caches were left as "
             f"they were (before the runs: {cache_note}), so cold means a new environment, and new downloads only "
-            "where a cache was empty; torch 2.13.0 comes from the local /opt/wheels. The split comes from the times cellrun writes into each results "
+            "where a cache was empty; torch 2.13.0 comes from the local /opt/wheels. The split comes from the times cell_run writes into each results "
             "file; rest = nox's own start, the plan, writing the results and the table. The machine is shared (2 cores): "
             "the load average when each run started says how much other work slowed its pytest.",
             "",

@@ -19,8 +19,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from incidentkb.jsonschema import SCHEMA_FILE
-from incidentkb.jsonschema import write_schema
+from incidentkb.records.json_schema import SCHEMA_FILE, write_schema
 
 __all__ = ["TRACEBACK", "incident_id", "random_signatures", "record_text", "regression_text", "generate"]
 
@@ -154,7 +153,7 @@ REGRESSION = '''\
 
 import pytest
 
-from incidentkb.signatures import any_matches
+from incidentkb.match.signatures import any_matches
 
 ID = "{id}"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from incidentkb.signatures import any_matches
 from sft_batch.compat import liger_option
 from sft_batch.launch import LAUNCHES
+
+from incidentkb.match.signatures import any_matches
 
 ID = "2025-04-21-llm-sft-batch-size-multi-gpu"
 PER_DEVICE_BATCH = 2  # the original's per_device_train_batch_size
@@ -63,7 +63,7 @@ def describe_forwards(run: dict[str, Any]) -> str:
 def test_symptom_two_visible_gpus_double_the_batch(observe, incident_record, tmp_path):  # type: ignore[no-untyped-def]
     (run,) = train("symptom", observe, tmp_path)
 
-    assert run["visible_gpus"] == run["n_gpu"] == 2
+    assert run["torch_device_count"] == run["n_gpu"] == 2
     assert run["train_batch_size"] == 2 * PER_DEVICE_BATCH
     assert any_matches(incident_record.symptom.signatures, observe.error), observe.error
 
@@ -74,7 +74,7 @@ def test_attempt_visible_devices_set_after_import(observe, incident_record, tmp_
     (run,) = train("attempt:visible-devices-after-import", observe, tmp_path)
 
     assert run["cuda_visible_devices"] == "0", "the attempt's line did not run"
-    assert run["visible_gpus"] == run["n_gpu"] == 2, "the variable, set after the training arguments, still counted"
+    assert run["torch_device_count"] == run["n_gpu"] == 2, "the variable, set after the training arguments, still counted"
     assert run["train_batch_size"] == 2 * PER_DEVICE_BATCH
     assert any_matches(incident_record.symptom.signatures, observe.error), observe.error
 
@@ -99,14 +99,14 @@ def test_attempt_use_liger(observe, incident_record, tmp_path):  # type: ignore[
 @pytest.mark.incident(ID, "fix")
 def test_fix_visible_devices_before_training_args(observe, tmp_path):  # type: ignore[no-untyped-def]
     (run,) = train("fix", observe, tmp_path)
-    if run["visible_gpus"] == 0:
+    if run["torch_device_count"] == 0:
         observe.note("CPU host: this shows that training with the import-time arguments works at per-device batch 2")
     elif run["cuda_visible_devices_given"] == "":
         observe.note("Started with no GPU visible; the fix's own line made GPU 0 visible again, as it would anywhere")
 
     assert observe.error is None, observe.error
     assert run["cuda_visible_devices"] == "0"
-    assert run["visible_gpus"] <= 1 and run["n_gpu"] <= 1
+    assert run["torch_device_count"] <= 1 and run["n_gpu"] <= 1
     assert run["train_batch_size"] == PER_DEVICE_BATCH
     (rows,) = run["forward_rows_by_device"].values()  # one device ran every forward pass
     assert run["optimizer_steps"] > 0 and rows and max(rows) <= PER_DEVICE_BATCH

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import pytest
 import torch
-
-from incidentkb.observation import Observation
 from stylegan import Generator, generate_test_images, image_test_labels, train_step
 from stylegan.memory import collector_sees_only_new_objects, meter_for
 from stylegan.training import TEST_LABEL_SETS
+
+from incidentkb.plugin.observation import Observation
 
 ID = "2025-04-15-stylegan-test-image-memory-leak"
 DEVICES = [

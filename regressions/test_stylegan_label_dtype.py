@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from incidentkb.observation import Observation
-from incidentkb.schema import Incident
-from incidentkb.signatures import any_matches
 from stylegan import Generator, concatenate_labels, label_loader, property_score_rows
 from stylegan.labels import TRAIN_BATCH_SIZE
+
+from incidentkb.match.signatures import any_matches
+from incidentkb.plugin.observation import Observation
+from incidentkb.records.schema import Incident
 
 ID = "2025-04-12-stylegan-label-dtype-mismatch"
 DEVICES = [

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from incidentkb.jsonschema import SCHEMA_FILE
-from incidentkb.yamlload import YamlSyntaxError, load_yaml
+from incidentkb.records.json_schema import SCHEMA_FILE
+from incidentkb.records.yamlload import YamlSyntaxError, load_yaml
 
 __all__ = ["REPO", "SAMPLE", "sample_repository", "with_schema", "regression_for", "load_bench"]
 

@@ -241,7 +241,7 @@ def _cases(torch_version: str, gpus: int) -> list[dict[str, Any]]:
 
 def result_file(torch_version: str, stack: str, gpus: int, finished: str, cases: list[dict[str, Any]],
                 covered_by: dict[str, str] | None = None) -> dict[str, Any]:
-    """A results file in the shape `incidentkb.results.write` gives it."""
+    """A results file in the shape `incidentkb.matrix.results_files.write` gives it."""
     cell = f"torch={torch_version} stack={stack} gpus={gpus}"
     host = {"platform": "Linux 6.8 (linux, x86_64)", "cpu": "x86_64", "cpu_count": 16, "memory_gb": 128,
             "gpus": [{"name": "NVIDIA H100 80GB HBM3", "memory_gb": 80}] * gpus, "gpu_count": gpus,

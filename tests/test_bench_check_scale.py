@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from incidentkb.check import check
 from repo_samples import load_bench
+
+from incidentkb.check.checker import check
 
 
 def test_synthetic_records_pass_check(tmp_path: Path) -> None:

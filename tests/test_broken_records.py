@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from incidentkb.check import check
 from repo_samples import regression_for, with_schema
+
+from incidentkb.check.checker import check
 
 BROKEN = Path(__file__).parent / "broken"
 

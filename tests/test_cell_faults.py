@@ -1,6 +1,6 @@
 """A matrix cell whose regressions crash the interpreter, hang or exhaust memory is recorded, and the matrix runs on.
 
-These drive `cellrun.run_cell`, the code a `regressions(...)` nox session runs, on a throwaway project whose
+These drive `cell_run.run_cell`, the code a `regressions(...)` nox session runs, on a throwaway project whose
 regressions fault for real: a segfault, a sleep past the time limits, an allocation past an address-space limit
 and `os._exit`. Only the environment is not built: the cell's environment is a folder whose `bin/python` starts
 this interpreter, marked as built from the cell's spec, so the runner reuses it as it would a warm one.
@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb import cellrun, envs, results
-from incidentkb.matrix import Assignment, Cell, GpuSetting, Matrix, Stack, Target, TorchOption
-from incidentkb.runner import HostFacts
+from incidentkb.matrix import cell_run, envs, results_files
+from incidentkb.matrix.axes import Cell, GpuSetting, Matrix, Stack, TorchOption
+from incidentkb.matrix.hosts import HostFacts
+from incidentkb.matrix.planning import Assignment, Target
 
 FAULTS = '''
 import ctypes, os, resource, time
@@ -130,10 +131,10 @@ def warm_environment(m: Matrix, cell: Cell, root: Path) -> None:
     envs.mark_current(spec, venv)
 
 
-def run(m: Matrix, cell: Cell, root: Path, *targets: Target, posargs: tuple[str, ...] = ()) -> results.CellResult:
+def run(m: Matrix, cell: Cell, root: Path, *targets: Target, posargs: tuple[str, ...] = ()) -> results_files.CellResult:
     """One cell as its nox session runs it (`posargs`: the user's pytest arguments after `--`)."""
     warm_environment(m, cell, root)
-    return cellrun.run_cell(
+    return cell_run.run_cell(
         m, cell, Assignment(targets), host=HOST, root=root, run=_no_install, log=lambda _: None, posargs=posargs,
     )
 
@@ -142,7 +143,7 @@ def _no_install(command: list[str]) -> None:
     raise AssertionError(f"the environment was built again: {command}")
 
 
-def outcomes(result: results.CellResult) -> dict[str, str]:
+def outcomes(result: results_files.CellResult) -> dict[str, str]:
     return {case.name: case.outcome.value for case in result.cases}
 
 
@@ -168,7 +169,7 @@ def test_faults_in_an_xdist_cell_are_recorded_case_by_case_and_the_next_cell_run
     assert "crashed while running 'regressions/test_faults.py::test_fix_exits'" in details["test_fix_exits"]
     assert "from pytest-timeout" in details["test_attempt_hangs"]
     assert "MemoryError" in details["test_fix_exhausts_memory"]
-    on_disk = [results.read(path) for path in results.result_paths(results.results_dir(project))]
+    on_disk = [results_files.read(path) for path in results_files.result_paths(results_files.results_dir(project))]
     assert [str(r.cell) for r in on_disk] == [str(CELL_A), str(CELL_B)]
     assert outcomes(on_disk[0]) == outcomes(first) and on_disk[0].data["pytest"]["exit_code"] == 1
     assert outcomes(second) == {"test_symptom_reproduces": "reproduces", "test_fix_breaks": "BROKEN"}
@@ -200,7 +201,7 @@ def test_a_fault_in_a_single_process_cell_is_recorded_and_the_next_cell_runs(
     assert outcomes(first) == {case: outcome}
     assert detail in (first.cases[0].detail or "") and first.failures()
     assert outcomes(second) == {"test_symptom_reproduces": "reproduces", "test_fix_breaks": "BROKEN"}
-    assert [str(results.read(p).cell) for p in results.result_paths(results.results_dir(project))] == [str(CELL_A), str(CELL_B)]
+    assert [str(results_files.read(p).cell) for p in results_files.result_paths(results_files.results_dir(project))] == [str(CELL_A), str(CELL_B)]
 
 
 
@@ -208,9 +209,10 @@ def test_a_fault_in_a_single_process_cell_is_recorded_and_the_next_cell_runs(
 DRIVER = r"""
 import sys
 from pathlib import Path
-from incidentkb import cellrun
-from incidentkb.matrix import Assignment, Cell, GpuSetting, Matrix, Stack, Target, TorchOption
-from incidentkb.runner import HostFacts
+from incidentkb.matrix import cell_run
+from incidentkb.matrix.axes import Cell, GpuSetting, Matrix, Stack, TorchOption
+from incidentkb.matrix.planning import Assignment, Target
+from incidentkb.matrix.hosts import HostFacts
 
 m = Matrix(torch=(TorchOption("9.9", "w", "torch==9.9"),), stacks=(Stack("a", "w", ()), Stack("b", "w", ())),
            gpus=(GpuSetting(0, "w", workers="0"),), case_timeout_s=3, cell_timeout_s=120)
@@ -219,7 +221,7 @@ target = Target("2026-01-02-normal", "regressions/test_normal.py", ("torch",),
 host = HostFacts(gpu_names=(), host_python=sys.executable, host_torch=None)
 for _ in range(3):
     for cell in (Cell("9.9", "a", 0), Cell("9.9", "b", 0)):
-        cellrun.run_cell(m, cell, Assignment((target,)), host=host, root=Path(sys.argv[1]), run=print, log=print)
+        cell_run.run_cell(m, cell, Assignment((target,)), host=host, root=Path(sys.argv[1]), run=print, log=print)
 """
 
 
@@ -233,8 +235,8 @@ def test_a_matrix_run_killed_at_any_moment_leaves_only_whole_results_files(proje
     os.killpg(driver.pid, signal.SIGKILL)  # nox and what it started in its group; a cell's pytest has its own
     driver.wait(timeout=30)
 
-    folder = results.results_dir(project)
+    folder = results_files.results_dir(project)
     files = list(folder.iterdir()) if folder.exists() else []
     assert all(p.suffix == ".json" or p.name.startswith(".incomplete-") and p.suffix == ".partial" for p in files)
     for path in folder.glob("*.json") if folder.exists() else ():
-        assert outcomes(results.read(path)) == {"test_symptom_reproduces": "reproduces", "test_fix_breaks": "BROKEN"}
+        assert outcomes(results_files.read(path)) == {"test_symptom_reproduces": "reproduces", "test_fix_breaks": "BROKEN"}

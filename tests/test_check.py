@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from incidentkb.check import CheckError, Report, check, find_root
-from incidentkb.records import Problem
 from repo_samples import sample_repository
+
+from incidentkb.check.checker import CheckError, Report, check, find_root
+from incidentkb.records.reader import Problem
 
 RECORD = "incidents/2025-01-15-sample-loss-nan.yaml"
 REGRESSION = "regressions/sample_loss_nan.py"

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from repo_samples import sample_repository
 
 from incidentkb.cli import COMMANDS, main
-from incidentkb.jsonschema import SCHEMA_FILE, render_schema
-from repo_samples import sample_repository
+from incidentkb.records.json_schema import SCHEMA_FILE, render_schema
 
 REPO = Path(__file__).parent.parent
 RECORD = "incidents/2025-01-15-sample-loss-nan.yaml"

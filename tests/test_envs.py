@@ -6,8 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.envs import _LINK_HOST, create_commands, host_has, install_commands, is_current, mark_current, python_in, spec_for
-from incidentkb.matrix import Cell, GpuSetting, Matrix, Stack, TorchOption
+from incidentkb.matrix.axes import Cell, GpuSetting, Matrix, Stack, TorchOption
+from incidentkb.matrix.envs import (
+    _LINK_HOST,
+    create_commands,
+    host_has,
+    install_commands,
+    is_current,
+    mark_current,
+    python_in,
+    spec_for,
+)
 
 HOST_PROVIDES = ("torch", "numpy")
 MATRIX = Matrix(

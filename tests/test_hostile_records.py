@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
-from incidentkb.yamlload import load_yaml
 from repo_samples import regression_for, sample_repository
 from site_samples import make_project, mkdocs_build
+
+from incidentkb.records.yamlload import load_yaml
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent

@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from incidentkb.jsonschema import SCHEMA_COMMENT, SCHEMA_FILE, incident_schema, render_schema, schema_is_current, write_schema
+from incidentkb.records.json_schema import (
+    SCHEMA_COMMENT,
+    SCHEMA_FILE,
+    incident_schema,
+    render_schema,
+    schema_is_current,
+    write_schema,
+)
 from incidentkb.scaffold import plan
 
 REPO = Path(__file__).parent.parent

@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from incidentkb.match import KnownIncident, Matcher
-from incidentkb.signatures import ErrorInfo
 from repo_samples import load_bench
+
+from incidentkb.match.matcher import KnownIncident, Matcher
+from incidentkb.match.signatures import ErrorInfo
 
 REPO = Path(__file__).resolve().parents[1]
 TRACEBACKS = REPO / "tests" / "tracebacks"

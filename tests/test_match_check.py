@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from incidentkb.match import check_results_wordings, read_results_files
-from incidentkb.records import read_record, record_files
+from incidentkb.check.results_wordings import check_results_wordings, read_results_files
+from incidentkb.records.reader import read_record, record_files
 
 REPO = Path(__file__).resolve().parents[1]
 DTYPE = "2025-04-12-stylegan-label-dtype-mismatch"
@@ -142,7 +142,7 @@ def test_a_committed_results_file_is_read_as_written(tmp_path: Path) -> None:
 
 
 def test_incidentkb_check_reports_a_new_wording(tmp_path: Path) -> None:
-    from incidentkb.check import check
+    from incidentkb.check.checker import check
 
     for part in ("incidents", "regressions", "schema"):
         shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("results", "__pycache__"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.matrix import (
+from incidentkb.matrix.axes import (
     MATRIX_FILE,
     Cell,
     Exclusion,
@@ -16,13 +16,11 @@ from incidentkb.matrix import (
     Matrix,
     MatrixError,
     Stack,
-    Target,
     TorchOption,
     load_matrix,
-    load_targets,
     pinned_version,
-    plan,
 )
+from incidentkb.matrix.planning import Target, load_targets, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 

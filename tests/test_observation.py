@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from incidentkb.observation import Observation, ObservationError
+from incidentkb.plugin.observation import Observation, ObservationError
 
 
 def multiply(a: list[list[float]], b: list[list[float]]) -> None:
@@ -87,7 +87,7 @@ def test_to_dict_and_from_dict_round_trip() -> None:
 def test_merge_takes_an_observation_from_a_subprocess() -> None:
     child = (
         "import json\n"
-        "from incidentkb.observation import Observation\n"
+        "from incidentkb.plugin.observation import Observation\n"
         "observe = Observation()\n"
         "with observe.catching():\n"
         "    raise RuntimeError('The size of tensor a (2) must match the size of tensor b (4)')\n"

@@ -19,7 +19,7 @@ pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parents[1]
 DTYPE = "2025-04-12-stylegan-label-dtype-mismatch"
 # Loaded by its entry point once the package is installed with it; named explicitly otherwise.
-PLUGIN = [] if any(ep.value == "incidentkb.pytest_known" for ep in entry_points(group="pytest11")) else ["-p", "incidentkb.pytest_known"]
+PLUGIN = [] if any(ep.value == "incidentkb.plugin.known" for ep in entry_points(group="pytest11")) else ["-p", "incidentkb.plugin.known"]
 
 EXAMPLES = '''
 import torch

@@ -36,7 +36,7 @@ regression:
 CASES = '''
 import time
 import pytest
-from incidentkb.signatures import any_matches
+from incidentkb.match.signatures import any_matches
 
 ID = "demo-incident"
 

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.records import Problem, RecordError, load_record, load_records, read_record, record_files
-from incidentkb.schema import Incident
+from incidentkb.records.reader import (
+    Problem,
+    RecordError,
+    load_record,
+    load_records,
+    read_record,
+    record_files,
+)
+from incidentkb.records.schema import Incident
 
 SAMPLE = Path(__file__).parent / "sample" / "incidents" / "2025-01-15-sample-loss-nan.yaml"
 

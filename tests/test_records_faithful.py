@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.records import load_record
-from incidentkb.schema import Incident
-from incidentkb.signatures import any_matches, collapse_whitespace
-from incidentkb.traceback_parse import parse_traceback
+from incidentkb.match.signatures import any_matches, collapse_whitespace
+from incidentkb.match.tracebacks import parse_traceback
+from incidentkb.records.reader import load_record
+from incidentkb.records.schema import Incident
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_CANDIDATES = (REPO.parent / "shared" / "seed", REPO / "shared" / "seed")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.records import load_records
-from incidentkb.regex_risk import backtracks_exponentially
+from incidentkb.records.reader import load_records
+from incidentkb.records.regex_risk import backtracks_exponentially
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.regression_scan import IncidentMarker, ScanIssue, regression_files, scan_regression
+from incidentkb.check.regression_scan import (
+    IncidentMarker,
+    ScanIssue,
+    regression_files,
+    scan_regression,
+)
 
 SAMPLE = Path(__file__).parent / "sample" / "regressions" / "sample_loss_nan.py"
 ID = "2025-01-15-sample-loss-nan"

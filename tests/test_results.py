@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 
-from incidentkb.matrix import Cell
-from incidentkb.outcomes import Outcome
-from incidentkb.results import SCHEMA, ResultsError, latest_per_cell, read, read_all, write
+from incidentkb.matrix.axes import Cell
+from incidentkb.matrix.results_files import (
+    SCHEMA,
+    ResultsError,
+    latest_per_cell,
+    read,
+    read_all,
+    write,
+)
+from incidentkb.verdict.outcomes import Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 

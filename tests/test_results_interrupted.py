@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.results import read_all, result_paths
+from incidentkb.matrix.results_files import read_all, result_paths
 
 #: Writes results files for one cell, all with the same `finished` second, as fast as it can; argv: folder,
 #: writer name, how many files, bytes of padding per file. Prints "ready" once imported, then waits for "go".
 WRITER = r"""
 import sys
-from incidentkb.results import SCHEMA, write
+from incidentkb.matrix.results_files import SCHEMA, write
 
 folder, name, count, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 print("ready", flush=True)

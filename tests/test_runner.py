@@ -8,8 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.matrix import Cell, Exclusion, GpuSetting, Matrix, Stack, Target, TorchOption
-from incidentkb.runner import HostFacts, cases_for, parse_gpu_list, run_pytest, unavailable, visible_devices
+from incidentkb.host.probe import parse_gpu_list
+from incidentkb.matrix.axes import (
+    Cell,
+    Exclusion,
+    GpuSetting,
+    Matrix,
+    Stack,
+    TorchOption,
+)
+from incidentkb.matrix.hosts import HostFacts, unavailable, visible_devices
+from incidentkb.matrix.planning import Target
+from incidentkb.matrix.pytest_process import cases_for, run_pytest
 
 MATRIX = Matrix(
     torch=(TorchOption("2.6.0", "w", "torch==2.6.0"), TorchOption("installed", "w")),

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
-from incidentkb.check import check
-from incidentkb.scaffold import ScaffoldError, plan, slugify, write
 from repo_samples import with_schema
+
+from incidentkb.check.checker import check
+from incidentkb.scaffold import ScaffoldError, plan, slugify, write
 
 DAY = dt.date(2025, 5, 2)
 

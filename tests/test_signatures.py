@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from incidentkb.schema import Signature
-from incidentkb.signatures import ErrorInfo, any_matches, normalise, signature_matches
+from incidentkb.match.signatures import (
+    ErrorInfo,
+    any_matches,
+    normalise,
+    signature_matches,
+)
+from incidentkb.records.schema import Signature
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 import site_samples
-from incidentkb.schema import Incident
 from site_samples import HOSTILE_ID, REPO, make_project, mkdocs_build
+
+from incidentkb.records.schema import Incident
 
 IDS = [r["id"] for r in site_samples.records()]
 

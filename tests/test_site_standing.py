@@ -1,4 +1,4 @@
-"""Where incidents stand, derived from results (incidentkb.site.standing, incidentkb.site.runs)."""
+"""Where incidents stand, derived from results (incidentkb.site.standing, incidentkb.site.case_runs)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 import site_samples
-from incidentkb.matrix import Cell
-from incidentkb.outcomes import Outcome
-from incidentkb.schema import Incident
-from incidentkb.site.runs import CaseRun, Coverage, Entry
-from incidentkb.site.sources import Results
+
+from incidentkb.matrix.axes import Cell
+from incidentkb.records.schema import Incident
+from incidentkb.site.case_runs import CaseRun, Coverage, Entry
+from incidentkb.site.sources import LoadedRuns
 from incidentkb.site.standing import build, describe_cells
+from incidentkb.verdict.outcomes import Outcome
 
 A = Cell("2.6.0", "4.51.3", 0)
 B = Cell("2.6.0", "4.51.3", 2)
@@ -75,7 +76,7 @@ def test_the_summary_says_where_the_symptom_reproduces_and_where_it_no_longer_do
     runs = [_run("symptom", c, "reproduces" if c.torch == "2.6.0" else "no longer reproduces", incident=DTYPE)
             for c in FOUR]
     runs += [_run("fix", c, "holds", incident=DTYPE) for c in FOUR]
-    item = build([_incident()], Results(runs=runs)).incidents[0]
+    item = build([_incident()], LoadedRuns(runs=runs)).incidents[0]
     assert item.summary() == (
         "The symptom reproduces with torch 2.6.0 and no longer reproduces with torch 2.13.0. "
         "The fix holds in all 4 cells."
@@ -88,27 +89,27 @@ def test_the_summary_says_where_the_symptom_reproduces_and_where_it_no_longer_do
 def test_skipped_cells_are_named_with_the_reason() -> None:
     runs = [_run("symptom", c, "reproduces" if c.gpus else "not run", incident=DTYPE,
                  detail=None if c.gpus else "needs: 2 CUDA GPUs (found 0)") for c in FOUR]
-    item = build([_incident()], Results(runs=runs)).incidents[0]
+    item = build([_incident()], LoadedRuns(runs=runs)).incidents[0]
     assert item.summary() == (
         "The symptom reproduces with 2 GPUs. It was not run with 0 GPUs (needs: 2 CUDA GPUs (found 0))."
     )
 
 
 def test_no_results_says_so() -> None:
-    item = build([_incident()], Results()).incidents[0]
+    item = build([_incident()], LoadedRuns()).incidents[0]
     assert item.summary().startswith("No results yet")
     assert item.verdict("fix").text == "not run yet"
 
 
 def test_a_newer_results_file_replaces_an_older_one_in_its_cell() -> None:
     runs = [_run("fix", A, "BROKEN", day=1, incident=DTYPE), _run("fix", A, "holds", day=2, incident=DTYPE)]
-    item = build([_incident()], Results(runs=runs)).incidents[0]
+    item = build([_incident()], LoadedRuns(runs=runs)).incidents[0]
     assert item.entry(A, "fix").outcome is Outcome.holds
 
 
 def test_a_covered_cell_shows_the_runs_of_the_cell_that_covered_it() -> None:
     covered = Cell("2.6.0", "4.57.6", 0)
-    results = Results(runs=[_run("fix", A, "holds", incident=DTYPE)],
+    results = LoadedRuns(runs=[_run("fix", A, "holds", incident=DTYPE)],
                       coverage=[Coverage(DTYPE, covered, A, dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc))])
     kb = build([_incident()], results)
     entry = kb.incidents[0].entry(covered, "fix")
@@ -117,14 +118,14 @@ def test_a_covered_cell_shows_the_runs_of_the_cell_that_covered_it() -> None:
 
 
 def test_results_for_an_incident_without_a_record_are_reported() -> None:
-    kb = build([_incident()], Results(runs=[_run("fix", A, "holds", incident="2025-01-01-renamed")]))
+    kb = build([_incident()], LoadedRuns(runs=[_run("fix", A, "holds", incident="2025-01-01-renamed")]))
     assert kb.unknown == ["2025-01-01-renamed"]
     assert kb.incidents[0].cells == []
 
 
 def test_columns_follow_symptom_fix_alternatives_attempts() -> None:
     record = next(r for r in site_samples.records() if r["id"] == "2025-04-21-llm-sft-batch-size-multi-gpu")
-    item = build([Incident.model_validate(record)], Results()).incidents[0]
+    item = build([Incident.model_validate(record)], LoadedRuns()).incidents[0]
     assert [c.label for c in item.columns] == [
         "symptom", "fix", "fix: torchrun", "attempt: visible-devices-after-import", "attempt: use-liger",
     ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from incidentkb.matrix import Cell
-from incidentkb.results import SCHEMA, CellResult
-from incidentkb.table import build, render_markdown, render_text
+from incidentkb.matrix.axes import Cell
+from incidentkb.matrix.results_files import SCHEMA, CellResult
+from incidentkb.matrix.table import build, render_markdown, render_text
 
 
 def run(cell: str, covered: dict[str, str] | None = None, **cases: str) -> CellResult:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.traceback_parse import module_for_path, parse_traceback
+from incidentkb.match.tracebacks import module_for_path, parse_traceback
 
 TRACEBACKS = Path(__file__).parent / "tracebacks"
 

@@ -6,8 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.matrix import GpuSetting, Matrix, MatrixError, Stack, TorchOption
-from incidentkb.wheelhouse import commands, parse_args, platform_tags, requirement_sets
+from incidentkb.matrix.axes import GpuSetting, Matrix, MatrixError, Stack, TorchOption
+from incidentkb.matrix.wheelhouse import (
+    commands,
+    parse_args,
+    platform_tags,
+    requirement_sets,
+)
 
 MATRIX = Matrix(
     torch=(TorchOption("2.6.0", "w", "torch==2.6.0"), TorchOption("installed", "w", host_provides=("torch", "numpy"))),

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from incidentkb.yamlload import YamlSyntaxError, format_path, load_yaml
+from incidentkb.records.yamlload import YamlSyntaxError, format_path, load_yaml
 
 DOC = """\
 # a comment

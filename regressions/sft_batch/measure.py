@@ -12,7 +12,6 @@ import os
 import threading
 import time
 import traceback
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,9 @@ _LIBRARIES = ("torch", "transformers", "trl", "accelerate", "datasets", "tokeniz
 
 def library_versions() -> dict[str, str | None]:
     """Installed versions of the libraries that can change this regression's outcome (None: not installed)."""
-    found: dict[str, str | None] = {}
-    for name in _LIBRARIES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    return found
+    from incidentkb.host.versions import installed_versions
+
+    return installed_versions(_LIBRARIES)
 
 
 def _short_path(filename: str) -> str:
@@ -100,7 +95,7 @@ class Measurement:
 
         self.values.update(
             cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
-            visible_gpus=torch.cuda.device_count(),
+            torch_device_count=torch.cuda.device_count(),
             n_gpu=training_args.n_gpu,
             per_device_train_batch_size=training_args.per_device_train_batch_size,
             train_batch_size=training_args.train_batch_size,
@@ -110,7 +105,7 @@ class Measurement:
         )
 
     def failed(self, exc: BaseException) -> None:
-        from incidentkb.signatures import ErrorInfo
+        from incidentkb.match.signatures import ErrorInfo
 
         self.error = ErrorInfo.from_exception(exc).to_dict()
         sites = traceback_sites(exc)

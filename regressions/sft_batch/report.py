@@ -1,6 +1,6 @@
 """How a training process reports what it saw: one JSON line on stdout, and a file per rank when asked.
 
-The line is an observation dict as `incidentkb.observation.Observation.merge` takes it (`error`, `values`,
+The line is an observation dict as `incidentkb.plugin.observation.Observation.merge` takes it (`error`, `values`,
 `notes`). The harness reads the files (`read_dir`): under torchrun two ranks write to one stdout, where long
 lines may interleave; the prefixed line on stdout is for a person running the script by hand, among the
 trainer's logs and progress bars.

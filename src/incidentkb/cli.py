@@ -50,7 +50,7 @@ ROOT = arg("--root", type=Path, metavar="DIR",
 
 
 def _root(args: argparse.Namespace) -> Path:
-    from incidentkb.check import CheckError, find_root
+    from incidentkb.check.checker import CheckError, find_root
 
     if args.root is not None:
         given = Path(args.root)
@@ -104,7 +104,7 @@ def check_command(args: argparse.Namespace) -> int:
       incidentkb check
       incidentkb check incidents/2025-04-12-stylegan-label-dtype-mismatch.yaml
     """
-    from incidentkb.check import CheckError, check
+    from incidentkb.check.checker import CheckError, check
 
     root = _root(args)
     try:
@@ -173,7 +173,13 @@ def schema_command(args: argparse.Namespace) -> int:
     Example:
       incidentkb schema --write
     """
-    from incidentkb.jsonschema import SCHEMA_FILE, SchemaFileError, render_schema, schema_is_current, write_schema
+    from incidentkb.records.json_schema import (
+        SCHEMA_FILE,
+        SchemaFileError,
+        render_schema,
+        schema_is_current,
+        write_schema,
+    )
 
     if args.write and args.check:
         raise CommandError("give --write or --check, not both")
@@ -212,7 +218,7 @@ def match_command(args: argparse.Namespace) -> int:
       incidentkb match traceback.txt
       python train.py 2>&1 | incidentkb match
     """
-    from incidentkb.match import Matcher
+    from incidentkb.match.matcher import Matcher
 
     root = _root(args)
     try:

@@ -16,8 +16,8 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from incidentkb.jsonschema import SCHEMA_COMMENT
-from incidentkb.schema import ID_PATTERN
+from incidentkb.records.json_schema import SCHEMA_COMMENT
+from incidentkb.records.schema import ID_PATTERN
 
 __all__ = ["ScaffoldError", "NewIncident", "slugify", "plan", "write"]
 

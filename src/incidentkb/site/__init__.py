@@ -3,12 +3,12 @@
 Nothing generated is committed: `incidents/*.yaml` and `regressions/results/*.json` are read when the site is
 built, so a new record or a new results file shows up on the next build. The parts, each in its own module:
 
-- `sources` reads records and results files (with `incidentkb.records` and `incidentkb.results`);
-- `runs` holds what one case did in one cell, `standing` turns that into what a reader wants to know (where
+- `sources` reads records and results files (with `incidentkb.records.reader` and `incidentkb.matrix.results_files`);
+- `case_runs` holds what one case did in one cell, `standing` turns that into what a reader wants to know (where
   the symptom still reproduces, whether the fix holds) and words it;
 - `pages` says which pages exist; `render` and `markup` fill the Jinja templates under
-  `incidentkb/templates/site/` with record text that can only ever be text, and `cells` writes the bodies of
-  the big tables (an incident's matrix, the matrix page, the summary table); `schema_doc` reads the schema;
+  `incidentkb/templates/site/` with record text that can only ever be text, and `table_bodies` writes the bodies
+  of the big tables (an incident's matrix, the matrix page, the summary table); `schema_doc` reads the schema;
 - `generated` is the MkDocs page of a generated page (rendered from its template, without Markdown);
 - `worker` renders the generated pages in a second process while MkDocs puts earlier ones in the theme, on a
   big site where that is safe;
@@ -18,6 +18,9 @@ At 1,000 incidents the site builds in about a fifth of the time of a plain MkDoc
 incidents with every page in its navigation, and writes a fifth of its output (`bench/scale.py` builds both
 side by side; docs/performance.md has the numbers). Its pages are `.html` files rather than folders, so the
 built site opens from disk, and a build creates no folder per page.
+
+May import: `incidentkb.matrix` (results files, cells), `incidentkb.verdict`, `incidentkb.match`,
+`incidentkb.records`, `incidentkb.host`; never `incidentkb.check` or the CLI.
 """
 
 from __future__ import annotations

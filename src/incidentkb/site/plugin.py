@@ -30,17 +30,18 @@ from mkdocs.structure.pages import Page
 from incidentkb.site import pages
 from incidentkb.site.config import SiteConfig
 from incidentkb.site.generated import GeneratedPage
-from incidentkb.site.render import Links, Renderer, RenderedPage, RenderError, fill_late
+from incidentkb.site.render import Links, RenderedPage, Renderer, RenderError, fill_late
 from incidentkb.site.sources import SourceError, load_incidents, load_results
 from incidentkb.site.standing import KnowledgeBase, build
 from incidentkb.site.worker import PageWorker, worth_a_worker
 
-__all__ = ["IncidentKBPlugin", "INCIDENTS_PLACEHOLDER", "SCHEMA_PLACEHOLDER", "STYLESHEET", "WORKER_SHIM"]
+__all__ = ["IncidentKBPlugin", "INCIDENTS_PLACEHOLDER", "SCHEMA_PLACEHOLDER", "OUTCOMES_PLACEHOLDER", "STYLESHEET", "WORKER_SHIM"]
 
 log: logging.LoggerAdapter[logging.Logger] = get_plugin_logger(__name__)
 
 INCIDENTS_PLACEHOLDER = "<!-- incidentkb/incidents -->"
 SCHEMA_PLACEHOLDER = "<!-- incidentkb/schema -->"
+OUTCOMES_PLACEHOLDER = "<!-- incidentkb/outcomes -->"
 STYLESHEET = "assets/incidentkb.css"
 #: Material's offline plugin (search in a site opened from disk) loads this shim from unpkg.com; the site
 #: carries its own copy instead, so that it loads no script from the network.
@@ -171,6 +172,8 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
                 markdown = markdown.replace(INCIDENTS_PLACEHOLDER, token)
             if SCHEMA_PLACEHOLDER in markdown:
                 markdown = markdown.replace(SCHEMA_PLACEHOLDER, self.renderer.schema_reference(links))
+            if OUTCOMES_PLACEHOLDER in markdown:
+                markdown = markdown.replace(OUTCOMES_PLACEHOLDER, self.renderer.outcome_words(links))
         except RenderError as exc:
             raise PluginError(f"incidentkb: {page.file.src_uri}: {exc}") from None
         return markdown

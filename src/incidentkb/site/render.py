@@ -29,15 +29,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, TemplateError
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateError,
+)
 from markupsafe import Markup
 from mkdocs.structure.toc import AnchorLink, TableOfContents
 from mkdocs.utils import get_relative_url
 
 from incidentkb.site import markup, pages
-from incidentkb.site.schema_doc import describe_schema
-from incidentkb.site.cells import IncidentRows, matrix_rows, overview_cells
-from incidentkb.site.runs import axis_words
+from incidentkb.site.case_runs import axis_words
+from incidentkb.site.schema_doc import describe_outcomes, describe_schema
+from incidentkb.site.table_bodies import IncidentRows, matrix_rows, overview_cells
 
 __all__ = ["Renderer", "RenderError", "Links", "RenderedPage", "fill_late", "table_of_contents"]
 
@@ -230,6 +237,10 @@ class Renderer:
         Markdown, not HTML: its headings belong in the contributing page's table of contents.
         """
         return self._render(self.markdown_env, "schema.md", {"models": describe_schema(), "url": links})
+
+    def outcome_words(self, links: Links) -> str:
+        """The table of outcome words as Markdown, for the `<!-- incidentkb/outcomes -->` placeholder."""
+        return self._render(self.markdown_env, "outcomes.md", {"outcomes": describe_outcomes(), "url": links})
 
     def asset(self, name: str) -> str:
         """A file copied into the site as it is (the stylesheet, a script), overridable like a template."""

@@ -1,6 +1,6 @@
 """The record schema as reference tables, read from the pydantic model so the page cannot fall behind it.
 
-Every field's description is its attribute docstring in `incidentkb.schema`; adding a field there adds a row
+Every field's description is its attribute docstring in `incidentkb.records.schema`; adding a field there adds a row
 here on the next build.
 """
 
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from incidentkb.schema import Incident
+from incidentkb.records.schema import Incident
+from incidentkb.verdict.outcomes import DECISIONS, OUTCOMES, Outcome
 
 __all__ = ["FieldDoc", "ModelDoc", "describe_schema"]
 
@@ -111,3 +112,21 @@ def _model_named(model: type[BaseModel], name: str) -> type[BaseModel] | None:
     module = inspect.getmodule(model)
     child = getattr(module, name, None)
     return child if inspect.isclass(child) and issubclass(child, BaseModel) else None
+
+
+def describe_outcomes() -> list[dict[str, str]]:
+    """Each outcome word, the roles it is given to, its meaning and what it does to a run (from the one table)."""
+    roles: dict[Outcome, list[str]] = {}
+    for (role, _), outcome in DECISIONS.items():
+        names = roles.setdefault(outcome, [])
+        if role.value not in names:
+            names.append(role.value)
+    return [
+        {
+            "word": outcome.value,
+            "roles": ", ".join(roles.get(outcome, [])) or "any",
+            "meaning": info.meaning,
+            "effect": "fails the run" if info.fails_run else "drift: fails only with --strict" if info.drift else "passes",
+        }
+        for outcome, info in OUTCOMES.items()
+    ]

@@ -1,6 +1,6 @@
 """Reading what the site is built from: the incident records and the regression results files.
 
-Records are read with `incidentkb.records` and results files with `incidentkb.results`, the readers `check`,
+Records are read with `incidentkb.records.reader` and results files with `incidentkb.matrix.results_files`, the readers `check`,
 the table and the pytest plugin share. Every problem is raised as a `SourceError` that names the file, so the
 plugin can stop the build with a message the author can act on instead of a traceback from inside MkDocs.
 """
@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from incidentkb.matrix import Cell, MatrixError
-from incidentkb.outcomes import Outcome
-from incidentkb.records import RecordError, load_records
-from incidentkb.results import ResultsError, read_data, result_paths
-from incidentkb.schema import Incident
-from incidentkb.site.runs import CaseRun, Coverage
+from incidentkb.matrix.axes import Cell, MatrixError
+from incidentkb.matrix.results_files import ResultsError, read_data, result_paths
+from incidentkb.records.reader import RecordError, load_records
+from incidentkb.records.schema import Incident
+from incidentkb.site.case_runs import CaseRun, Coverage
+from incidentkb.verdict.outcomes import Outcome
 
-__all__ = ["SourceError", "Results", "load_incidents", "load_results", "describe_machine"]
+__all__ = ["SourceError", "LoadedRuns", "load_incidents", "load_results", "describe_machine"]
 
 #: The libraries whose versions the site shows beside a run; the matrix's axes are made of them.
 SHOWN_VERSIONS = ("torch", "transformers", "trl")
@@ -72,7 +72,7 @@ def describe_machine(host: Mapping[str, Any]) -> str:
 
 
 @dataclass
-class Results:
+class LoadedRuns:
     """Every case run and every coverage note of the results files."""
 
     runs: list[CaseRun] = field(default_factory=list)
@@ -164,7 +164,7 @@ def _reading_order(paths: list[Path]) -> list[tuple[str, str, Path]]:
     return sorted(named, key=lambda t: (t[0], t[1], t[2].name), reverse=True)
 
 
-def load_results(directory: Path, incidents: Collection[str] | None = None) -> Results:
+def load_results(directory: Path, incidents: Collection[str] | None = None) -> LoadedRuns:
     """Every case run in the results files of `directory` that the site can show; no directory: no results yet.
 
     Results files are never deleted, so a cell's history only grows; the site shows, for each incident and
@@ -172,7 +172,7 @@ def load_results(directory: Path, incidents: Collection[str] | None = None) -> R
     newer ones have run (or covered) every one of them. Each file is read once, its cases turned into
     `CaseRun`s, and its JSON dropped before the next is read.
     """
-    results = Results()
+    results = LoadedRuns()
     if not directory.is_dir():
         return results
     torch_versions: list[tuple[dt.datetime, str, Cell, str]] = []

@@ -15,11 +15,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from incidentkb.matrix import AXES
-from incidentkb.outcomes import Outcome, Role, parse_role
-from incidentkb.schema import Incident
-from incidentkb.site.runs import LEVEL_RANK, CaseRun, Cell, Entry, axis_words, cell_key, level_of
-from incidentkb.site.sources import Results
+from incidentkb.matrix.axes import AXES
+from incidentkb.records.schema import Incident
+from incidentkb.site.case_runs import CaseRun, Cell, Entry, axis_words, cell_key
+from incidentkb.site.sources import LoadedRuns
+from incidentkb.verdict.outcomes import LEVEL_RANK, Outcome, Role, parse_role
 
 __all__ = [
     "Column",
@@ -30,21 +30,6 @@ __all__ = [
     "describe_cells",
     "build",
 ]
-
-#: How an outcome reads in a sentence whose subject is the case ("the fix ...", "the symptom ...").
-_VERBS = {
-    Outcome.reproduces: "reproduces",
-    Outcome.no_longer_reproduces: "no longer reproduces",
-    Outcome.changed: "now raises a different error",
-    Outcome.holds: "holds",
-    Outcome.broken: "is BROKEN",
-    Outcome.still_fails: "still fails",
-    Outcome.behaves_differently: "now behaves differently",
-    Outcome.crashed: "crashed",
-    Outcome.timed_out: "timed out",
-    Outcome.not_run: "was not run",
-}
-
 
 def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
@@ -216,9 +201,9 @@ class IncidentStanding:
             return Standing("not run yet" if not self.not_run(role) else "not run (skipped)", "none")
         if short and len(groups) == 1:
             outcome, cells = groups[0]
-            return Standing(f"{outcome.value} ({len(cells)} cell{'' if len(cells) == 1 else 's'})", level_of(outcome))
+            return Standing(f"{outcome.value} ({len(cells)} cell{'' if len(cells) == 1 else 's'})", outcome.level)
         parts = [f"{o.value} {describe_cells(cells, self.cells)}" for o, cells in groups]
-        worst = max((level_of(o) for o, _ in groups), key=LEVEL_RANK.__getitem__)
+        worst = max((o.level for o, _ in groups), key=LEVEL_RANK.__getitem__)
         return Standing("; ".join(parts), worst)
 
     def summary(self) -> str:
@@ -229,7 +214,7 @@ class IncidentStanding:
         for subject, role in (("The symptom", "symptom"), ("The fix", "fix")):
             groups = self.groups(role)
             if groups:
-                clauses = [f"{_VERBS[o]} {describe_cells(cells, self.cells)}" for o, cells in groups]
+                clauses = [f"{o.verb} {describe_cells(cells, self.cells)}" for o, cells in groups]
                 sentences.append(f"{subject} {_join(clauses)}.")
         for reason, cells in self.not_run("symptom"):
             sentences.append(f"It was not run {describe_cells(cells, self.cells)} ({reason}).")
@@ -322,7 +307,7 @@ def _newest_runs(runs: Iterable[CaseRun]) -> dict[tuple[str, Cell], list[CaseRun
     return grouped
 
 
-def build(incidents: Sequence[Incident], results: Results) -> KnowledgeBase:
+def build(incidents: Sequence[Incident], results: LoadedRuns) -> KnowledgeBase:
     """Put the records and the newest results together."""
     standings = {i.id: IncidentStanding(i, _columns(i)) for i in incidents}
     cell_dates: dict[Cell, dt.datetime] = {}

@@ -1,0 +1,108 @@
+"""`incidentkb check` on results files: every error a symptom case observed must match its own incident only.
+
+This turns `incidentkb match` around: every error a symptom case observed, in every committed results file, must
+match its own incident and no other, so a new wording seen on another version or device is caught the day its
+results are committed, with the signature to extend named.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from incidentkb.match.matcher import KnownIncident, Matcher
+from incidentkb.match.signatures import ErrorInfo, collapse_whitespace
+from incidentkb.matrix.results_files import result_paths
+from incidentkb.records.reader import Problem, RecordFile
+from incidentkb.records.yamlload import clip
+
+__all__ = ["read_results_files", "check_results_wordings"]
+
+
+def _line_of(text: str, needle: str, after: str = "") -> int:
+    """The line of `needle` in `text`, looked for from where `after` is (the case it belongs to); else line 1."""
+    start = max(text.find(after), 0) if after else 0
+    at = text.find(needle, start)
+    return text.count("\n", 0, at) + 1 if at >= 0 else 1
+
+
+def _signatures_place(record: RecordFile, root: Path | None) -> str:
+    """`incidents/x.yaml:LINE`, the line of `symptom.signatures` (or of `symptom` when it has none)."""
+    line = 1
+    if record.doc is not None:
+        for place in (("symptom", "signatures"), ("symptom",)):
+            if record.get(*place) is not None:
+                line = record.doc.mark(place, key=True)[0]
+                break
+    path = record.path
+    if root is not None and path.is_absolute():
+        try:
+            path = path.relative_to(root)
+        except ValueError:
+            pass
+    return f"{path.as_posix()}:{line}"
+
+
+def read_results_files(directory: Path) -> list[tuple[Path, Mapping[str, Any], str]]:
+    """(path, parsed JSON, text) of every results file in `directory`; one that is not JSON is left to the
+    results reader to report."""
+    found = []
+    for path in result_paths(directory) if directory.is_dir() else ():
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text)
+        except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8, not JSON, or nested past the parser
+            continue
+        if isinstance(data, dict):
+            found.append((path, data, text))
+    return found
+
+
+def check_results_wordings(
+    records: Sequence[RecordFile],
+    results: Iterable[tuple[Path, Mapping[str, Any], str]],
+    root: Path | None = None,
+) -> list[Problem]:
+    """Every error observed by a symptom case must match its own incident's signatures and no other's.
+
+    `results` holds (path, parsed JSON, raw text) per results file (`read_results_files`); the text only places
+    each problem on the line of the message it is about. Record places in messages are shown relative to `root`.
+    """
+    valid = [r for r in records if r.incident is not None]
+    by_id = {r.incident.id: r for r in valid if r.incident is not None}
+    matcher = Matcher(KnownIncident(r.incident, r.path.as_posix()) for r in valid if r.incident is not None)
+    problems: list[Problem] = []
+    for path, data, text in results:
+        cell = data.get("cell", "?")
+        cases = data.get("cases")  # as `results.write` puts them, beside `cell`
+        # A file or entry of another shape is left to the results reader to report, as one that is not JSON.
+        for case in cases if isinstance(cases, list) else ():
+            if not isinstance(case, dict) or case.get("role") != "symptom":
+                continue
+            observation = case.get("observation")
+            found = observation.get("error") if isinstance(observation, dict) else None
+            if not found or not isinstance(found, dict) or not isinstance(found.get("frames", []), list):
+                continue
+            own = case.get("incident")
+            error = ErrorInfo.from_dict(observation["error"])
+            name = str(case.get("nodeid", "?")).rsplit("::", 1)[-1].split("[", 1)[0]
+            seen = f"the error observed by {name} in cell {cell} ({clip(collapse_whitespace(error.message), 100)!r})"
+            # Searched as `results.write` wrote it (JSON, non-ASCII kept), from the case's own entry on.
+            nodeid = json.dumps(str(case.get("nodeid", "")), ensure_ascii=False)
+            line = _line_of(text, json.dumps(error.message, ensure_ascii=False)[1:-1][:80], after=nodeid)
+            matched = {m.incident_id: m for m in matcher.match(error)}
+            record = by_id.get(own) if isinstance(own, str) else None
+            if record is not None and own not in matched:
+                problems.append(Problem(str(path), line, 1, (
+                    f"{seen} matches no signature of {own}; extend one of its symptom.signatures "
+                    f"({_signatures_place(record, root)}) or add one for this wording")))
+            for other, found in matched.items():
+                if other == own:
+                    continue
+                pattern = found.match.signature.message
+                problems.append(Problem(str(path), line, 1, (
+                    f"{seen} also matches {other} (signature {found.signature_index + 1} /{pattern}/, "
+                    f"{_signatures_place(by_id[other], root)}); narrow that signature so it names only its own error")))
+    return problems

@@ -1,0 +1,15 @@
+"""The regression matrix: axes, planning, environments, running a cell, results files, the table, wheelhouses.
+
+- `axes`: `regressions/matrix.toml` read into torch options, stacks, GPU settings and cells;
+- `planning`: which incidents each cell runs (and which earlier cell's run stands for the rest);
+- `hosts`: what a host gives cells (GPUs, its own torch, a wheelhouse) and why a cell cannot run there;
+- `envs`: a cell's Python environment: what goes in, the commands that build it, when to reuse it;
+- `pytest_process`: the cell's pytest in a subprocess under a time limit;
+- `cell_run`: one cell from its environment to its results file (what a `regressions(...)` session does);
+- `results_files`: the JSON files runs write, never overwritten, and their readers;
+- `table`: the incidents x cells table for the terminal and Markdown;
+- `wheelhouse`: the wheels some cells need, for a host without internet.
+
+May import: `incidentkb.verdict`, `incidentkb.records`, `incidentkb.host`. It reads the pytest plugin's report
+as JSON data and never imports the plugin.
+"""

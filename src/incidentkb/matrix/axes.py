@@ -1,0 +1,315 @@
+"""The regression matrix: its axes, its cells, what a cell may not run and which incidents each cell runs.
+
+Everything comes from one declared file, `regressions/matrix.toml`, so adding a torch version or a stack is a
+data change. A `Cell` is a value object whose string (`torch=2.6.0 stack=4.51.3 gpus=0`) is the nox session id,
+the pytest id and the key of results files. An incident runs only where the libraries it `depends_on` (and the
+GPU count, which always matters) take a combination of versions not run before: the dtype incident, which
+depends on torch alone, runs once per torch version and GPU setting, not once per transformers stack.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from incidentkb.host.versions import canonical_name, version_satisfies
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "MATRIX_FILE",
+    "AXES",
+    "MatrixError",
+    "Cell",
+    "TorchOption",
+    "Stack",
+    "GpuSetting",
+    "Exclusion",
+    "Matrix",
+    "load_matrix",
+    "pinned_version",
+    "cell_key",
+    "version_key",
+]
+
+#: Where the matrix is declared, relative to the repository root.
+MATRIX_FILE = "regressions/matrix.toml"
+#: The axes in the order cells multiply (and run).
+AXES = ("torch", "stack", "gpus")
+
+
+class MatrixError(ValueError):
+    """The matrix file, or a cell named by a user, is not what the matrix allows; the message names the place."""
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One value of each axis. Its string is its id everywhere: nox, pytest, results files, the table."""
+
+    torch: str
+    stack: str
+    gpus: int
+
+    def __str__(self) -> str:
+        return f"torch={self.torch} stack={self.stack} gpus={self.gpus}"
+
+    @property
+    def slug(self) -> str:
+        """The id as a file-name part: `torch-2.6.0_stack-4.51.3_gpus-0`."""
+        return f"torch-{self.torch}_stack-{self.stack}_gpus-{self.gpus}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"torch": self.torch, "stack": self.stack, "gpus": self.gpus}
+
+    @classmethod
+    def parse(cls, text: str) -> "Cell":
+        """Read `torch=2.6.0 stack=4.51.3 gpus=0` (the order of the parts does not matter)."""
+        parts = dict(part.partition("=")[::2] for part in text.split())
+        if set(parts) != set(AXES) or not parts["gpus"].isdigit():
+            raise MatrixError(f"cell {text!r}: write it as 'torch=<id> stack=<id> gpus=<n>', e.g. 'torch=2.6.0 stack=4.51.3 gpus=0'")
+        return cls(parts["torch"], parts["stack"], int(parts["gpus"]))
+
+
+_PARTS = re.compile(r"\d+|[^\d.+-]+")
+
+
+def version_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders `2.10.0` after `2.9.1`; words sort after numbers so any string has a key."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _PARTS.findall(text))
+
+
+@functools.lru_cache(maxsize=None)
+def cell_key(cell: Cell) -> tuple[Any, ...]:
+    """Orders cells by torch, stack and GPUs, versions compared as versions (the table's and the site's order)."""
+    return (version_key(cell.torch), version_key(cell.stack), cell.gpus)
+
+
+def pinned_version(requirement: str) -> tuple[str, str | None]:
+    """`transformers==4.51.3` -> (`transformers`, `4.51.3`); a requirement that pins nothing -> (name, None)."""
+    match = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:==\s*([^\s,;]+))?\s*", requirement)
+    if match is None:
+        raise MatrixError(f"requirement {requirement!r}: write 'name==version'")
+    return canonical_name(match.group(1)), match.group(2)
+
+
+@dataclass(frozen=True)
+class TorchOption:
+    """A value of the torch axis: a pinned requirement, or `installed` (the host's own torch)."""
+
+    id: str
+    why: str
+    requirement: str | None = None
+    also_install: tuple[str, ...] = ()
+    """Packages this torch needs at run time without declaring them (installed beside it)."""
+    find_links: tuple[str, ...] = ()
+    host_provides: tuple[str, ...] = ()
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        return ((self.requirement,) if self.requirement else ()) + self.also_install
+
+    @property
+    def is_host(self) -> bool:
+        return self.requirement is None
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A value of the stack axis: transformers, trl and their companions pinned together."""
+
+    id: str
+    why: str
+    packages: tuple[str, ...]
+    gpu_packages: tuple[str, ...] = ()
+    requires_torch: str | None = None
+
+    def requirements(self, *, gpus: int) -> tuple[str, ...]:
+        """What the stack installs; GPU-only packages only where there are GPUs."""
+        return self.packages + (self.gpu_packages if gpus else ())
+
+    def versions(self, *, gpus: int) -> dict[str, str]:
+        """Pinned versions of `requirements`, by canonical name."""
+        return {name: version for name, version in map(pinned_version, self.requirements(gpus=gpus)) if version}
+
+
+@dataclass(frozen=True)
+class GpuSetting:
+    """A value of the GPU axis and how its cases may share the host."""
+
+    count: int
+    why: str
+    workers: str = "0"
+    """pytest-xdist's `-n`: `auto`, a number (`1` runs the cases one at a time, and a case that kills its worker
+    costs that case only), or `0` for pytest without xdist (a case that kills pytest costs the whole cell)."""
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Cells that must not run, matched on some axes, with the reason shown wherever they would have appeared."""
+
+    match: Mapping[str, str]
+    reason: str
+
+    def matches(self, cell: Cell) -> bool:
+        values = {"torch": cell.torch, "stack": cell.stack, "gpus": str(cell.gpus)}
+        return all(values[axis] == str(value) for axis, value in self.match.items())
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """The axes and exclusions as declared, and the run limits."""
+
+    torch: tuple[TorchOption, ...]
+    stacks: tuple[Stack, ...]
+    gpus: tuple[GpuSetting, ...]
+    exclusions: tuple[Exclusion, ...] = ()
+    case_timeout_s: int = 600
+    cell_timeout_s: int = 5400
+
+    def cells(self) -> list[Cell]:
+        """Every cell, exclusions included, in axis order (torch, then stack, then gpus)."""
+        return [Cell(t.id, s.id, g.count) for t, s, g in itertools.product(self.torch, self.stacks, self.gpus)]
+
+    def torch_option(self, cell: Cell) -> TorchOption:
+        return _find(self.torch, cell.torch, "torch")
+
+    def stack(self, cell: Cell) -> Stack:
+        return _find(self.stacks, cell.stack, "stack")
+
+    def gpu_setting(self, cell: Cell) -> GpuSetting:
+        for setting in self.gpus:
+            if setting.count == cell.gpus:
+                return setting
+        raise MatrixError(f"{cell}: gpus={cell.gpus} is not an axis value; choose from {[g.count for g in self.gpus]}")
+
+    def excluded(self, cell: Cell) -> str | None:
+        """Why the matrix itself rules the cell out (whatever the host), or None."""
+        for exclusion in self.exclusions:
+            if exclusion.matches(cell):
+                return exclusion.reason
+        option, stack = self.torch_option(cell), self.stack(cell)
+        if not option.is_host and stack.requires_torch and option.requirement:
+            _, version = pinned_version(option.requirement)
+            if version and not version_satisfies(version, stack.requires_torch):
+                return f"stack {stack.id} needs torch{stack.requires_torch}, the cell pins torch {version}"
+        return None
+
+    def versions(self, cell: Cell) -> dict[str, str]:
+        """The version each library has in the cell, as far as the matrix pins it (`installed` for the host's torch)."""
+        versions = self.stack(cell).versions(gpus=cell.gpus)
+        versions["torch"] = self.torch_option(cell).id
+        return versions
+
+
+def _find(options: Sequence[Any], key: str, axis: str) -> Any:
+    for option in options:
+        if option.id == key:
+            return option
+    raise MatrixError(f"{axis}={key} is not in {MATRIX_FILE}; choose from {[o.id for o in options]}")
+
+
+#: The keys each table may have, besides `why` and a `<key>_why` for any of them (`case_timeout_why` for
+#: `case_timeout_s`); a misspelt key is an error
+#: rather than a setting silently left out (`requires_toch` would drop the stack's bound on torch).
+_KEYS = {
+    "torch": {"id", "requirement", "also_install", "find_links", "host_provides"},
+    "stack": {"id", "packages", "gpu_packages", "requires_torch"},
+    "gpus": {"count", "workers"},
+    "run": {"case_timeout_s", "cell_timeout_s"},
+}
+
+
+def _unknown_keys(entry: Mapping[str, Any], table: str, where: str) -> None:
+    allowed = _KEYS[table] | {"why"} | {f"{key.removesuffix('_s')}_why" for key in _KEYS[table]}
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise MatrixError(f"{where}: [{table}] has the unknown key {unknown[0]!r}; use {sorted(_KEYS[table])}")
+
+
+def _entries(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+    entries = data.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise MatrixError(f"{where}: [[{key}]] must be a list of tables")
+    for index, entry in enumerate(entries, 1):
+        if not str(entry.get("why" if key != "exclude" else "reason", "")).strip():
+            what = "reason" if key == "exclude" else "why"
+            raise MatrixError(f"{where}: [[{key}]] entry {index} has no '{what}'; say why it is there")
+        if key in _KEYS:
+            _unknown_keys(entry, key, where)
+    return entries
+
+
+def _check_specifier(stack: Stack, where: str) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        SpecifierSet(str(stack.requires_torch))
+    except InvalidSpecifier:
+        raise MatrixError(
+            f"{where}: stack {stack.id}: requires_torch {stack.requires_torch!r} is not a version specifier; "
+            "write e.g. '>=2.6'"
+        ) from None
+
+
+def load_matrix(path: str | Path = MATRIX_FILE) -> Matrix:
+    """Read and check the declared matrix; a mistake raises `MatrixError` naming the file and the entry."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise MatrixError(f"{path}: {exc}") from None
+    where = str(path)
+    try:
+        torch = tuple(
+            TorchOption(
+                id=str(e["id"]), why=e["why"], requirement=e.get("requirement"), also_install=tuple(e.get("also_install", ())),
+                find_links=tuple(e.get("find_links", ())), host_provides=tuple(e.get("host_provides", ())),
+            )
+            for e in _entries(data, "torch", where)
+        )
+        stacks = tuple(
+            Stack(
+                id=str(e["id"]), why=e["why"], packages=tuple(e["packages"]),
+                gpu_packages=tuple(e.get("gpu_packages", ())), requires_torch=e.get("requires_torch"),
+            )
+            for e in _entries(data, "stack", where)
+        )
+        gpus = tuple(
+            GpuSetting(count=int(e["count"]), why=e["why"], workers=str(e.get("workers", "0")))
+            for e in _entries(data, "gpus", where)
+        )
+        exclusions = tuple(
+            Exclusion(match={k: str(v) for k, v in e.items() if k != "reason"}, reason=e["reason"])
+            for e in _entries(data, "exclude", where)
+        )
+    except KeyError as exc:
+        raise MatrixError(f"{where}: an entry lacks the key {exc.args[0]!r}") from None
+    for axis, ids in (("torch", [t.id for t in torch]), ("stack", [s.id for s in stacks]), ("gpus", [g.count for g in gpus])):
+        if not ids:
+            raise MatrixError(f"{where}: the axis '{axis}' has no entry")
+        if len(set(ids)) != len(ids):
+            raise MatrixError(f"{where}: the axis '{axis}' lists a value twice: {ids}")
+    for exclusion in exclusions:
+        if not set(exclusion.match) <= set(AXES) or not exclusion.match:
+            raise MatrixError(f"{where}: an [[exclude]] entry matches on {sorted(exclusion.match)}; use {list(AXES)}")
+    for stack in stacks:
+        for requirement in stack.packages + stack.gpu_packages:
+            if pinned_version(requirement)[1] is None:
+                raise MatrixError(f"{where}: stack {stack.id}: {requirement!r} must pin a version with '=='")
+        if stack.requires_torch is not None:
+            _check_specifier(stack, where)
+    run = data.get("run", {})
+    _unknown_keys(run, "run", where)
+    return Matrix(
+        torch=torch, stacks=stacks, gpus=gpus, exclusions=exclusions,
+        case_timeout_s=int(run.get("case_timeout_s", 600)), cell_timeout_s=int(run.get("cell_timeout_s", 5400)),
+    )

@@ -1,0 +1,195 @@
+"""Results files: one JSON file per run of one matrix cell, under `regressions/results/`, never overwritten.
+
+A results file is the only thing the table and the site read (never logs). It holds the cell, the exact
+installed versions, Python, the host, the times, which incidents the cell ran (and which an earlier cell of the
+same dependency versions ran for it) and the per-case report of the pytest plugin. Files are written atomically
+under a name no other file has: the content goes to a temporary file in the same folder, is flushed to disk,
+then linked to its final name, which fails rather than replace an existing file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from incidentkb.matrix.axes import Cell, cell_key
+from incidentkb.verdict.outcomes import Outcome
+
+__all__ = ["SCHEMA", "RESULTS_DIR", "results_dir", "ResultsError", "CaseResult", "CellResult", "write", "read", "read_data",
+           "read_all", "result_paths", "latest_per_cell"]
+
+SCHEMA = 1
+#: Where runs write their results, relative to the repository root (INCIDENTKB_RESULTS overrides it, e.g. for
+#: trial runs whose results should not join the committed ones).
+RESULTS_DIR = "regressions/results"
+
+
+def results_dir(root: Path) -> Path:
+    """The folder results are written to and read from."""
+    return Path(os.environ.get("INCIDENTKB_RESULTS") or root / RESULTS_DIR)
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be read as one; the message names the file."""
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One case's outcome in one cell."""
+
+    nodeid: str
+    incident: str
+    role: str
+    outcome: Outcome
+    detail: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The test function, with its parameters if any: `test_fix_cast_to_float32[cpu]`."""
+        return self.nodeid.rsplit("::", 1)[-1]
+
+    @property
+    def function(self) -> str:
+        """The test function alone, as records name it: `test_fix_cast_to_float32`."""
+        return self.name.split("[", 1)[0]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CaseResult":
+        return cls(
+            nodeid=data["nodeid"], incident=data["incident"], role=data["role"],
+            outcome=Outcome.from_str(data["outcome"]), detail=data.get("detail"),
+        )
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """A run of one cell, as written to (and read back from) its results file."""
+
+    cell: Cell
+    started: str
+    finished: str
+    cases: tuple[CaseResult, ...]
+    ran: tuple[str, ...] = ()
+    """Incidents this cell ran."""
+    covered: Mapping[str, str] = field(default_factory=dict)
+    """Incident -> the cell (string) that ran it for the same dependency versions in the same invocation."""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    """The whole file, as written."""
+    path: Path | None = None
+
+    def failures(self, *, strict: bool = False) -> list[CaseResult]:
+        """Cases that make the run fail: a broken fix, a crash, a timeout, and with `strict` any drift."""
+        return [c for c in self.cases if c.outcome.fails_run or (strict and c.outcome.is_drift)]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: Path | None = None) -> "CellResult":
+        if data.get("schema") != SCHEMA:
+            raise ResultsError(f"{path}: results schema {data.get('schema')!r}, this incidentkb reads {SCHEMA}")
+        try:
+            return cls(
+                cell=Cell.parse(data["cell"]), started=data["started"], finished=data["finished"],
+                cases=tuple(CaseResult.from_dict(c) for c in data.get("cases", [])),
+                ran=tuple(data.get("incidents", {}).get("ran", [])),
+                covered=dict(data.get("incidents", {}).get("covered_by", {})),
+                data=data, path=path,
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ResultsError(f"{path}: not a results file ({type(exc).__name__}: {exc})") from None
+
+
+def now() -> str:
+    """The current UTC time, as results files write it."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def file_name(cell: Cell, finished: str) -> str:
+    """`20261127T231502Z_torch-2.6.0_stack-4.51.3_gpus-0.json`: sorted by time, then by cell."""
+    stamp = dt.datetime.fromisoformat(finished).astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}_{cell.slug}.json"
+
+
+def write(data: Mapping[str, Any], directory: str | Path = RESULTS_DIR) -> Path:
+    """Write a results file atomically under a new name and return its path; an existing file is never touched."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cell = Cell.parse(data["cell"])
+    text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    # Not `*.json`: a run killed mid-write leaves this behind, and anything that globs `*.json` (pathlib's glob
+    # lists hidden files) would read half a results file.
+    fd, tmp = tempfile.mkstemp(prefix=".incomplete-", suffix=".partial", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        stem = file_name(cell, data["finished"])[: -len(".json")]
+        for attempt in range(1, 1000):
+            final = directory / (f"{stem}.json" if attempt == 1 else f"{stem}-{attempt}.json")
+            try:
+                os.link(tmp, final)  # fails if `final` exists: never replaces a file
+            except FileExistsError:
+                continue
+            break
+        else:  # pragma: no cover - a thousand runs of one cell in one second
+            raise ResultsError(f"{directory}: no free name for {stem}.json")
+    finally:
+        os.unlink(tmp)
+    _fsync_dir(directory)
+    return final
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory handles
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read(path: str | Path) -> CellResult:
+    path = Path(path)
+    return CellResult.from_dict(read_data(path), path)
+
+
+def read_data(path: str | Path) -> dict[str, Any]:
+    """A results file's JSON as written, its schema checked: for a reader that goes through the cases itself.
+
+    The site reads every case of every file once, into its own objects; `read` would first make a `CaseResult`
+    of each (60,000 at 1,000 incidents) for nothing.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{path}: {exc}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        schema = data.get("schema") if isinstance(data, dict) else None
+        raise ResultsError(f"{path}: results schema {schema!r}, this incidentkb reads {SCHEMA}")
+    return data
+
+
+def result_paths(directory: str | Path = RESULTS_DIR) -> list[Path]:
+    """The results files in the folder, by name (hidden files skipped: a write in progress elsewhere)."""
+    return sorted(p for p in Path(directory).glob("*.json") if not p.name.startswith("."))
+
+
+def read_all(directory: str | Path = RESULTS_DIR) -> list[CellResult]:
+    """Every results file in the folder, oldest run first (temporary files of a write in progress skipped)."""
+    return sorted((read(p) for p in result_paths(directory)), key=lambda r: (r.finished, str(r.cell)))
+
+
+def latest_per_cell(results: Iterable[CellResult]) -> list[CellResult]:
+    """The newest run of each cell, in cell order."""
+    latest: dict[Cell, CellResult] = {}
+    for result in results:
+        if result.cell not in latest or result.finished >= latest[result.cell].finished:
+            latest[result.cell] = result
+    return [latest[cell] for cell in sorted(latest, key=cell_key)]

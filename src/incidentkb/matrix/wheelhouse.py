@@ -1,0 +1,140 @@
+"""A wheelhouse: every wheel some matrix cells need, downloaded on a machine with internet for one without.
+
+`nox -s wheelhouse -- --python 3.12 --platform manylinux_2_28_x86_64 --torch installed --stack 4.51.3 --dest DIR`
+resolves each chosen torch x stack pair for the target Python and platform with `uv pip compile` (the project's
+own dependencies, setuptools to build it and nox to drive it included), then downloads exactly those pins with
+`pip download --no-deps`. With `--torch installed`, packages the host brings (`host_provides` in the matrix file:
+torch and its CUDA wheels, numpy, pyarrow, ...) are left out, which keeps one stack under the 64 MiB a device
+call may carry. On the offline host, `INCIDENTKB_WHEELHOUSE=DIR nox -s regressions` installs from the folder only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from incidentkb.matrix.axes import Matrix, MatrixError
+
+__all__ = ["Options", "parse_args", "platform_tags", "requirement_sets", "project_requirements", "commands", "size_report"]
+
+#: The extra things an offline host needs besides a cell's own packages: the build backend of the project, and nox.
+TOOLS = ("setuptools>=69", "nox")
+
+
+@dataclass(frozen=True)
+class Options:
+    dest: Path
+    python: str | None = None
+    platform: str | None = None
+    torch: tuple[str, ...] = ()
+    stacks: tuple[str, ...] = ()
+    with_uv: bool = False
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    """Read the session's arguments; an unknown one stops with argparse's one-line message."""
+    parser = argparse.ArgumentParser(prog="nox -s wheelhouse --", description=__doc__.splitlines()[0])
+    parser.add_argument("--dest", default="wheelhouse", help="the folder to fill (default: ./wheelhouse)")
+    parser.add_argument("--python", help="the target host's Python, e.g. 3.12 (default: this one)")
+    parser.add_argument("--platform", help="the target platform tag, e.g. manylinux_2_28_x86_64 (default: this one)")
+    parser.add_argument("--torch", action="append", default=[], help="torch axis value(s) to include (default: all)")
+    parser.add_argument("--stack", action="append", default=[], help="stack id(s) to include (default: all)")
+    parser.add_argument("--with-uv", action="store_true", help="also carry uv (about 18 MB); without it the host uses venv + pip")
+    args = parser.parse_args(list(argv))
+    return Options(Path(args.dest), args.python, args.platform, tuple(args.torch), tuple(args.stack), args.with_uv)
+
+
+def platform_tags(platform: str) -> tuple[str, list[str]]:
+    """uv's name of a manylinux platform and every tag pip must accept for it (pip matches tags exactly).
+
+    `manylinux_2_28_x86_64` -> (`x86_64-manylinux_2_28`, [`manylinux_2_28_x86_64`, ..., `manylinux2014_x86_64`, ...]).
+    """
+    match = re.fullmatch(r"manylinux_(\d+)_(\d+)_(\w+)", platform)
+    if match is None:
+        raise MatrixError(f"--platform {platform}: give a manylinux tag such as manylinux_2_28_x86_64")
+    major, minor, arch = int(match.group(1)), int(match.group(2)), match.group(3)
+    tags = [f"manylinux_{major}_{m}_{arch}" for m in range(minor, 4, -1)]
+    legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+    tags += [f"{name}_{arch}" for m, name in legacy.items() if m <= minor]
+    return f"{arch}-manylinux_{major}_{minor}", tags
+
+
+def requirement_sets(matrix: Matrix, options: Options, project: Path) -> dict[str, list[str]]:
+    """Requirement lines per torch x stack pair chosen, named `<torch>-<stack>`; GPU packages included."""
+    torch_ids = options.torch or tuple(t.id for t in matrix.torch)
+    stack_ids = options.stacks or tuple(s.id for s in matrix.stacks)
+    sets = {}
+    for torch_id in torch_ids:
+        option = next((t for t in matrix.torch if t.id == torch_id), None)
+        if option is None:
+            raise MatrixError(f"--torch {torch_id}: not in the matrix; choose from {[t.id for t in matrix.torch]}")
+        for stack_id in stack_ids:
+            stack = next((s for s in matrix.stacks if s.id == stack_id), None)
+            if stack is None:
+                raise MatrixError(f"--stack {stack_id}: not in the matrix; choose from {[s.id for s in matrix.stacks]}")
+            lines = [*project_requirements(project), *TOOLS, *stack.requirements(gpus=1)]
+            lines.extend(option.requirements)
+            if options.with_uv:
+                lines.append("uv")
+            sets[f"{option.id}-{stack.id}"] = lines
+    return sets
+
+
+def commands(matrix: Matrix, options: Options, project: Path, *, uv: str, python: str = sys.executable) -> tuple[list[list[str]], dict[Path, str]]:
+    """The compile and download commands that fill `options.dest`, and the requirement files they read."""
+    work = options.dest / "requirements"
+    target: list[str] = []
+    pip_target: list[str] = []
+    if options.python:
+        target += ["--python-version", options.python]
+        pip_target += ["--python-version", options.python, "--implementation", "cp"]
+    if options.platform:
+        uv_platform, pip_platforms = platform_tags(options.platform)
+        target += ["--python-platform", uv_platform]
+        pip_target += [arg for tag in pip_platforms for arg in ("--platform", tag)]
+    files: dict[Path, str] = {}
+    steps: list[list[str]] = []
+    torch_of = {f"{t.id}-{s.id}": t for t in matrix.torch for s in matrix.stacks}  # ids may hold '-' themselves
+    for name, lines in requirement_sets(matrix, options, project).items():
+        option = torch_of[name]
+        links = [arg for link in option.find_links if Path(link).is_dir() for arg in ("--find-links", link)]
+        source, pinned = work / f"{name}.in", work / f"{name}.txt"
+        files[source] = "\n".join(lines) + "\n"
+        compile_ = [uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate", *target, *links, str(source), "-o", str(pinned)]
+        if option.is_host:
+            excludes = work / f"{name}.excludes"
+            files[excludes] = "\n".join(option.host_provides) + "\n"
+            compile_ += ["--excludes", str(excludes)]
+        steps.append(compile_)
+        steps.append([
+            python, "-m", "pip", "download", "--disable-pip-version-check", "--quiet", "--no-deps",
+            "--only-binary=:all:", *pip_target, *links, "-d", str(options.dest), "-r", str(pinned),
+        ])
+    return steps, files
+
+
+def project_requirements(project: Path) -> list[str]:
+    """The project's own dependencies and its `regressions` extra, from pyproject.toml (the project itself is
+    installed from the working tree, so it needs no wheel)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    data = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [*data.get("dependencies", []), *data.get("optional-dependencies", {}).get("regressions", [])]
+
+
+def size_report(dest: Path, limit_mib: float = 64) -> str:
+    """How much the folder holds, and a warning when it will not fit one device call."""
+    wheels = sorted(dest.glob("*.whl"))
+    total = sum(w.stat().st_size for w in wheels) / 2**20
+    biggest = sorted(wheels, key=lambda w: w.stat().st_size, reverse=True)[:5]
+    lines = [f"{dest}: {len(wheels)} wheels, {total:.1f} MiB"]
+    lines += [f"  {w.name}: {w.stat().st_size / 2**20:.1f} MiB" for w in biggest]
+    if total > limit_mib:
+        lines.append(f"  more than {limit_mib:.0f} MiB: build one folder per stack (--stack ID --dest DIR/ID) to carry them in parts")
+    return "\n".join(lines)

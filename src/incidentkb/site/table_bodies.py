@@ -1,0 +1,142 @@
+"""The bodies of the site's two big tables, written in Python rather than looped over in their templates.
+
+At 1,000 incidents in 15 matrix cells, the incident pages' matrices hold 15,000 rows of 60,000 entries and the
+matrix page 30,000 badges; Jinja's work for each value it prints (an attribute look-up, an escape, a `Markup`)
+was the largest part of rendering the site. The templates keep the tables' frame (heading row, columns,
+classes) and call these as filters:
+
+- `matrix_rows`: the rows of an incident's matrix: the cell's torch, stack and GPUs, each case's entry
+  opening to its evidence (`<td class="ikb-LEVEL"><details><summary>OUTCOME</summary><pre>EVIDENCE</pre>`),
+  and a last column opening to when, where and with what the row's run ran (`<td class="ikb-run">`);
+- `overview_cells`: one incident's row of the matrix page, a cell per matrix cell with a badge for the fix and
+  one for the symptom: `<td><span class="ikb-badge ikb-LEVEL" title="ERROR (DATE)">fix holds</span>...</td>`;
+- `incident_rows` (an `IncidentRows`): the rows of the summary table of the home, category and tag pages
+  (5,000 rows at 1,000 incidents with three tags each): category, incident, date, severity, status, cause and
+  fix, failed attempts, standing today. A row is worked out once and only its two links are made per page.
+
+Record and results text is escaped here as autoescape would escape it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable, Sequence
+
+from markupsafe import Markup
+
+from incidentkb.site import markup, pages
+from incidentkb.site.case_runs import Cell, Entry
+from incidentkb.site.standing import IncidentStanding, KnowledgeBase, Standing
+from incidentkb.verdict.outcomes import Outcome
+
+__all__ = ["IncidentRows", "matrix_cells", "matrix_rows", "overview_cells"]
+
+_EMPTY = '<td class="ikb-empty">&middot;</td>'
+
+
+def _evidence(text: str) -> str:
+    # Text content: quotes need no escaping, and evidence is full of them (values printed as JSON).
+    return f"<pre>{html.escape(text, quote=False)}</pre>" if text else ""
+
+
+#: The opening of an entry of one variant, by its outcome (most entries).
+_OPENING = {o: f'<td class="ikb-{o.level}"><details><summary>{html.escape(o.value)}</summary>' for o in Outcome}
+
+
+def matrix_cells(entries: Iterable[Entry | None]) -> Markup:
+    """The case columns of one row of an incident's matrix; None (not in the results) is a dot."""
+    cells = []
+    for entry in entries:
+        if entry is None:
+            cells.append(_EMPTY)
+            continue
+        runs = entry.runs
+        if len(runs) == 1:
+            run = runs[0]
+            cells.append(f"{_OPENING[run.outcome]}{_evidence(run.evidence)}</details></td>")
+            continue
+        body = "".join(
+            f"<strong>{html.escape(run.variant or 'default')}: {run.outcome.value}</strong>{_evidence(run.evidence)}"
+            for run in runs
+        )
+        cells.append(f'<td class="ikb-{entry.level}"><details><summary>{html.escape(entry.label)}</summary>'
+                     f"{body}</details></td>")
+    return Markup("".join(cells))
+
+
+def matrix_rows(item: IncidentStanding, kb: KnowledgeBase) -> Markup:
+    """The rows of an incident's matrix, a row per cell where it ran."""
+    out = []
+    for row in item.rows():
+        cell = row.cell
+        run = "<br>".join(html.escape(stamp) for stamp in row.stamps)
+        if row.covered_by is not None:
+            run += (f"<em>as run in {html.escape(str(row.covered_by))}: same versions of what this incident "
+                    "depends on</em>")
+        out.append(f"<tr><td>{html.escape(kb.torch_of(cell))}</td><td>{html.escape(cell.stack)}</td>"
+                   f"<td>{cell.gpus}</td>{matrix_cells(row.entries)}<td class=\"ikb-run\"><details>"
+                   f"<summary>{row.date}</summary><small>{run}</small></details></td></tr>\n")
+    return Markup("".join(out))
+
+
+def _badge(subject: str, entry: Entry) -> str:
+    first = entry.first
+    note = html.escape(first.error or first.detail or "")
+    covered = f", as run in {entry.covered_by}" if entry.covered_by is not None else ""
+    return (f'<span class="ikb-badge ikb-{entry.level}" title="{note} ({entry.date}{covered})">'
+            f"{subject} {entry.outcome.value}</span>")
+
+
+def overview_cells(item: IncidentStanding, cells: Sequence[Cell]) -> Markup:
+    """One incident's cells in the matrix page: the fix's outcome and, beneath it, the symptom's."""
+    out = []
+    entries = item.entries
+    for cell in cells:
+        fix, symptom = entries.get((cell, "fix")), entries.get((cell, "symptom"))
+        if fix is None and symptom is None:
+            out.append(_EMPTY)
+        elif symptom is None:
+            out.append(f"<td>{_badge('fix', fix)}</td>")  # type: ignore[arg-type]
+        elif fix is None:
+            out.append(f"<td>{_badge('symptom', symptom)}</td>")
+        else:
+            out.append(f"<td>{_badge('fix', fix)}<br>{_badge('symptom', symptom)}</td>")
+    return Markup("".join(out))
+
+
+def _standing(verdict: Standing, subject: str) -> str:
+    return (f'<span class="ikb-standing ikb-{verdict.level}"><span class="ikb-subject">{subject}:</span> '
+            f"{html.escape(verdict.text)}</span>")
+
+
+class IncidentRows:
+    """The rows of the incidents' summary table; each incident's row is worked out once per build."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, tuple[str, str, str]] = {}
+
+    def _row_parts(self, item: IncidentStanding) -> tuple[str, str, str]:
+        """The row around its two links: before the category link, between it and the incident link, after."""
+        i = item.incident
+        severity = html.escape(i.severity.value)
+        original = f" ({html.escape(i.severity_original)})" if i.severity_original else ""
+        attempts = "<br>".join(markup.html_prose(a.tried) for a in i.failed_attempts) or "none"
+        today = (f'{_standing(item.verdict("fix", short=True), "fix")}<br>'
+                 f'{_standing(item.verdict("symptom", short=True), "symptom")}')
+        middle = f'">{html.escape(i.category)}</a></td><td><a class="ikb-incident-link" href="'
+        after = (f'">{html.escape(i.title)}</a></td><td class="ikb-nowrap">{i.date.strftime("%Y-%m-%d")}</td>'
+                 f'<td><span class="ikb-severity-{severity}">{severity}</span>{original}</td>'
+                 f"<td>{html.escape(i.status.value)}</td><td>{markup.html_prose(i.fix.summary)}</td>"
+                 f"<td>{attempts}</td><td>{today}</td></tr>\n")
+        return '<tr><td><a href="', middle, after
+
+    def __call__(self, items: Iterable[IncidentStanding], url: Callable[[str], str]) -> Markup:
+        out = []
+        for item in items:
+            parts = self._parts.get(item.id)
+            if parts is None:
+                parts = self._parts[item.id] = self._row_parts(item)
+            before, middle, after = parts
+            out.append(f"{before}{url(pages.category_uri(item.incident.category))}{middle}"
+                       f"{url(pages.incident_uri(item.id))}{after}")
+        return Markup("".join(out))
