@@ -21,9 +21,11 @@ venv + pip (INCIDENTKB_BACKEND=pip forces that), under .nox/, and reused while t
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -35,6 +37,7 @@ try:
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
     )
     from incidentkb.matrix import wheelhouse as wheelhouse_module
+    from incidentkb.records.reader import load_records
 except ImportError as exc:  # pragma: no cover - depends on how nox was installed
     raise SystemExit(f"noxfile.py: incidentkb needs {exc.name}; run nox from an environment made with `pip install -e '.[test]'`") from None
 
@@ -53,6 +56,11 @@ class _Invocation:
         self.results: list[results_files.CellResult] = []
         self.not_run: dict[axes.Cell, str] = {}
         self.strict = False
+
+    @functools.cached_property
+    def records(self) -> dict[str, Any]:
+        """The records as they are now: every verdict is judged against them, committed results included."""
+        return {incident.id: incident for incident in load_records(ROOT / "incidents")}
 
     def host_facts(self) -> hosts.HostFacts:
         if self.host is None:
@@ -82,6 +90,7 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
         run=lambda command: session.run(*command, external=True, env=_CLEAN), log=session.log,
         posargs=[a for a in session.posargs if a != "--strict"], strict=RUN.strict,
     )
+    result = result.judged(RUN.records)
     RUN.results.append(result)
     if failures := result.failures(strict=RUN.strict):
         session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
@@ -92,7 +101,7 @@ def table(session: nox.Session) -> None:
     """Print the incidents x cells table of this run, or of the newest results file of each cell."""
     ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only
     runs = RUN.results if ran else results_files.latest_per_cell(results_files.read_all(results_files.results_dir(ROOT)))
-    built = table_module.build(runs, RUN.not_run)
+    built = table_module.build([run.judged(RUN.records) for run in runs], RUN.not_run)
     print(table_module.render_text(built), end="")
     if RUN.strict and built.drift:
         session.error(f"{len(built.drift)} case(s) drifted from their records (--strict)")

@@ -273,7 +273,7 @@ def test_markers_are_registered_with_their_signatures(pytester: pytest.Pytester)
     ("marker", "message"),
     [
         ('incident("demo-incident", "bogus")', "'bogus' is not a valid Role"),
-        ('incident("demo-incident", "attempt")', "write 'symptom', 'fix', 'fix:<id>' or 'attempt:<id>'"),
+        ('incident("demo-incident", "attempt")', "write 'symptom', 'fix', 'fix:<id>', 'attempt:<id>' or 'smoke'"),
         ('incident("demo-incident")', "missing 1 required positional argument: 'role'"),
         ("needs(gpu=2)", "unexpected keyword argument 'gpu'"),
         ('needs(packages="liger_kernel")', "give a list of names"),

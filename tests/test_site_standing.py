@@ -81,7 +81,7 @@ def test_the_summary_says_where_the_symptom_reproduces_and_where_it_no_longer_do
         "The symptom reproduces with torch 2.6.0 and no longer reproduces with torch 2.13.0. "
         "The fix holds in all 4 cells."
     )
-    assert item.verdict("fix", short=True).text == "holds (4 cells)"
+    assert item.verdict("fix", short=True).text == "holds (4 runs)"
     assert item.verdict("symptom").text == "reproduces with torch 2.6.0; no longer reproduces with torch 2.13.0"
     assert item.verdict("symptom").level == "drift"
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
+from incidentkb.check.agreement import depends_on_problems, known_libraries, stated_result_problems
 from incidentkb.check.regression_scan import (
     Case,
     RegressionFile,
@@ -21,7 +22,8 @@ from incidentkb.check.regression_scan import (
     scan_regression,
 )
 from incidentkb.check.results_wordings import check_results_wordings, read_results_files
-from incidentkb.matrix.results_files import RESULTS_DIR
+from incidentkb.matrix.axes import MATRIX_FILE, Matrix, MatrixError, load_matrix
+from incidentkb.matrix.results_files import RESULTS_DIR, CellResult, ResultsError
 from incidentkb.records.bulk import collector_paused
 from incidentkb.records.json_schema import SCHEMA_FILE
 from incidentkb.records.reader import Problem, RecordFile, read_record, record_files
@@ -60,6 +62,10 @@ class Report:
     regressions: tuple[Path, ...]
     results: tuple[Path, ...] = ()
     """Results files whose observed symptom errors were checked against the signatures."""
+
+    def adding(self, problems: Iterable[Problem]) -> "Report":
+        """This report with more problems (each once, in order)."""
+        return replace(self, problems=tuple(sorted({*self.problems, *problems})))
 
     @property
     def ok(self) -> bool:
@@ -343,6 +349,10 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
     with collector_paused():
         checker = _Checker(root, [read_record(p) for p in every_record + extra])
         report = _run(checker, chosen_records, chosen_regressions)
+    matrix = _matrix(root)
+    if matrix is not None:
+        chosen = [r for r in checker.records if r.path in chosen_records]
+        report = report.adding(depends_on_problems(chosen, known_libraries(matrix)))
     if not whole:
         return report
     # Every wording a symptom case observed must match its own incident's signatures, and no other's.
@@ -351,8 +361,25 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
         return report  # no signatures to compile: a fifth of the time at 5,000 records
     with collector_paused():
         wordings = check_results_wordings(checker.records, results, root=root)
-    problems = tuple(sorted({*report.problems, *wordings}))
+        cell_results = [r for r in (_cell_result(data, path) for path, data, _ in results) if r is not None]
+        stated = stated_result_problems(checker.records, cell_results, root)
+    problems = tuple(sorted({*report.problems, *wordings, *stated}))
     return Report(problems, report.records, report.regressions, tuple(path for path, _, _ in results))
+
+
+def _matrix(root: Path) -> Matrix | None:
+    """The repository's matrix, or None where it has none (or one `nox` would refuse, which says why itself)."""
+    try:
+        return load_matrix(root / MATRIX_FILE) if (root / MATRIX_FILE).is_file() else None
+    except MatrixError:
+        return None
+
+
+def _cell_result(data: Mapping[str, Any], path: Path) -> CellResult | None:
+    try:
+        return CellResult.from_dict(data, path)
+    except ResultsError:
+        return None  # the results reader reports it where it matters
 
 
 def _run(checker: _Checker, chosen_records: set[Path], chosen_regressions: set[Path]) -> Report:

@@ -1,8 +1,9 @@
-"""`incidentkb check` on results files: every error a symptom case observed must match its own incident only.
+"""`incidentkb check` on results files: no error a symptom case observed may match another incident's signatures.
 
-This turns `incidentkb match` around: every error a symptom case observed, in every committed results file, must
-match its own incident and no other, so a new wording seen on another version or device is caught the day its
-results are committed, with the signature to extend named.
+This turns `incidentkb match` around: an error a symptom case observed, in any committed results file, that a
+signature of another incident also matches would make `match` name the wrong incident, so the signature to narrow
+is named. An error that matches no signature of its own incident is not a problem of the record: the verdict
+calls it *changed* (`incidentkb.verdict.judge`), which is news to read, not a signature to widen.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def check_results_wordings(
     results: Iterable[tuple[Path, Mapping[str, Any], str]],
     root: Path | None = None,
 ) -> list[Problem]:
-    """Every error observed by a symptom case must match its own incident's signatures and no other's.
+    """No error observed by a symptom case may match another incident's signatures.
 
     `results` holds (path, parsed JSON, raw text) per results file (`read_results_files`); the text only places
     each problem on the line of the message it is about. Record places in messages are shown relative to `root`.
@@ -93,11 +94,6 @@ def check_results_wordings(
             nodeid = json.dumps(str(case.get("nodeid", "")), ensure_ascii=False)
             line = _line_of(text, json.dumps(error.message, ensure_ascii=False)[1:-1][:80], after=nodeid)
             matched = {m.incident_id: m for m in matcher.match(error)}
-            record = by_id.get(own) if isinstance(own, str) else None
-            if record is not None and own not in matched:
-                problems.append(Problem(str(path), line, 1, (
-                    f"{seen} matches no signature of {own}; extend one of its symptom.signatures "
-                    f"({_signatures_place(record, root)}) or add one for this wording")))
             for other, found in matched.items():
                 if other == own:
                     continue

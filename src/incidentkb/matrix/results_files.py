@@ -14,12 +14,16 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incidentkb.matrix.axes import Cell, cell_key
+from incidentkb.verdict.judge import CellFacts, judge
 from incidentkb.verdict.outcomes import Outcome
+
+if TYPE_CHECKING:
+    from incidentkb.records.schema import Incident
 
 __all__ = ["SCHEMA", "RESULTS_DIR", "results_dir", "ResultsError", "CaseResult", "CellResult", "write", "read", "read_data",
            "read_all", "result_paths", "latest_per_cell"]
@@ -82,6 +86,21 @@ class CellResult:
     data: Mapping[str, Any] = field(default_factory=dict)
     """The whole file, as written."""
     path: Path | None = None
+
+    def judged(self, records: Mapping[str, Incident]) -> "CellResult":
+        """This run with each case's verdict derived anew from what the file stores and the records as they are.
+
+        The file is not changed: a corrected record or a new rule re-judges every committed run when it is read.
+        """
+        cell = CellFacts.from_results(self.data) if self.data else CellFacts(self.cell.gpus, {})
+        cases = []
+        for case, stored in zip(self.cases, self.data.get("cases", []) if self.data else [None] * len(self.cases)):
+            entry = stored if isinstance(stored, Mapping) else {"nodeid": case.nodeid, "role": case.role,
+                                                                "outcome": case.outcome.value}
+            verdict = judge(entry, records.get(case.incident), cell)
+            detail = f"{verdict.note}; {case.detail}" if verdict.note and case.detail else verdict.note or case.detail
+            cases.append(replace(case, outcome=verdict.outcome, detail=detail))
+        return replace(self, cases=tuple(cases))
 
     def failures(self, *, strict: bool = False) -> list[CaseResult]:
         """Cases that make the run fail: a broken fix, a crash, a timeout, and with `strict` any drift."""

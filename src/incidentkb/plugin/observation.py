@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from incidentkb.match.signatures import ErrorInfo
+from incidentkb.plugin.harness import HarnessError
 
-__all__ = ["Observation", "ObservationError"]
+__all__ = ["Observation", "ObservationError", "HarnessError"]
 
 
 class ObservationError(ValueError):
@@ -70,6 +71,14 @@ class Observation:
         """Record a measurement under `name` and return it, so it can be recorded where it is computed."""
         self.values[name] = _jsonable(name, value)
         return value
+
+    def require(self, condition: object, message: str) -> None:
+        """A self-check of the harness (not a claim about the incident): raise `HarnessError(message)` when false.
+
+        >>> Observation().require(True, "liger was not set")
+        """
+        if not condition:
+            raise HarnessError(message)
 
     def note(self, text: str) -> None:
         """Record a sentence that explains a number or a choice made while observing."""

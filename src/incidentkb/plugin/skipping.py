@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 
-from incidentkb.plugin.markers import call_text
+from incidentkb.plugin.markers import call_text, incident_of
 from incidentkb.plugin.needs import Host, NeedsError, probe, skip_reason, unmet
 
-__all__ = ["HostCache"]
+if TYPE_CHECKING:
+    from incidentkb.records.schema import Incident
+
+__all__ = ["HostCache", "NOT_APPLICABLE"]
+
+#: How a skip reason starts when the record says the case's claim cannot be shown on this host.
+NOT_APPLICABLE = "not applicable: "
 
 _HOST = pytest.StashKey["HostCache"]()
 
@@ -21,6 +28,8 @@ class HostCache:
     _host: Host | None = None
     _asked: frozenset[str] = frozenset()
     _gpus_probed: bool = False
+    records: dict[str, Incident | None] = field(default_factory=dict)
+    """Records read for `applies_when`, each once."""
 
     def host(self, packages: tuple[str, ...], *, gpus: bool) -> Host:
         if self._host is None or not set(packages) <= self._asked or gpus and not self._gpus_probed:
@@ -50,11 +59,43 @@ def _unmet_needs(item: pytest.Item, cache: HostCache) -> list[str]:
     return missing
 
 
+def _not_applicable(item: pytest.Item, config: pytest.Config, cache: HostCache) -> str | None:
+    """Why the case's claim cannot be shown here, as its record's `applies_when` says; None when it can."""
+    marker = incident_of(item)
+    if marker is None:
+        return None
+    if marker[0] not in cache.records:
+        cache.records[marker[0]] = _record(config, marker[0])
+    record = cache.records[marker[0]]
+    name = getattr(item, "originalname", item.name)
+    entry = next((c for c in record.regression.cases if c.name == name), None) if record is not None else None
+    if entry is None or entry.applies_when is None:
+        return None
+    from incidentkb.verdict.judge import unmet_applicability
+
+    applies = entry.applies_when
+    host = cache.host(tuple(applies.versions), gpus=bool(applies.gpus))
+    missing = unmet_applicability(applies, host.gpu_count, host.packages)
+    return f"{NOT_APPLICABLE}{applies.why} (needs {'; '.join(missing)})" if missing else None
+
+
+def _record(config: pytest.Config, incident_id: str) -> Incident | None:
+    """The record, or None when it cannot be read (the `incident_record` fixture then says why, in the case)."""
+    from incidentkb.records.reader import RecordError, load_record
+
+    path = config.rootpath / config.getini("incidentkb_incidents") / f"{incident_id}.yaml"
+    try:
+        return load_record(path) if path.is_file() else None
+    except RecordError:
+        return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     cache = config.stash[_HOST]
     for item in items:
-        if item.get_closest_marker("needs") is None:
-            continue
-        missing = _unmet_needs(item, cache)
-        if missing:
-            item.add_marker(pytest.mark.skip(reason=skip_reason(missing)))
+        reason = _not_applicable(item, config, cache) if item.get_closest_marker("incident") else None
+        if reason is None and item.get_closest_marker("needs") is not None:
+            missing = _unmet_needs(item, cache)
+            reason = skip_reason(missing) if missing else None
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))

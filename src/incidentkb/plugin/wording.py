@@ -2,7 +2,8 @@
 
 passed -> as recorded (reproduces / holds / still fails); AssertionError -> differs (changed or no longer
 reproduces / BROKEN / now behaves differently); any other exception -> crashed; pytest-timeout -> timed out;
-skipped -> not run. Drift (a symptom or attempt that differs) is reported, shown as XFAIL with its outcome, and
+a failed `observe.require` (a self-check of the harness) -> harness error; skipped -> not run, or not
+applicable when the record's `applies_when` rules the cell out. Drift (a symptom or attempt that differs) is reported, shown as XFAIL with its outcome, and
 fails the run only with `--incidentkb-strict`; a broken fix or a crash fails it as any failing test does.
 """
 
@@ -13,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from incidentkb.plugin.fixtures import OBSERVATION
+from incidentkb.plugin.harness import HarnessError
 from incidentkb.plugin.markers import incident_of
+from incidentkb.plugin.skipping import NOT_APPLICABLE
 from incidentkb.verdict.outcomes import Observed, Outcome, decide, parse_role
 
 if TYPE_CHECKING:
@@ -41,13 +44,16 @@ def observed(
 ) -> tuple[Observed | None, str | None]:
     """What this phase showed (None when it shows nothing: a passing setup or teardown) and a detail."""
     if report.skipped:
-        return Observed.skipped, _skip_reason(report)
+        reason = _skip_reason(report)
+        return (Observed.not_applicable if reason.startswith(NOT_APPLICABLE) else Observed.skipped), reason
     if report.passed:
         return (Observed.as_recorded, None) if report.when == "call" else (None, None)
     excinfo = call.excinfo
     detail = short(excinfo.exconly()) if excinfo is not None else short(str(report.longrepr))
     if excinfo is not None and excinfo.errisinstance(pytest.fail.Exception) and "from pytest-timeout" in detail:
         return Observed.timed_out, detail
+    if excinfo is not None and excinfo.errisinstance(HarnessError):
+        return Observed.harness_fault, detail
     if report.when == "call" and excinfo is not None and excinfo.errisinstance(AssertionError):
         raised = observation is not None and observation.error is not None
         return (Observed.differs_with_error if raised else Observed.differs_without_error), detail

@@ -50,7 +50,9 @@ __all__ = [
 #: A readable slug: a date, then words, e.g. ``2025-04-12-stylegan-label-dtype-mismatch``.
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 #: A case's role: the symptom, the fix (or an alternative fix, `fix:<id>`), or a failed attempt, `attempt:<id>`.
-CASE_ROLE_PATTERN = r"^(symptom|fix(?::[a-z0-9]+(?:-[a-z0-9]+)*)?|attempt:[a-z0-9]+(?:-[a-z0-9]+)*)$"
+CASE_ROLE_PATTERN = r"^(symptom|smoke|fix(?::[a-z0-9]+(?:-[a-z0-9]+)*)?|attempt:[a-z0-9]+(?:-[a-z0-9]+)*)$"
+#: The outcome words a record may expect of a case (see incidentkb.verdict.outcomes).
+EXPECTED_OUTCOME_PATTERN = r"^(reproduces|no longer reproduces|changed|holds|still fails|now behaves differently|works)$"
 #: A case is a test function; its file lies under regressions/; links are web addresses; a GPU's compute capability.
 CASE_NAME_PATTERN = r"^test_\w+$"
 REGRESSION_PATH_PATTERN = r"^regressions/[\w/.-]+\.py$"
@@ -149,6 +151,19 @@ class Signature(_Model):
         return value
 
 
+class Successor(_Model):
+    """A different error that newer versions raise for the same setup, e.g. a library that now refuses it up front.
+
+    A symptom case that sees it is *changed*, never *reproduces*: the verdict says so in `note`'s words, and
+    `incidentkb match` still finds the incident from it.
+    """
+
+    signature: Signature
+    """The successor's error, matched as symptom signatures are."""
+    note: Text
+    """What changed, in words for the verdict, e.g. `trl 1.15 and newer refuse nn.DataParallel up front`."""
+
+
 class PrintedObservation(_Model):
     """Something printed while investigating, kept exactly as printed (e.g. a tensor's repr)."""
 
@@ -167,6 +182,8 @@ class Symptom(_Model):
     """Values printed while investigating."""
     signatures: list[Signature] = Field(default_factory=list)
     """Patterns that identify this error elsewhere; several when versions or devices word it differently."""
+    successors: list[Successor] = Field(default_factory=list)
+    """Different errors that newer versions raise for the same setup: a symptom case that sees one is *changed*."""
     case: Optional[str] = None
     """The regression case that reproduces the symptom (a function name in `regression.path`)."""
 
@@ -227,11 +244,42 @@ class Reference(_Model):
     """e.g. the exact line referred to."""
 
 
+class Applicability(_Model):
+    """Where a case's claim can be shown at all; in any other cell its outcome is *not applicable*.
+
+    Not what the case needs to run (that is its `needs` marker): a fix that limits the visible GPUs to one runs
+    on a CPU, but it can only be shown to hold where several GPUs were visible to begin with.
+    """
+
+    gpus: int = Field(default=0, ge=0)
+    """The fewest GPUs the cell must make visible, e.g. 2 for a bug that needs several GPUs."""
+    versions: dict[str, str] = Field(default_factory=dict)
+    """Version ranges the cell must have, e.g. `trl: "<1.15"`."""
+    why: Text
+    """Why the claim cannot be shown elsewhere; shown with every *not applicable*."""
+
+
+class Expectation(_Model):
+    """What the newest runs closest to the original environment show for a case, when it is not its role's word.
+
+    `incidentkb check` compares it with the newest results of the cells closest to the original environment.
+    """
+
+    outcome: Annotated[str, StringConstraints(pattern=EXPECTED_OUTCOME_PATTERN)]
+    """The outcome word those runs show, e.g. `now behaves differently`."""
+    why: Text
+    """Why it differs from the original run (e.g. the platform), and what is not re-run."""
+
+
 class RegressionCase(_Model):
     name: Annotated[str, StringConstraints(pattern=CASE_NAME_PATTERN)]
     """The test function's name in `regression.path`."""
     role: Annotated[str, StringConstraints(pattern=CASE_ROLE_PATTERN)]
-    """`symptom`, `fix`, `fix:<alternative fix id>` or `attempt:<failed attempt id>`."""
+    """`symptom`, `fix`, `fix:<alternative fix id>`, `attempt:<failed attempt id>` or `smoke` (the setup works)."""
+    applies_when: Optional[Applicability] = None
+    """Where the case's claim can be shown; elsewhere it is *not applicable*."""
+    expected: Optional[Expectation] = None
+    """The outcome the runs closest to the original environment show, when it is not the role's own word."""
 
 
 class Regression(_Model):

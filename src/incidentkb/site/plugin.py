@@ -109,7 +109,7 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         gc.disable()
         try:
             incidents = load_incidents(self._path(self.config.incidents))
-            results = load_results(self._path(self.config.results), {i.id for i in incidents})
+            results = load_results(self._path(self.config.results), {i.id: i for i in incidents})
             self.kb = build(incidents, results)
             specs = pages.plan(self.kb)
             assets = {STYLESHEET: self.renderer.asset("incidentkb.css")}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from incidentkb.matrix.results_files import ResultsError, read_data, result_path
 from incidentkb.records.reader import RecordError, load_records
 from incidentkb.records.schema import Incident
 from incidentkb.site.case_runs import CaseRun, Coverage
-from incidentkb.verdict.outcomes import Outcome
+from incidentkb.verdict.judge import CellFacts, judge
 
 __all__ = ["SourceError", "LoadedRuns", "load_incidents", "load_results", "describe_machine"]
 
@@ -118,20 +118,19 @@ def _observed(observation: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_OUTCOMES = {o.value: o for o in Outcome}
-
-
-def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source: str) -> Iterator[CaseRun]:
+def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source: str,
+             records: Mapping[str, Incident]) -> Iterator[CaseRun]:
     """A `CaseRun` of each case of an incident in one results file (60,000 at 1,000 incidents: kept lean)."""
     host = data.get("host") or (data.get("report") or {}).get("hardware") or {}
     machine = describe_machine(host)
     installed = data.get("versions") or {}
     versions = ", ".join(f"{name} {installed[name]}" for name in SHOWN_VERSIONS if installed.get(name))
+    facts = CellFacts.from_results(data)
     for case in data.get("cases", []):
         incident, role = case.get("incident"), case.get("role")
         if not incident or not role:
             continue  # a test of the harness itself, not a case of an incident
-        outcome = case["outcome"]
+        verdict = judge(case, records.get(str(incident)), facts)
         observation = case.get("observation") or {}
         error = observation.get("error")
         nodeid = case.get("nodeid") or ""
@@ -139,7 +138,7 @@ def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source:
             str(incident),
             str(role),
             cell,
-            _OUTCOMES.get(outcome) or Outcome.from_str(str(outcome)),
+            verdict.outcome,
             finished,
             machine,
             source,
@@ -147,7 +146,7 @@ def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source:
             versions,
             _error_text(error) if error else None,
             _observed(observation),
-            case.get("detail") or None,
+            "; ".join(filter(None, (verdict.note, case.get("detail")))) or None,
         )
 
 
@@ -164,11 +163,11 @@ def _reading_order(paths: list[Path]) -> list[tuple[str, str, Path]]:
     return sorted(named, key=lambda t: (t[0], t[1], t[2].name), reverse=True)
 
 
-def load_results(directory: Path, incidents: Collection[str] | None = None) -> LoadedRuns:
+def load_results(directory: Path, incidents: Mapping[str, Incident] | None = None) -> LoadedRuns:
     """Every case run in the results files of `directory` that the site can show; no directory: no results yet.
 
     Results files are never deleted, so a cell's history only grows; the site shows, for each incident and
-    cell, the newest run. Given the `incidents` that have records, a cell's older files are not read once its
+    cell, the newest run, judged against its record (`incidentkb.verdict.judge`). Given the records, a cell's older files are not read once its
     newer ones have run (or covered) every one of them. Each file is read once, its cases turned into
     `CaseRun`s, and its JSON dropped before the next is read.
     """
@@ -190,7 +189,7 @@ def load_results(directory: Path, incidents: Collection[str] | None = None) -> L
         try:
             cell = Cell.parse(str(data["cell"]))
             finished = _time(str(data["finished"]), source)
-            runs = list(_runs_of(data, cell, finished, source))
+            runs = list(_runs_of(data, cell, finished, source, incidents or {}))
             covered = ((data.get("incidents") or {}).get("covered_by") or {}).items()
             coverage = [Coverage(str(incident), cell, Cell.parse(str(by)), finished) for incident, by in covered]
         except (KeyError, TypeError, ValueError, AttributeError, MatrixError) as exc:

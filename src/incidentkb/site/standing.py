@@ -114,7 +114,7 @@ class Standing:
 def _columns(incident: Incident) -> list[Column]:
     attempts = {a.id: a.tried for a in incident.failed_attempts}
     alternatives = {a.id: a.summary for a in incident.fix.alternatives}
-    order = {Role.symptom: 0, Role.fix: 1, Role.attempt: 3}
+    order = {Role.symptom: 0, Role.fix: 1, Role.smoke: 3, Role.attempt: 4}
     columns: list[tuple[int, int, Column]] = []
     for index, case in enumerate(incident.regression.cases):
         role, name = parse_role(case.role)
@@ -122,6 +122,8 @@ def _columns(incident: Incident) -> list[Column]:
             about = incident.symptom.summary
         elif role is Role.fix:
             about = alternatives.get(name, "") if name else incident.fix.summary
+        elif role is Role.smoke:
+            about = "The setup runs on these versions (where the fix's claim cannot be shown): not the fix."
         else:
             about = attempts.get(name or "", "")
         label = f"{role.value}: {name}" if name else role.value
@@ -201,10 +203,21 @@ class IncidentStanding:
             return Standing("not run yet" if not self.not_run(role) else "not run (skipped)", "none")
         if short and len(groups) == 1:
             outcome, cells = groups[0]
-            return Standing(f"{outcome.value} ({len(cells)} cell{'' if len(cells) == 1 else 's'})", outcome.level)
-        parts = [f"{o.value} {describe_cells(cells, self.cells)}" for o, cells in groups]
+            return Standing(f"{outcome.value} ({self.runs_phrase(role, cells)})", outcome.level)
+        parts = [f"{o.value} {describe_cells(cells, self.cells)}{self._copies(role, cells)}" for o, cells in groups]
         worst = max((o.level for o, _ in groups), key=LEVEL_RANK.__getitem__)
         return Standing("; ".join(parts), worst)
+
+    def runs_phrase(self, role: str, cells: Sequence[Cell]) -> str:
+        """`5 runs covering 15 cells`: a cell whose row is a copy of another cell's run is not a run of its own."""
+        runs = sum(1 for cell in cells if (entry := self.entry(cell, role)) is not None and entry.covered_by is None)
+        counted = f"{runs} run{'' if runs == 1 else 's'}"
+        return counted if runs == len(cells) else f"{counted} covering {len(cells)} cells"
+
+    def _copies(self, role: str, cells: Sequence[Cell]) -> str:
+        """` (5 runs covering 15 cells)` where some of the cells show another cell's run; else nothing."""
+        phrase = self.runs_phrase(role, cells)
+        return f" ({phrase})" if "covering" in phrase else ""
 
     def summary(self) -> str:
         """The sentences on the incident page that say where the symptom reproduces and where it no longer does."""

@@ -22,6 +22,8 @@ class Role(str, Enum):
     symptom = "symptom"
     fix = "fix"
     attempt = "attempt"
+    smoke = "smoke"
+    """The incident's pipeline runs on these versions (where the fix's claim cannot be shown): not the fix."""
 
 
 def parse_role(text: str) -> tuple[Role, str | None]:
@@ -31,8 +33,8 @@ def parse_role(text: str) -> tuple[Role, str | None]:
     """
     kind, _, name = text.partition(":")
     role = Role(kind)
-    if role is Role.symptom and name or role is Role.attempt and not name:
-        raise ValueError(f"role {text!r}: write 'symptom', 'fix', 'fix:<id>' or 'attempt:<id>'")
+    if role in (Role.symptom, Role.smoke) and name or role is Role.attempt and not name:
+        raise ValueError(f"role {text!r}: write 'symptom', 'fix', 'fix:<id>', 'attempt:<id>' or 'smoke'")
     return role, name or None
 
 
@@ -56,6 +58,10 @@ class Observed(str, Enum):
     """The case or its whole cell passed its time limit."""
     skipped = "skipped"
     """The case did not run: the host lacks something it needs (its skip reason says what)."""
+    not_applicable = "not applicable"
+    """The case's claim cannot be shown in this cell (its record's `applies_when`), so it was not judged."""
+    harness_fault = "harness fault"
+    """A self-check of the regression failed (`observe.require`): the harness is broken, not the incident."""
 
 
 class Outcome(str, Enum):
@@ -68,8 +74,12 @@ class Outcome(str, Enum):
     broken = "BROKEN"
     still_fails = "still fails"
     behaves_differently = "now behaves differently"
+    works = "works"
+    does_not_work = "does not work"
+    harness_error = "harness error"
     crashed = "crashed"
     timed_out = "timed out"
+    not_applicable = "not applicable"
     not_run = "not run"
 
     def serialize(self) -> str:
@@ -140,12 +150,26 @@ OUTCOMES: dict[Outcome, OutcomeInfo] = {
     Outcome.behaves_differently: OutcomeInfo(
         "The failed attempt was re-run and no longer fails the way the record says.", "now behaves differently",
         drift=True),
+    Outcome.works: OutcomeInfo(
+        "The smoke case ran the incident's pipeline on these versions, in a cell where the fix's claim cannot be "
+        "shown: the setup still works here. It is not counted as the fix holding.", "works"),
+    Outcome.does_not_work: OutcomeInfo(
+        "The smoke case could not run the incident's pipeline on these versions: nothing else about the incident "
+        "can be shown here, and the run fails.", "does not work", fails_run=True),
+    Outcome.harness_error: OutcomeInfo(
+        "A self-check of the regression itself failed (a setting it makes did not take, a line it runs did not "
+        "run): the harness is broken, not news about the incident. The run fails.", "had a harness error",
+        fails_run=True),
     Outcome.crashed: OutcomeInfo(
         "The case could not finish: an exception outside its checks, a dead worker, or an environment that could "
         "not be built. It says nothing about the incident, and fails the run.", "crashed", fails_run=True),
     Outcome.timed_out: OutcomeInfo(
         "The case (or its whole cell) passed its time limit and was stopped; it fails the run.", "timed out",
         fails_run=True),
+    Outcome.not_applicable: OutcomeInfo(
+        "The case's claim cannot be shown in this cell (e.g. a bug of several GPUs, in a cell with one), as its "
+        "record's `applies_when` says; whatever ran was not judged. Never counted as holding or reproducing.",
+        "is not applicable", ran=False),
     Outcome.not_run: OutcomeInfo(
         "The case did not run here: the host lacks what it needs (GPUs, a package, a version), as its reason says.",
         "was not run", ran=False),
@@ -162,6 +186,11 @@ DECISIONS: dict[tuple[Role, Observed], Outcome] = {
     (Role.attempt, Observed.as_recorded): Outcome.still_fails,
     (Role.attempt, Observed.differs_with_error): Outcome.behaves_differently,
     (Role.attempt, Observed.differs_without_error): Outcome.behaves_differently,
+    (Role.smoke, Observed.as_recorded): Outcome.works,
+    (Role.smoke, Observed.differs_with_error): Outcome.does_not_work,
+    (Role.smoke, Observed.differs_without_error): Outcome.does_not_work,
+    **{(role, Observed.harness_fault): Outcome.harness_error for role in Role},
+    **{(role, Observed.not_applicable): Outcome.not_applicable for role in Role},
     **{(role, Observed.crashed): Outcome.crashed for role in Role},
     **{(role, Observed.timed_out): Outcome.timed_out for role in Role},
     **{(role, Observed.skipped): Outcome.not_run for role in Role},

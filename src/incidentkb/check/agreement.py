@@ -1,0 +1,104 @@
+"""`incidentkb check` on what records claim about the matrix: the libraries they depend on, the results they state.
+
+- `regression.depends_on` names libraries the matrix varies; a typo (`pytorch`) would make the incident run in
+  one cell only (every other cell counted as covered by it), so an unknown name is refused with a did-you-mean.
+- Every case states a result: its role's word (a symptom *reproduces*, a failed attempt *still fails*, a fix
+  *holds*) unless `regression.cases[].expected` says otherwise, with why. The newest runs of the case in the
+  cells closest to the record's original environment (same torch, same transformers stack, same GPU count: as
+  many of those as any cell has) must show it, judged by today's rules (`incidentkb.verdict.judge`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from incidentkb.host.versions import canonical_name
+from incidentkb.matrix.axes import Cell, Matrix
+from incidentkb.matrix.results_files import CellResult
+from incidentkb.records.reader import Problem, RecordFile
+from incidentkb.records.schema import Incident
+from incidentkb.records.wording import did_you_mean
+from incidentkb.verdict.outcomes import DECISIONS, Observed, Outcome, parse_role
+
+__all__ = ["known_libraries", "depends_on_problems", "stated_result_problems"]
+
+
+def known_libraries(matrix: Matrix) -> set[str]:
+    """The libraries whose versions the matrix varies: torch and every package a stack pins."""
+    names = {"torch"}
+    for stack in matrix.stacks:
+        names.update(stack.versions(gpus=1))
+    return {canonical_name(name) for name in names}
+
+
+def depends_on_problems(records: Iterable[RecordFile], known: set[str]) -> list[Problem]:
+    """A problem for each `regression.depends_on` entry that names no library of the matrix."""
+    problems = []
+    for record in records:
+        names = record.get("regression", "depends_on")
+        for index, name in enumerate(names if isinstance(names, list) else ()):
+            if not isinstance(name, str) or canonical_name(name) in known:
+                continue
+            guess = did_you_mean(canonical_name(name), sorted(known))
+            hint = f"did you mean '{guess}'? " if guess else ""
+            problems.append(record.problem(("regression", "depends_on", index), (
+                f"'{name}' in regression.depends_on is no library the matrix varies; {hint}"
+                f"choose from {', '.join(sorted(known))} (an unknown name makes the incident run in one cell only)")))
+    return problems
+
+
+def _closeness(incident: Incident, cell: Cell, torch: str | None) -> int:
+    """How many of torch, transformers stack and GPU count the cell shares with the original environment."""
+    libraries = {canonical_name(k): v.split("+", 1)[0] for k, v in incident.environment.libraries.items()}
+    gpus = incident.environment.gpu.count if incident.environment.gpu is not None else 0
+    return sum((
+        libraries.get("torch") is not None and (torch or cell.torch).split("+", 1)[0] == libraries["torch"],
+        libraries.get("transformers") == cell.stack,
+        gpus == cell.gpus,
+    ))
+
+
+def _expected(role_text: str, stated: str | None) -> Outcome:
+    return Outcome(stated) if stated else DECISIONS[parse_role(role_text)[0], Observed.as_recorded]
+
+
+def _newest_runs(results: Sequence[CellResult], records: Mapping[str, Incident]) -> dict[tuple[str, str], list]:
+    """(incident, case function) -> [(cell, outcome, results file, torch)] of the newest judged run in each cell."""
+    newest: dict[tuple[str, str, Cell], tuple[str, Outcome, Path | None, str | None]] = {}
+    for result in results:
+        judged = result.judged(records)
+        torch = (result.data.get("versions") or {}).get("torch")
+        for case in judged.cases:
+            key = (case.incident, case.function, result.cell)
+            if key not in newest or newest[key][0] <= result.finished:
+                newest[key] = (result.finished, case.outcome, result.path, torch)
+    runs: dict[tuple[str, str], list] = {}
+    for (incident, function, cell), (_, outcome, path, torch) in newest.items():
+        if outcome not in (Outcome.not_run, Outcome.not_applicable):
+            runs.setdefault((incident, function), []).append((cell, outcome, path, torch))
+    return runs
+
+
+def stated_result_problems(records: Sequence[RecordFile], results: Sequence[CellResult], root: Path) -> list[Problem]:
+    """A problem for each case whose newest runs closest to the original environment disagree with its record."""
+    valid = {r.incident.id: r for r in records if r.incident is not None}
+    runs = _newest_runs(results, {i: r.incident for i, r in valid.items() if r.incident is not None})
+    problems = []
+    for incident_id, record in valid.items():
+        incident = record.incident
+        assert incident is not None
+        for index, entry in enumerate(incident.regression.cases):
+            found = runs.get((incident_id, entry.name), [])
+            if not found:
+                continue
+            best = max(_closeness(incident, cell, torch) for cell, _, _, torch in found)
+            expected = _expected(entry.role, entry.expected.outcome if entry.expected else None)
+            for cell, outcome, path, torch in found:
+                if _closeness(incident, cell, torch) == best and outcome is not expected:
+                    where = path.relative_to(root).as_posix() if path is not None and path.is_relative_to(root) else path
+                    problems.append(record.problem(("regression", "cases", index), (
+                        f"{entry.name} '{outcome.value}' in cell {cell} ({where}), one of the cells closest to the "
+                        f"original environment, but the record says '{expected.value}'; correct the record "
+                        "(regression.cases[].expected, with why) or the regression")))
+    return problems

@@ -1,0 +1,64 @@
+"""Verdicts are derived from what a results file stores and the record as it is now (incidentkb.verdict.judge)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from incidentkb.check.agreement import depends_on_problems, known_libraries
+from incidentkb.matrix.axes import load_matrix
+from incidentkb.records.reader import load_record, read_record
+from incidentkb.verdict.judge import CellFacts, judge
+from incidentkb.verdict.outcomes import DECISIONS, OUTCOMES, Observed, Outcome, Role, decide
+
+REPO = Path(__file__).resolve().parents[1]
+BATCH = load_record(REPO / "incidents" / "2025-04-21-llm-sft-batch-size-multi-gpu.yaml")
+REFUSAL = {"type": "ValueError", "frames": ["trl.trainer.sft_trainer:__init__"],
+           "message": "SFTTrainer does not support `nn.DataParallel`, which `Trainer` uses when several GPUs are visible"}
+SIZE = {"type": "RuntimeError", "frames": ["trl.trainer.sft_trainer:compute_loss"],
+        "message": "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0"}
+
+
+def entry(name: str, role: str, outcome: str, error: dict | None = None) -> dict:
+    return {"nodeid": f"regressions/test_sft_batch_size.py::{name}", "role": role, "outcome": outcome,
+            "incident": BATCH.id, "observation": {"error": error, "values": {}, "notes": []}}
+
+
+@pytest.mark.parametrize(("case", "gpus", "expected", "note"), [
+    # The fix could not have failed with fewer than 2 GPUs: an old "holds" there is re-judged.
+    (entry("test_fix_visible_devices_before_training_args", "fix", "holds"), 0, Outcome.not_applicable, "several GPUs"),
+    (entry("test_fix_visible_devices_before_training_args", "fix", "holds"), 2, Outcome.holds, None),
+    # A symptom "reproduces" only with the recorded error; the library's refusal is a change, in its own words.
+    (entry("test_symptom_two_visible_gpus_double_the_batch", "symptom", "reproduces", SIZE), 2, Outcome.reproduces, None),
+    (entry("test_symptom_two_visible_gpus_double_the_batch", "symptom", "reproduces", REFUSAL), 2, Outcome.changed,
+     "refuse the setup up front"),
+    (entry("test_symptom_two_visible_gpus_double_the_batch", "symptom", "changed", REFUSAL), 2, Outcome.changed,
+     "refuse the setup up front"),
+    # What fails the run is never softened.
+    (entry("test_fix_visible_devices_before_training_args", "fix", "crashed"), 0, Outcome.crashed, None),
+    (entry("test_smoke_sft_trains_at_per_device_batch", "smoke", "works"), 0, Outcome.works, None),
+])
+def test_a_stored_observation_is_judged_with_the_record_of_today(case: dict, gpus: int, expected: Outcome,
+                                                                 note: str | None) -> None:
+    verdict = judge(case, BATCH, CellFacts(gpus=gpus, versions={}))
+    assert verdict.outcome is expected
+    assert (verdict.note is None) if note is None else (note in (verdict.note or ""))
+
+
+def test_every_role_and_observation_has_one_outcome_with_a_meaning() -> None:
+    assert {(role, seen) for role in Role for seen in Observed} == set(DECISIONS)
+    assert set(OUTCOMES) == set(Outcome) and all(info.meaning for info in OUTCOMES.values())
+    assert decide(Role.fix, Observed.harness_fault) is Outcome.harness_error and Outcome.harness_error.fails_run
+    assert decide(Role.smoke, Observed.as_recorded) is Outcome.works and not Outcome.works.is_drift
+    assert Outcome.not_applicable.level == "none"
+
+
+def test_a_misspelt_dependency_is_refused_with_a_did_you_mean(tmp_path: Path) -> None:
+    text = (REPO / "incidents" / f"{BATCH.id}.yaml").read_text(encoding="utf-8")
+    path = tmp_path / f"{BATCH.id}.yaml"
+    path.write_text(text.replace("depends_on: [torch, transformers, trl]", "depends_on: [pytorch, transformers, trl]"))
+    known = known_libraries(load_matrix(REPO / "regressions" / "matrix.toml"))
+    (problem,) = depends_on_problems([read_record(path)], known)
+    assert "'pytorch' in regression.depends_on is no library the matrix varies; did you mean 'torch'?" in str(problem)
+    assert problem.line > 1
