@@ -21,6 +21,11 @@ from incidentkb.match.signatures import any_matches
 ID = "2025-04-21-llm-sft-batch-size-multi-gpu"
 PER_DEVICE_BATCH = 2  # the original's per_device_train_batch_size
 
+# The harness passes the tokenizer as `SFTTrainer(processing_class=...)` (sft_batch/common.py), which trl 0.12.0
+# introduced (trl 0.11.4 takes `tokenizer=` and raises "SFTTrainer.__init__() got an unexpected keyword argument
+# 'processing_class'"). On older trl (the ORPO incident's stacks 4.46.3 and 4.45.0) the cases are not run.
+pytestmark = pytest.mark.needs(versions={"trl": ">=0.12"})
+
 
 def _liger_packages() -> tuple[str, ...]:
     """liger-kernel where the installed trl's Liger switch needs it (`compat.liger_option` says which switch)."""

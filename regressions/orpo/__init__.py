@@ -1,0 +1,139 @@
+"""One ORPO training step with trl's `ORPOTrainer`, small enough for a CPU: the run the incident was about.
+
+What the original had and this keeps: trl's `ORPOTrainer` on a causal LM, trained on prompt/chosen/rejected rows,
+through `trainer.train()` (transformers' training loop), with trl 0.11.x's `tokenizer=` argument. What differs:
+a Llama-shaped causal LM of a few thousand parameters built from a config (the seed does not record the
+original model), a character-level tokenizer built in code, six preference rows written here, one optimizer step
+on the CPU in float32, and what a test run needs (a temporary output dir, no reporting, no checkpoints).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "PREFERENCES",
+    "TRAINER_LOGGER",
+    "get_tokenizer",
+    "get_model",
+    "preference_dataset",
+    "orpo_args",
+    "orpo_trainer",
+    "trainer_warnings",
+]
+
+#: The logger of transformers' `trainer.py`; its `Trainer.tokenizer` property logs the deprecation there.
+TRAINER_LOGGER = "transformers.trainer"
+
+#: Prompt, chosen and rejected answer: the columns trl's ORPOTrainer reads.
+PREFERENCES: list[tuple[str, str, str]] = [
+    ("What is 2 + 2?", " 4.", " 5."),
+    ("Name a colour.", " Blue.", " Seven."),
+    ("Say hello.", " Hello!", " Goodbye."),
+    ("Is ice cold?", " Yes.", " No."),
+    ("Capital of France?", " Paris.", " Rome."),
+    ("What do cats say?", " Meow.", " Moo."),
+]
+
+
+def get_tokenizer() -> Any:
+    """A character-level fast tokenizer of the rows' characters, with pad, eos, bos and unk tokens."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>"]
+    characters = sorted({c for row in PREFERENCES for text in row for c in text})
+    vocab = {token: index for index, token in enumerate(specials + characters)}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    tokenizer.decoder = decoders.Fuse()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>"
+    )
+
+
+def get_model(tokenizer: Any) -> Any:
+    """A randomly initialised Llama causal LM of one tiny layer, in float32 on the CPU."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=64,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(0)
+    return LlamaForCausalLM(config)
+
+
+def preference_dataset() -> Any:
+    from datasets import Dataset
+
+    prompts, chosen, rejected = zip(*PREFERENCES)
+    return Dataset.from_dict({"prompt": list(prompts), "chosen": list(chosen), "rejected": list(rejected)})
+
+
+def orpo_args(output_dir: Path, **overrides: Any) -> Any:
+    """`ORPOConfig` for one optimizer step of batch 2 on the CPU (the original's settings are not recorded)."""
+    from trl import ORPOConfig
+
+    settings: dict[str, Any] = dict(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=2,
+        gradient_accumulation_steps=1,
+        max_steps=1,
+        learning_rate=1e-2,
+        max_length=48,
+        max_prompt_length=24,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        bf16=False,
+        fp16=False,
+        use_cpu=True,
+    )
+    settings.update(overrides)
+    return ORPOConfig(**settings)
+
+
+def orpo_trainer(model: Any, tokenizer: Any, output_dir: Path) -> Any:
+    """trl 0.11.x's ORPOTrainer as its documentation of that time builds it (the tokenizer passed as `tokenizer=`)."""
+    from trl import ORPOTrainer
+
+    return ORPOTrainer(model=model, args=orpo_args(output_dir), train_dataset=preference_dataset(), tokenizer=tokenizer)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def trainer_warnings() -> Iterator[list[str]]:
+    """The warnings transformers' trainer.py logs in the block, in order.
+
+    transformers' library logger does not propagate to the root logger (so pytest's caplog would not see them):
+    a handler is attached to the trainer module's own logger for the block.
+    """
+    handler = _Collect()
+    logger = logging.getLogger(TRAINER_LOGGER)
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
