@@ -81,8 +81,10 @@ def test_a_match_on_an_earlier_error_is_ranked_below_and_said(matcher: Matcher) 
 
 def test_ranking_prefers_the_match_with_more_evidence(matcher: Matcher) -> None:
     records = list(matcher.records)
-    broad = records[0].incident.model_copy(update={"id": "2025-01-01-broad", "symptom": records[0].incident.symptom.model_copy(
-        update={"signatures": [records[2].incident.symptom.signatures[0].model_copy(update={"frames": [], "exception": None})]})})
+    by_id = {known.incident.id: known.incident for known in records}
+    dtype, batch = by_id[DTYPE], by_id[BATCH]
+    broad = dtype.model_copy(update={"id": "2025-01-01-broad", "symptom": dtype.symptom.model_copy(
+        update={"signatures": [batch.symptom.signatures[0].model_copy(update={"frames": [], "exception": None})]})})
     ranked = Matcher([*records, KnownIncident(broad, "incidents/2025-01-01-broad.yaml")])
     _, text = read_traceback(TRACEBACKS / "batch-size-seed-torch2.6-2gpu-windows.txt")
     assert [m.incident_id for m in ranked.match_text(text)] == [BATCH, "2025-01-01-broad"]
