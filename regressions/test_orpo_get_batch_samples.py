@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from incidentkb.observation import Observation
-from incidentkb.schema import Incident
-from incidentkb.signatures import any_matches
+from incidentkb.plugin.observation import Observation
+from incidentkb.records.schema import Incident
+from incidentkb.match.signatures import any_matches
 from orpo import get_model, get_tokenizer, orpo_trainer, trainer_warnings
 
 ID = "2025-03-23-orpo-get-batch-samples-collision"
