@@ -30,7 +30,13 @@ cause: float64 labels
 fix: {summary: cast to float32}
 regression:
   path: regressions/test_demo.py
-  cases: [{name: test_symptom_reproduces, role: symptom}]
+  cases:
+    - {name: test_symptom_reproduces, role: symptom}
+    - name: test_fix_of_many_gpus
+      role: fix
+      applies_when: {gpus: 64, why: "The bug needs 64 GPUs visible to one process"}
+    - {name: test_smoke_runs, role: smoke}
+    - {name: test_attempt_self_check_fails, role: "attempt:cast-to-double"}
 """
 
 CASES = '''
@@ -98,6 +104,19 @@ def test_fix_needs_what_is_missing():
 def test_fix_hangs():
     time.sleep(30)
 
+@pytest.mark.incident(ID, "fix")
+def test_fix_of_many_gpus():
+    assert False, "never run: the record says the claim needs 64 GPUs"
+
+@pytest.mark.incident(ID, "smoke")
+def test_smoke_runs(observe):
+    observe.value("optimizer_steps", 1)
+    assert 1 > 0
+
+@pytest.mark.incident(ID, "attempt:cast-to-double")
+def test_attempt_self_check_fails(observe):
+    observe.require(False, "the attempt's line did not run")
+
 @pytest.mark.incident("no-such-incident", "symptom")
 def test_record_missing(incident_record):
     pass
@@ -119,6 +138,9 @@ EXPECTED = {
     "test_fix_needs_what_is_missing": ("not run", "skipped"),
     "test_fix_hangs": ("timed out", "failed"),
     "test_record_missing": ("crashed", "error"),
+    "test_fix_of_many_gpus": ("not applicable", "skipped"),
+    "test_smoke_runs": ("works", "passed"),
+    "test_attempt_self_check_fails": ("harness error", "failed"),
 }
 
 
@@ -353,3 +375,15 @@ def test_an_invalid_record_crashes_its_cases_naming_the_place(project: pytest.Py
     result = project.runpytest_subprocess("-k", "test_symptom_reproduces")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*not a valid incident record: *demo-incident.yaml:*: missing field 'category'*"])
+
+
+def test_a_case_whose_claim_cannot_be_shown_here_is_not_applicable_with_the_records_reason(demo_run: DemoRun) -> None:
+    detail = cases_by_name(demo_run.report)["test_fix_of_many_gpus"]["detail"]
+    assert detail == ("not applicable: The bug needs 64 GPUs visible to one process "
+                      "(needs 64 visible GPUs (the cell has 0))")
+
+
+def test_a_failed_self_check_is_a_harness_error_not_drift(demo_run: DemoRun) -> None:
+    case = cases_by_name(demo_run.report)["test_attempt_self_check_fails"]
+    assert case["outcome"] == "harness error" and "the attempt's line did not run" in case["detail"]
+    demo_run.stdout.fnmatch_lines(["FAILED test_demo.py::test_attempt_self_check_fails*"])
