@@ -132,22 +132,32 @@ def _date(text: str) -> dt.date:
     arg("--id", dest="incident_id", metavar="ID",
         help="the id to use instead of one made from the date and the title (needed for titles without a-z letters)"),
     arg("--date", type=_date, default=None, metavar="YYYY-MM-DD", help="when it happened (default: today)"),
+    arg("--raises", dest="silent", action="store_false", default=None,
+        help="the symptom raises an error: the record gets error_text and signatures, the stub catches the error"),
+    arg("--silent", dest="silent", action="store_true",
+        help="the symptom raises nothing (wrong output, memory growth, a weight left random): the record gets "
+             "symptom.measured, the stub measures and compares with its threshold"),
     ROOT,
 )
 def new_command(args: argparse.Namespace) -> int:
     """Start a new incident: a record in incidents/ and a regression stub in regressions/.
 
     Both files are full of "TODO: ..." placeholders that `incidentkb check` reports until they are replaced.
-    Existing files are never overwritten: if either file exists, nothing is written.
+    Whether the symptom raises an error (--raises) or is silent (--silent) decides what the record and the
+    stub hold; without either, a terminal is asked and anything else gets --raises. The whole title makes the id
+    (--id for a shorter one). Existing files are never overwritten: if either file exists, nothing is written.
+    docs/writing-regressions.md walks through each kind of case.
 
     Example:
-      incidentkb new "Loss is NaN after the first step" --date 2025-05-02
+      incidentkb new "Loss is NaN after the first step" --raises --date 2025-05-02
+      incidentkb new "Images ignore the labels after loading a checkpoint" --silent
     """
     from incidentkb.scaffold import ScaffoldError, plan, write
 
     root = _root(args)
+    silent = args.silent if args.silent is not None else _ask_silent()
     try:
-        new = plan(args.title, date=args.date or dt.date.today(), incident_id=args.incident_id)
+        new = plan(args.title, date=args.date or dt.date.today(), incident_id=args.incident_id, silent=silent)
         write(new, root)
     except ScaffoldError as exc:
         raise CommandError(str(exc)) from None
@@ -156,6 +166,18 @@ def new_command(args: argparse.Namespace) -> int:
     print("next: replace every 'TODO: ...' in both (incidentkb check lists those left), then run "
           f"pytest {new.regression.as_posix()}")
     return 0
+
+
+def _ask_silent() -> bool:
+    """Ask a terminal whether the symptom raises an error; anything but a terminal gets the error form."""
+    if not sys.stdin.isatty():
+        return False
+    while True:
+        answer = input("Does the symptom raise an error (a traceback)? [y]es / [n]o, it is silent: ").strip().lower()
+        if answer in ("y", "yes", ""):
+            return False
+        if answer in ("n", "no"):
+            return True
 
 
 @command(
