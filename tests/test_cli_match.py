@@ -77,3 +77,19 @@ def test_plain_text_on_standard_input_is_ranked_by_words(capsys: pytest.CaptureF
 
 def test_text_that_fits_no_incident_matches_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "--text", "the weather is nice today") == (1, "", "no known incident matches this text\n")
+
+
+def test_the_korean_title_is_searched_too(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--text", "이미지 생성 테스트 중 메모리")
+    assert code == 0 and out.splitlines()[0].endswith("[2025-04-15-stylegan-test-image-memory-leak]")
+
+
+def test_a_related_error_is_matched_as_such(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    traceback = ('RuntimeError: Error(s) in loading state_dict for Generator:\n'
+                 '\tMissing key(s) in state_dict: "mapping.label_weight". \n')
+    monkeypatch.setattr("sys.stdin", io.StringIO(traceback))
+    code, out, _ = run(capsys)
+    lines = out.splitlines()
+    assert code == 0 and lines[0].endswith("[2025-05-09-stylegan-label-weight-random-after-non-strict-load]")
+    assert lines[1].startswith("   matched: a related error's signature, not the symptom's own (What a strict")
+    assert "message matches related error signature 1" in lines[2]

@@ -274,6 +274,13 @@ class _Checker:
             elif roles[name] not in (None, expected):
                 self.report(record, place, f"case '{name}' is listed in regression.cases with role '{roles[name]}', "
                                            f"but as the case of this part of the record its role is '{expected}'")
+        related = record.raw("symptom", "related_errors")
+        for n in range(len(related) if isinstance(related, list) else 0):
+            # A related error may be observed by a case of any role (often the fix's): it must only be listed.
+            name = record.get("symptom", "related_errors", n, "case")
+            if isinstance(name, str) and roles and name not in roles:
+                self.report(record, ("symptom", "related_errors", n, "case"),
+                            f"case '{name}' is not listed in regression.cases; list it there with its role")
 
     # --- one regression file ------------------------------------------------------------------------------
 
