@@ -223,6 +223,10 @@ def schema_command(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Word matches are weak evidence: the best few are shown, and how many more there are.
+WORD_MATCHES_SHOWN = 10
+
+
 @command(
     arg("file", nargs="?", type=Path, metavar="FILE", help="a file holding the error or traceback (default: standard input)"),
     arg("--text", metavar="TEXT",
@@ -264,9 +268,12 @@ def match_command(args: argparse.Namespace) -> int:
         raise CommandError(f"nothing to match: {where} is empty; give the error's traceback or the symptom in words")
     matcher = Matcher.from_directory(root / "incidents", relative_to=root)
     matches: list[Any] = list(matcher.match_text(text, project_roots=[str(root)]))
+    more = 0
     if args.text is not None or not has_traceback(text):
         shown = {found.incident_id for found in matches}
-        matches += [found for found in matcher.match_words(text) if found.incident_id not in shown]
+        by_words = [found for found in matcher.match_words(text) if found.incident_id not in shown]
+        more = max(0, len(by_words) - WORD_MATCHES_SHOWN)
+        matches += by_words[:WORD_MATCHES_SHOWN]
     if not matches:
         print("no known incident matches this error" if has_traceback(text) else
               "no known incident matches this text", file=sys.stderr)
@@ -278,6 +285,8 @@ def match_command(args: argparse.Namespace) -> int:
         print(_line(f"   fix: {found.fix}"))
         print(_line(f"   record: {_shown(root / found.known.path)}"))
         print(f"   page: {found.page} (on the site)")
+    if more:
+        print(f"({more} more incidents share fewer words with the text; the {WORD_MATCHES_SHOWN} best are shown)")
     return 0
 
 
