@@ -145,6 +145,13 @@ def test_summary(problems: list[tuple[str, int]], records: int, regressions: int
     assert report.summary() == summary
 
 
+def test_helper_modules_are_counted_apart_from_regression_files(root: Path) -> None:
+    (root / "regressions" / "helpers").mkdir()
+    (root / "regressions" / "helpers" / "__init__.py").write_text('"""Helpers of the sample."""\n', encoding="utf-8")
+    (root / "regressions" / "helpers" / "model.py").write_text("def tiny_model():\n    return None\n", encoding="utf-8")
+    assert check(root).summary() == "checked 1 record, 1 regression file and 2 helper modules: all good"
+
+
 def test_find_root_walks_up_to_the_folder_with_incidents(root: Path) -> None:
     (root / "regressions" / "deep").mkdir()
     assert find_root(root / "regressions" / "deep") == root

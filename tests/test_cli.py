@@ -94,12 +94,12 @@ def test_new_writes_both_files_and_says_what_next(root: Path, capsys: pytest.Cap
     code, out, err = _run(capsys, "new", "Loss is NaN after the first step", "--date", "2025-05-02")
     assert (code, err) == (0, "")
     assert out == (
-        "wrote incidents/2025-05-02-loss-is-nan-after-the-first.yaml\n"
-        "wrote regressions/test_loss_is_nan_after_the_first.py\n"
+        "wrote incidents/2025-05-02-loss-is-nan-after-the-first-step.yaml\n"
+        "wrote regressions/test_loss_is_nan_after_the_first_step.py\n"
         "next: replace every 'TODO: ...' in both (incidentkb check lists those left), then run "
-        "pytest regressions/test_loss_is_nan_after_the_first.py\n"
+        "pytest regressions/test_loss_is_nan_after_the_first_step.py\n"
     )
-    assert (root / "incidents" / "2025-05-02-loss-is-nan-after-the-first.yaml").is_file()
+    assert (root / "incidents" / "2025-05-02-loss-is-nan-after-the-first-step.yaml").is_file()
     code, out, _ = _run(capsys, "check")
     assert code == 1 and out.endswith("16 problems in 1 record and 1 regression file\n")
 

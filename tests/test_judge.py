@@ -62,3 +62,21 @@ def test_a_misspelt_dependency_is_refused_with_a_did_you_mean(tmp_path: Path) ->
     (problem,) = depends_on_problems([read_record(path)], known)
     assert "'pytorch' in regression.depends_on is no library the matrix varies; did you mean 'torch'?" in str(problem)
     assert problem.line > 1
+
+
+def test_a_measured_symptom_is_judged_against_todays_threshold() -> None:
+    from incidentkb.records.reader import load_record
+    from incidentkb.verdict.judge import CellFacts, judge
+    from incidentkb.verdict.outcomes import Outcome
+
+    record = load_record(Path(__file__).resolve().parents[1] / "incidents" /
+                         "2025-04-15-stylegan-test-image-memory-leak.yaml")
+    case = {"nodeid": "regressions/test_stylegan_generation_leak.py::test_symptom_memory_grows_without_no_grad[cpu]",
+            "role": "symptom", "outcome": "reproduces",
+            "observation": {"error": None, "values": {"growth_per_call_bytes": 1000}, "notes": []}}
+    verdict = judge(case, record, CellFacts(gpus=0, versions={}))
+    assert verdict.outcome is Outcome.no_longer_reproduces
+    assert verdict.note == ("measured 1000 bytes; the record's symptom is memory left behind per image-test "
+                            "generator call above 262,144 bytes")
+    case["observation"]["values"]["growth_per_call_bytes"] = 9_900_000
+    assert judge(case, record, CellFacts(gpus=0, versions={})).outcome is Outcome.reproduces

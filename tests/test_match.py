@@ -108,3 +108,11 @@ def test_one_traceback_against_a_thousand_records_takes_under_50_ms() -> None:
 def test_no_error_matches_nothing(matcher: Matcher) -> None:
     assert matcher.match_errors([]) == []
     assert matcher.match(ErrorInfo("RuntimeError", "something else entirely")) == []
+
+
+def test_a_note_is_not_cut_at_an_abbreviation() -> None:
+    from incidentkb.match.matcher import first_sentence
+
+    assert first_sentence("Older torch words it so, i.e. before 2.4. Newer ones do not.") == (
+        "Older torch words it so, i.e. before 2.4")
+    assert first_sentence("One sentence, e.g. this one.") == "One sentence, e.g. this one"

@@ -184,3 +184,10 @@ def test_a_reader_that_never_matches_may_leave_patterns_uncompiled(
     record = read_record(path, check_patterns=check_patterns)
     assert [f"{p.line}:{p.col}: {p.message}" for p in record.problems] == problems
     assert (record.incident is None) == bool(problems)
+
+
+def test_a_key_written_in_capitals_gets_a_did_you_mean() -> None:
+    from incidentkb.records.wording import did_you_mean
+
+    assert did_you_mean("OS", ["os", "python", "gpu"]) == "os"
+    assert did_you_mean("Pythn", ["os", "python", "gpu"]) == "python"

@@ -39,7 +39,9 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("title", "slug"), [
-    ("Loss is NaN after the first step", "loss-is-nan-after-the-first"),
+    ("Loss is NaN after the first step", "loss-is-nan-after-the-first-step"),
+    ("StyleGAN label weight left random on every run after loading with strict=False",
+     "stylegan-label-weight-left-random-on-every-run-after-loading-with-strict-false"),
     ("Tensor dtype mismatch (double != float)!", "tensor-dtype-mismatch-double-float"),
     ("  CUDA_VISIBLE_DEVICES set too late  ", "cuda-visible-devices-set-too-late"),
     ("Café crème OOM", "cafe-creme-oom"),
@@ -52,9 +54,9 @@ def test_slugify(title: str, slug: str) -> None:
 
 def test_plan_names_the_files_after_the_id() -> None:
     new = plan("Loss is NaN after the first step", date=DAY)
-    assert new.id == "2025-05-02-loss-is-nan-after-the-first"
-    assert new.record.as_posix() == "incidents/2025-05-02-loss-is-nan-after-the-first.yaml"
-    assert new.regression.as_posix() == "regressions/test_loss_is_nan_after_the_first.py"
+    assert new.id == "2025-05-02-loss-is-nan-after-the-first-step"
+    assert new.record.as_posix() == "incidents/2025-05-02-loss-is-nan-after-the-first-step.yaml"
+    assert new.regression.as_posix() == "regressions/test_loss_is_nan_after_the_first_step.py"
 
 
 def test_any_title_is_written_as_valid_yaml() -> None:
@@ -110,11 +112,11 @@ def test_new_never_overwrites_and_then_writes_nothing(root: Path, existing: str)
 
 @pytest.mark.parametrize(("existing", "make", "message"), [
     ("record", lambda p: p.symlink_to("nowhere.yaml"),
-     "incidents/2025-05-02-loss-is-nan-after-the-first.yaml already exists and is left as it is"),
+     "incidents/2025-05-02-loss-is-nan-after-the-first-step.yaml already exists and is left as it is"),
     ("regression", lambda p: p.symlink_to(p.parent.parent / "outside.py"),
-     "regressions/test_loss_is_nan_after_the_first.py already exists and is left as it is"),
+     "regressions/test_loss_is_nan_after_the_first_step.py already exists and is left as it is"),
     ("regression", lambda p: p.mkdir(),
-     "regressions/test_loss_is_nan_after_the_first.py already exists and is left as it is"),
+     "regressions/test_loss_is_nan_after_the_first_step.py already exists and is left as it is"),
     ("regressions folder", lambda p: p.write_text("a file\n", encoding="utf-8"),
      "regressions is not a folder (a file, or a link to none); move it away and run again"),
     ("regressions folder", lambda p: p.symlink_to("nowhere"),
@@ -148,7 +150,34 @@ def test_new_removes_its_record_again_when_the_regression_cannot_be_written(root
     monkeypatch.setattr(Path, "open", open_until_the_disk_is_full)
     with pytest.raises(ScaffoldError) as caught:
         write(new, root)
-    assert str(caught.value) == ("cannot write regressions/test_loss_is_nan_after_the_first.py (No space left on device); "
+    assert str(caught.value) == ("cannot write regressions/test_loss_is_nan_after_the_first_step.py (No space left on device); "
                                  "nothing was written")
     assert not (root / new.record).exists()
 
+
+
+SILENT_FILLED = {
+    **FILLED,
+    "TODO: one line, what you saw": "The same z and labels give a different image on every run.",
+    "TODO: what is measured": "max abs difference between two runs' images",
+    "TODO: e.g. bytes": "max abs difference",
+    "TODO: the number that makes it": "0.001",
+    "TODO: how the case measures it": "Two loads, one z and label batch, images compared.",
+}
+
+
+def test_a_silent_incident_gets_a_measured_symptom_and_measuring_cases(root: Path) -> None:
+    new = plan("Images ignore the labels after loading a checkpoint", date=DAY, silent=True)
+    write(new, root)
+    assert "measured:" in new.record_text and "error_text" not in new.record_text
+    assert "observe.measured(incident_record.symptom.measured, value)" in new.regression_text
+
+    record = (root / new.record).read_text(encoding="utf-8")
+    for start, value in SILENT_FILLED.items():
+        record = re.sub(rf"\"{re.escape(start)}[^\"]*\"", lambda _, v=value: v, record)
+    (root / new.record).write_text(record, encoding="utf-8")
+    stub = (root / new.regression).read_text(encoding="utf-8")
+    (root / new.regression).write_text(re.sub(r'\n    pytest\.fail\("TODO: [^\n]*', "", stub), encoding="utf-8")
+
+    report = check(root)
+    assert report.problems == () and report.summary() == "checked 1 record and 1 regression file: all good"

@@ -132,22 +132,32 @@ def _date(text: str) -> dt.date:
     arg("--id", dest="incident_id", metavar="ID",
         help="the id to use instead of one made from the date and the title (needed for titles without a-z letters)"),
     arg("--date", type=_date, default=None, metavar="YYYY-MM-DD", help="when it happened (default: today)"),
+    arg("--raises", dest="silent", action="store_false", default=None,
+        help="the symptom raises an error: the record gets error_text and signatures, the stub catches the error"),
+    arg("--silent", dest="silent", action="store_true",
+        help="the symptom raises nothing (wrong output, memory growth, a weight left random): the record gets "
+             "symptom.measured, the stub measures and compares with its threshold"),
     ROOT,
 )
 def new_command(args: argparse.Namespace) -> int:
     """Start a new incident: a record in incidents/ and a regression stub in regressions/.
 
     Both files are full of "TODO: ..." placeholders that `incidentkb check` reports until they are replaced.
-    Existing files are never overwritten: if either file exists, nothing is written.
+    Whether the symptom raises an error (--raises) or is silent (--silent) decides what the record and the
+    stub hold; without either, a terminal is asked and anything else gets --raises. The whole title makes the id
+    (--id for a shorter one). Existing files are never overwritten: if either file exists, nothing is written.
+    docs/writing-regressions.md walks through each kind of case.
 
     Example:
-      incidentkb new "Loss is NaN after the first step" --date 2025-05-02
+      incidentkb new "Loss is NaN after the first step" --raises --date 2025-05-02
+      incidentkb new "Images ignore the labels after loading a checkpoint" --silent
     """
     from incidentkb.scaffold import ScaffoldError, plan, write
 
     root = _root(args)
+    silent = args.silent if args.silent is not None else _ask_silent()
     try:
-        new = plan(args.title, date=args.date or dt.date.today(), incident_id=args.incident_id)
+        new = plan(args.title, date=args.date or dt.date.today(), incident_id=args.incident_id, silent=silent)
         write(new, root)
     except ScaffoldError as exc:
         raise CommandError(str(exc)) from None
@@ -156,6 +166,18 @@ def new_command(args: argparse.Namespace) -> int:
     print("next: replace every 'TODO: ...' in both (incidentkb check lists those left), then run "
           f"pytest {new.regression.as_posix()}")
     return 0
+
+
+def _ask_silent() -> bool:
+    """Ask a terminal whether the symptom raises an error; anything but a terminal gets the error form."""
+    if not sys.stdin.isatty():
+        return False
+    while True:
+        answer = input("Does the symptom raise an error (a traceback)? [y]es / [n]o, it is silent: ").strip().lower()
+        if answer in ("y", "yes", ""):
+            return False
+        if answer in ("n", "no"):
+            return True
 
 
 @command(
@@ -201,42 +223,70 @@ def schema_command(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Word matches are weak evidence: the best few are shown, and how many more there are.
+WORD_MATCHES_SHOWN = 10
+
+
 @command(
     arg("file", nargs="?", type=Path, metavar="FILE", help="a file holding the error or traceback (default: standard input)"),
+    arg("--text", metavar="TEXT",
+        help="the symptom in words or a log excerpt, instead of FILE; ranked by error signature, then by words"),
     ROOT,
 )
 def match_command(args: argparse.Namespace) -> int:
-    """Find the known incidents behind an error: give a traceback, get the matching incidents, best first.
+    """Find the known incidents behind an error or a symptom: give a traceback or words, get incidents, best first.
 
-    The traceback (a whole one, or only its last line) is read from FILE or standard input. What varies between
+    A traceback (a whole one, or only its last line) is read from FILE or standard input. What varies between
     occurrences (paths, line numbers, addresses, tensor sizes, memory amounts, device ids) is normalised away,
     then its exception type, message and frames (library module and function) are compared with every record's
-    symptom.signatures. Each match is printed with its title, why it matched, the fix in one line, the record
-    and its page on the site. Exit status: 0 when an incident matches, 1 when none does.
+    symptom.signatures, and with its symptom.related_errors (said to be a related error, not the symptom's own).
+    Text without a traceback (a symptom in words, a log excerpt), given with --text or found in FILE or standard
+    input, is also ranked by the words it shares with each record: title (the original-language one too), symptom,
+    measured quantity, cause, tags, category and the signatures' notes. Each match says whether it matched an error
+    signature or only words, why, the fix in one line, the record and its page on the site.
+    Exit status: 0 when an incident matches, 1 when none does.
 
     Example:
       incidentkb match traceback.txt
       python train.py 2>&1 | incidentkb match
+      incidentkb match --text "images ignore the labels after loading a checkpoint"
     """
-    from incidentkb.match.matcher import Matcher
+    from incidentkb.match.matcher import Matcher, has_traceback
 
     root = _root(args)
+    if args.text is not None and args.file is not None:
+        raise CommandError("give FILE or --text, not both")
     try:
-        text = args.file.read_text(encoding="utf-8", errors="replace") if args.file else sys.stdin.read()
+        if args.text is not None:
+            text = args.text
+        else:
+            text = args.file.read_text(encoding="utf-8", errors="replace") if args.file else sys.stdin.read()
     except OSError as exc:
         raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     if not text.strip():
-        raise CommandError(f"nothing to match: {args.file or 'standard input'} is empty; give the error's traceback")
-    matches = Matcher.from_directory(root / "incidents", relative_to=root).match_text(text, project_roots=[str(root)])
+        where = "--text" if args.text is not None else args.file or "standard input"
+        raise CommandError(f"nothing to match: {where} is empty; give the error's traceback or the symptom in words")
+    matcher = Matcher.from_directory(root / "incidents", relative_to=root)
+    matches: list[Any] = list(matcher.match_text(text, project_roots=[str(root)]))
+    more = 0
+    if args.text is not None or not has_traceback(text):
+        shown = {found.incident_id for found in matches}
+        by_words = [found for found in matcher.match_words(text) if found.incident_id not in shown]
+        more = max(0, len(by_words) - WORD_MATCHES_SHOWN)
+        matches += by_words[:WORD_MATCHES_SHOWN]
     if not matches:
-        print("no known incident matches this error", file=sys.stderr)
+        print("no known incident matches this error" if has_traceback(text) else
+              "no known incident matches this text", file=sys.stderr)
         return 1
     for rank, found in enumerate(matches, start=1):
         print(_line(f"{rank}. {found.title} [{found.incident_id}]"))
+        print(_line(f"   matched: {found.kind}"))
         print(_line(f"   why: {found.why}"))
         print(_line(f"   fix: {found.fix}"))
         print(_line(f"   record: {_shown(root / found.known.path)}"))
         print(f"   page: {found.page} (on the site)")
+    if more:
+        print(f"({more} more incidents share fewer words with the text; the {WORD_MATCHES_SHOWN} best are shown)")
     return 0
 
 

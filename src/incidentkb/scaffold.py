@@ -1,8 +1,10 @@
 """`incidentkb new`: a new record and its regression stub, ready to be filled in.
 
 Both files are written from templates (`templates/new/`) full of ``TODO: ...`` placeholders, and `check` reports
-every placeholder left, so a half-written incident cannot pass for a finished one. Nothing is ever overwritten:
-if either file exists, nothing is written at all.
+every placeholder left, so a half-written incident cannot pass for a finished one. A symptom that raises an error
+gets error text, signatures and a case that catches the error; a silent one (wrong output, memory growth, a weight
+left random) gets `symptom.measured` and cases that compare a measurement with its threshold. Nothing is ever
+overwritten: if either file exists, nothing is written at all.
 """
 
 from __future__ import annotations
@@ -21,9 +23,6 @@ from incidentkb.records.schema import ID_PATTERN
 
 __all__ = ["ScaffoldError", "NewIncident", "slugify", "plan", "write"]
 
-# Enough words to tell incidents apart in a file listing, few enough to keep ids typeable.
-_MAX_WORDS = 6
-
 
 class ScaffoldError(Exception):
     """The new incident cannot be written (no usable id, or a file already exists)."""
@@ -41,17 +40,24 @@ class NewIncident:
 
 
 def slugify(title: str) -> str:
-    """The title as lowercase ASCII words joined by '-' (``"Tensor dtype mismatch!"`` -> ``tensor-dtype-mismatch``)."""
+    """The title as lowercase ASCII words joined by '-' (``"Tensor dtype mismatch!"`` -> ``tensor-dtype-mismatch``).
+
+    Every word is kept: a cut id (`loss-is-nan-after-the-first`) reads as a different incident; `--id` chooses a
+    shorter one.
+    """
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
-    return "-".join(re.findall(r"[a-z0-9]+", ascii_title)[:_MAX_WORDS])
+    return "-".join(re.findall(r"[a-z0-9]+", ascii_title))
 
 
 def _template(name: str) -> Template:
     return Template((resources.files("incidentkb") / "templates" / "new" / name).read_text(encoding="utf-8"))
 
 
-def plan(title: str, *, date: dt.date, incident_id: str | None = None) -> NewIncident:
-    """The files for a new incident, not yet written; raises `ScaffoldError` when no valid id can be made."""
+def plan(title: str, *, date: dt.date, incident_id: str | None = None, silent: bool = False) -> NewIncident:
+    """The files for a new incident, not yet written; raises `ScaffoldError` when no valid id can be made.
+
+    `silent`: the symptom raises no error, so the record gets `symptom.measured` and the stub measures.
+    """
     if not title.strip():
         raise ScaffoldError('the title is empty; give one, e.g. incidentkb new "Loss is NaN after the first step"')
     if incident_id is None:
@@ -72,6 +78,7 @@ def plan(title: str, *, date: dt.date, incident_id: str | None = None) -> NewInc
     if len(words) > 3 and all(w.isdigit() for w in words[:3]):
         words = words[3:]
     regression = Path("regressions") / f"test_{'_'.join(words)}.py"
+    kind = "silent" if silent else "raises"
     values = {
         "id": incident_id,
         # JSON strings are YAML double-quoted strings, so any title is written safely.
@@ -81,12 +88,13 @@ def plan(title: str, *, date: dt.date, incident_id: str | None = None) -> NewInc
         "regression_path": regression.as_posix(),
         "schema_comment": SCHEMA_COMMENT,
     }
+    values["symptom"] = _template(f"symptom-{kind}.yaml.tmpl").substitute(values)
     return NewIncident(
         id=incident_id,
         record=Path("incidents") / f"{incident_id}.yaml",
         regression=regression,
         record_text=_template("incident.yaml.tmpl").substitute(values),
-        regression_text=_template("regression.py.tmpl").substitute(values),
+        regression_text=_template(f"regression-{kind}.py.tmpl").substitute(values),
     )
 
 

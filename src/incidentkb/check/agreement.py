@@ -51,11 +51,12 @@ def depends_on_problems(records: Iterable[RecordFile], known: set[str]) -> list[
 def _closeness(incident: Incident, cell: Cell, torch: str | None) -> int:
     """How many of torch, transformers stack and GPU count the cell shares with the original environment."""
     libraries = {canonical_name(k): v.split("+", 1)[0] for k, v in incident.environment.libraries.items()}
-    gpus = incident.environment.gpu.count if incident.environment.gpu is not None else 0
+    environment = incident.environment
+    gpus = environment.gpu.count if environment.gpu is not None else None if environment.gpu_unknown else 0
     return sum((
         libraries.get("torch") is not None and (torch or cell.torch).split("+", 1)[0] == libraries["torch"],
         libraries.get("transformers") == cell.stack,
-        gpus == cell.gpus,
+        gpus is not None and gpus == cell.gpus,  # an unknown GPU count is close to no cell
     ))
 
 

@@ -62,6 +62,8 @@ class Report:
     regressions: tuple[Path, ...]
     results: tuple[Path, ...] = ()
     """Results files whose observed symptom errors were checked against the signatures."""
+    helpers: tuple[Path, ...] = ()
+    """Python files under regressions/ that hold no case (helper modules): checked, but not regression files."""
 
     def adding(self, problems: Iterable[Problem]) -> "Report":
         """This report with more problems (each once, in order)."""
@@ -74,13 +76,16 @@ class Report:
     def summary(self) -> str:
         """The last line `check` prints: ``checked 3 records and 3 regression files: all good``."""
         if self.ok:
-            checked = _plural(len(self.records), "record")
+            parts = [_plural(len(self.records), "record")]
             if self.regressions:
-                checked += f" and {_plural(len(self.regressions), 'regression file')}"
+                parts.append(_plural(len(self.regressions), "regression file"))
+            if self.helpers:
+                parts.append(_plural(len(self.helpers), "helper module"))
+            checked = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
             return f"checked {checked}: all good"
         paths = {p.path for p in self.problems}
         bad_records = sum(str(p) in paths for p in self.records)
-        bad_regressions = sum(str(p) in paths for p in self.regressions)
+        bad_regressions = sum(str(p) in paths for p in (*self.regressions, *self.helpers))
         bad_results = sum(str(p) in paths for p in self.results)
         where = [_plural(n, w) for n, w in ((bad_records, "record"), (bad_regressions, "regression file"),
                                             (bad_results, "results file")) if n]
@@ -269,6 +274,13 @@ class _Checker:
             elif roles[name] not in (None, expected):
                 self.report(record, place, f"case '{name}' is listed in regression.cases with role '{roles[name]}', "
                                            f"but as the case of this part of the record its role is '{expected}'")
+        related = record.raw("symptom", "related_errors")
+        for n in range(len(related) if isinstance(related, list) else 0):
+            # A related error may be observed by a case of any role (often the fix's): it must only be listed.
+            name = record.get("symptom", "related_errors", n, "case")
+            if isinstance(name, str) and roles and name not in roles:
+                self.report(record, ("symptom", "related_errors", n, "case"),
+                            f"case '{name}' is not listed in regression.cases; list it there with its role")
 
     # --- one regression file ------------------------------------------------------------------------------
 
@@ -364,7 +376,7 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
         cell_results = [r for r in (_cell_result(data, path) for path, data, _ in results) if r is not None]
         stated = stated_result_problems(checker.records, cell_results, root)
     problems = tuple(sorted({*report.problems, *wordings, *stated}))
-    return Report(problems, report.records, report.regressions, tuple(path for path, _, _ in results))
+    return replace(report, problems=problems, results=tuple(path for path, _, _ in results))
 
 
 def _matrix(root: Path) -> Matrix | None:
@@ -404,4 +416,8 @@ def _run(checker: _Checker, chosen_records: set[Path], chosen_regressions: set[P
         checker.regression(checker.scan(file))
     selected = {str(p) for p in chosen_records | chosen_regressions}
     problems = sorted({p for p in checker.problems if p.path in selected})
-    return Report(tuple(problems), tuple(sorted(chosen_records)), tuple(sorted(chosen_regressions)))
+    # A regression file holds cases (or a record names it); the other files under regressions/ are its helpers.
+    named = {path for record in checker.records if (path := checker.regression_paths.get(record.path)) is not None}
+    cases = {file for file in chosen_regressions if checker.scan(file).marked or file in named}
+    return Report(tuple(problems), tuple(sorted(chosen_records)), tuple(sorted(cases)),
+                  helpers=tuple(sorted(chosen_regressions - cases)))

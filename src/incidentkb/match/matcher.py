@@ -3,11 +3,14 @@
 `Matcher` compiles every record's `symptom.signatures` once and indexes them by exception type, so one pasted
 traceback is compared only with the signatures its type allows (and the untyped ones); matching one traceback
 against a thousand records stays in the low milliseconds (`bench/match_scale.py` measures it). What counts as
-a match is `signatures.CompiledSignature.match`, the same test a regression's symptom case applies.
+a match is `signatures.CompiledSignature.match`, the same test a regression's symptom case applies. A record's
+`symptom.related_errors` are matched the same way and said to be related errors, not the symptom's own; text
+without a traceback is ranked by its words instead (`words.WordIndex`, built on first use).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -20,13 +23,29 @@ from incidentkb.match.signatures import (
     collapse_whitespace,
 )
 from incidentkb.match.tracebacks import parse_traceback
+from incidentkb.match.words import WordIndex, WordMatch
 from incidentkb.records.bulk import collector_paused
 from incidentkb.records.reader import read_record, record_files
-from incidentkb.records.schema import Incident
+from incidentkb.records.schema import Incident, RelatedError
 
 __all__ = [
-    "KnownIncident", "IncidentMatch", "Matcher", "page_path",
+    "KnownIncident", "IncidentMatch", "WordsMatch", "Matcher", "page_path", "first_sentence", "has_traceback",
 ]
+
+# A full stop ends a sentence unless it ends an abbreviation (`i.e.`, `e.g.`, `etc.`, `vs.`, `cf.`, `approx.`), a
+# single letter (an initial, `v.`) or is a decimal point; the next sentence starts with a space.
+_SENTENCE_END = re.compile(
+    r"(?<!\bi\.e)(?<!\be\.g)(?<!\betc)(?<!\bcf)(?<!\bvs)(?<!\bapprox)(?<!\b[a-z])\.\s+(?=\S)", re.IGNORECASE
+)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of `text`, without its full stop; abbreviations such as `i.e.` do not end it.
+
+    >>> first_sentence("Older torch words it this way, i.e. before 2.4. Newer ones do not.")
+    'Older torch words it this way, i.e. before 2.4'
+    """
+    return _SENTENCE_END.split(collapse_whitespace(text), maxsplit=1)[0].rstrip(".")
 
 
 def page_path(incident_id: str) -> str:
@@ -53,6 +72,8 @@ class IncidentMatch:
     error: ErrorInfo
     final: bool
     """The match is on the error that ended the traceback, not on a cause or an earlier error in the paste."""
+    related: RelatedError | None = None
+    """The signature is one of the record's related errors, not the symptom's own."""
 
     @property
     def incident_id(self) -> str:
@@ -76,14 +97,22 @@ class IncidentMatch:
         return self.match.score + (0.25 if self.final else 0.0)
 
     @property
+    def kind(self) -> str:
+        """What matched, for the reader: the symptom's error signature or a related error's."""
+        if self.related is not None:
+            return f"a related error's signature, not the symptom's own ({first_sentence(self.related.note)})"
+        return "the symptom's error signature"
+
+    @property
     def reasons(self) -> tuple[str, ...]:
         signature = self.match.signature
         reasons = []
         if self.match.type_checked:
             reasons.append(f"exception {signature.exception}")
         # The note's first sentence says which versions or devices word the error this way; the rest is for the record.
-        note = f" ({signature.note.split('. ')[0].rstrip('.')})" if signature.note else ""
-        reasons.append(f"message matches signature {self.signature_index + 1} /{signature.message}/{note}")
+        note = f" ({first_sentence(signature.note)})" if signature.note else ""
+        which = "related error signature" if self.related is not None else "signature"
+        reasons.append(f"message matches {which} {self.signature_index + 1} /{signature.message}/{note}")
         if self.match.frames_found:
             reasons.append("frames " + ", ".join(self.match.frames_found))
         elif not self.match.frames_checked:
@@ -97,16 +126,60 @@ class IncidentMatch:
         return "; ".join(self.reasons)
 
 
+@dataclass(frozen=True)
+class WordsMatch:
+    """One incident found by the words of a text, not by an error: weaker evidence, and said to be so."""
+
+    known: KnownIncident
+    words: WordMatch
+
+    @property
+    def incident_id(self) -> str:
+        return self.known.incident.id
+
+    @property
+    def title(self) -> str:
+        return self.known.incident.title
+
+    @property
+    def fix(self) -> str:
+        return collapse_whitespace(self.known.incident.fix.summary)
+
+    @property
+    def page(self) -> str:
+        return page_path(self.incident_id)
+
+    @property
+    def kind(self) -> str:
+        return "words only, no error signature"
+
+    @property
+    def why(self) -> str:
+        return f"shares the words {self.words.why}"
+
+
+#: (record number, signature index, compiled signature, the related error it belongs to or None)
+_Entry = tuple[int, int, CompiledSignature, "RelatedError | None"]
+
+
 class Matcher:
     """Every record's signatures, compiled once, ready to match many errors."""
 
     def __init__(self, records: Iterable[KnownIncident]) -> None:
         self.records = tuple(records)
-        self._by_type: dict[str, list[tuple[int, int, CompiledSignature]]] = {}
-        self._every: list[tuple[int, int, CompiledSignature]] = []
+        self._by_type: dict[str, list[_Entry]] = {}
+        self._every: list[_Entry] = []
+        self._words: WordIndex | None = None
         for number, known in enumerate(self.records):
-            for index, signature in enumerate(known.incident.symptom.signatures):
-                entry = (number, index, CompiledSignature(signature))
+            symptom = known.incident.symptom
+            owned: list[tuple[object, RelatedError | None]] = [(s, None) for s in symptom.signatures]
+            owned += [(s, related) for related in symptom.related_errors for s in related.signatures]
+            counters: dict[int, int] = {}
+            for signature, related in owned:
+                key = id(related)
+                index = counters.get(key, 0)
+                counters[key] = index + 1
+                entry = (number, index, CompiledSignature(signature), related)  # type: ignore[arg-type]
                 self._by_type.setdefault(entry[2].type_tail, []).append(entry)
                 self._every.append(entry)
 
@@ -122,7 +195,7 @@ class Matcher:
                     known.append(KnownIncident(incident, shown.as_posix()))
             return cls(known)
 
-    def _candidates(self, error: PreparedError) -> Iterable[tuple[int, int, CompiledSignature]]:
+    def _candidates(self, error: PreparedError) -> Iterable[_Entry]:
         if not error.type_tail:
             return self._every
         return [*self._by_type.get(error.type_tail, ()), *self._by_type.get("", ())]
@@ -132,12 +205,15 @@ class Matcher:
         best: dict[int, IncidentMatch] = {}
         for position, error in enumerate(errors):
             prepared = PreparedError.of(error)
-            for number, index, compiled in self._candidates(prepared):
+            for number, index, compiled, related in self._candidates(prepared):
                 found = compiled.match(prepared)
                 if found is None:
                     continue
-                candidate = IncidentMatch(self.records[number], found, index, error, position == len(errors) - 1)
-                if number not in best or candidate.score > best[number].score:
+                candidate = IncidentMatch(self.records[number], found, index, error, position == len(errors) - 1,
+                                          related)
+                # The symptom's own error outranks a related one; among equals, the stronger match wins.
+                rank = (candidate.related is None, candidate.score)
+                if number not in best or rank > (best[number].related is None, best[number].score):
                     best[number] = candidate
         return sorted(best.values(), key=lambda m: (-m.score, m.incident_id))
 
@@ -147,3 +223,14 @@ class Matcher:
     def match_text(self, text: str, project_roots: Iterable[str] = ()) -> list[IncidentMatch]:
         """The incidents a pasted traceback (or message) matches, best first."""
         return self.match_errors([e.info() for e in parse_traceback(text, project_roots).errors])
+
+    def match_words(self, text: str) -> list[WordsMatch]:
+        """The incidents sharing words with `text` (a symptom in words, a log excerpt), best first."""
+        if self._words is None:
+            self._words = WordIndex(known.incident for known in self.records)
+        return [WordsMatch(self.records[found.number], found) for found in self._words.search(text)]
+
+
+def has_traceback(text: str) -> bool:
+    """True when the text holds an error of a named type or a frame, i.e. more than words."""
+    return any(error.type or error.frames for error in parse_traceback(text).errors)

@@ -12,10 +12,13 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incidentkb.match.signatures import ErrorInfo
 from incidentkb.plugin.harness import HarnessError
+
+if TYPE_CHECKING:
+    from incidentkb.records.schema import Measured
 
 __all__ = ["Observation", "ObservationError", "HarnessError"]
 
@@ -71,6 +74,26 @@ class Observation:
         """Record a measurement under `name` and return it, so it can be recorded where it is computed."""
         self.values[name] = _jsonable(name, value)
         return value
+
+    def measured(self, measured: Measured | None, value: float) -> bool:
+        """Record `value` as the record's measured quantity and say whether it shows the symptom.
+
+        `measured` is the record's `symptom.measured` (from the `incident_record` fixture): the value is recorded
+        under its `name` and compared as the record says, so a symptom case asserts
+        `observe.measured(incident_record.symptom.measured, growth)` and a fix case asserts the opposite, both with
+        the record's number. A record without `symptom.measured` is a harness error (the case measures what its
+        record does not describe).
+
+        >>> from incidentkb.records.schema import Measured
+        >>> leak = Measured(quantity="memory left per call", name="growth_per_call_bytes", unit="bytes",
+        ...                 comparison=">", threshold=262144, how="glibc in-use bytes around each call")
+        >>> Observation().measured(leak, 9_900_000)
+        True
+        """
+        if measured is None:
+            raise HarnessError("observe.measured: the record has no symptom.measured to compare the value with")
+        self.value(measured.name, value)
+        return measured.shows_symptom(value)
 
     def require(self, condition: object, message: str) -> None:
         """A self-check of the harness (not a claim about the incident): raise `HarnessError(message)` when false.

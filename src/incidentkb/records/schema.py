@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 from pydantic import (
     BaseModel,
@@ -19,6 +19,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from incidentkb.records.regex_risk import backtracks_exponentially
@@ -35,6 +36,8 @@ __all__ = [
     "Gpu",
     "Environment",
     "Signature",
+    "Measured",
+    "RelatedError",
     "PrintedObservation",
     "Symptom",
     "CodeChange",
@@ -106,13 +109,21 @@ class Environment(_Model):
     os: Text
     python: Text
     gpu: Optional[Gpu] = None
-    """None for a CPU-only machine."""
+    """The GPUs; left out for a CPU-only machine (or, with `gpu_unknown: true`, when the log does not say)."""
+    gpu_unknown: bool = False
+    """True when the original log does not say which GPU, if any, was used: the page says "unknown", not "none"."""
     cuda: Optional[str] = None
     """CUDA version the libraries were built for, e.g. `12.4`."""
     libraries: dict[str, str] = Field(default_factory=dict)
     """Exact versions as pinned, e.g. `torch: 2.6.0+cu124`."""
     notes: list[Text] = Field(default_factory=list)
     """Anything else about the environment, e.g. a library that was installed but not pinned."""
+
+    @model_validator(mode="after")
+    def _gpu_known_or_not(self) -> "Environment":
+        if self.gpu_unknown and self.gpu is not None:
+            raise ValueError("environment has both `gpu` and `gpu_unknown: true`; keep `gpu` if the log names it")
+        return self
 
 
 class Signature(_Model):
@@ -164,6 +175,82 @@ class Successor(_Model):
     """What changed, in words for the verdict, e.g. `trl 1.15 and newer refuse nn.DataParallel up front`."""
 
 
+#: How a measured value is compared with the threshold: the symptom is `value <comparison> threshold`.
+Comparison = Literal[">", ">=", "<", "<="]
+#: A name a case records a value under (`observe.value(name, ...)`): a Python identifier.
+VALUE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class Measured(_Model):
+    """A silent symptom's number: what the symptom case measures, and the threshold past which it is the symptom.
+
+    For a symptom that raises nothing (memory that grows, a weight left random, outputs that differ between runs):
+    the symptom case records the value with `observe.measured(incident_record.symptom.measured, value)`, which
+    compares it with `threshold` and says whether it shows the symptom, so the case asserts with the record's
+    number and the verdict on a stored run is judged against today's record.
+    """
+
+    quantity: Text
+    """What is measured, in words, e.g. `memory left behind per image-test call`."""
+    name: Annotated[str, StringConstraints(pattern=VALUE_NAME_PATTERN)]
+    """The name the case records the value under (an `observe.value` name), e.g. `growth_per_call_bytes`."""
+    unit: Text
+    """e.g. `bytes`, `max abs difference`, `loss`."""
+    comparison: Comparison
+    """How the value compares with `threshold` when the symptom is there: `>`, `>=`, `<` or `<=`."""
+    threshold: float
+    """The number that makes it the symptom, e.g. `262144`; chosen far from what the fixed code measures."""
+    how: Text
+    """How the case measures it, e.g. `glibc's in-use bytes around each test call, 3 rounds after a warm-up`."""
+    why_threshold: Optional[str] = None
+    """Why this threshold: what the symptom and the fixed code measured when it was chosen."""
+
+    def shows_symptom(self, value: float) -> bool:
+        """True when `value` is on the symptom's side of the threshold.
+
+        >>> Measured(quantity="q", name="n", unit="bytes", comparison=">", threshold=10, how="h").shows_symptom(11)
+        True
+        """
+        return {
+            ">": value > self.threshold,
+            ">=": value >= self.threshold,
+            "<": value < self.threshold,
+            "<=": value <= self.threshold,
+        }[self.comparison]
+
+    @property
+    def threshold_text(self) -> str:
+        """The threshold as a reader reads it: `262,144`, `0.001`."""
+        return f"{self.threshold:,.0f}" if float(self.threshold).is_integer() else f"{self.threshold:g}"
+
+    @property
+    def comparison_words(self) -> str:
+        """`above`, `at or above`, `below` or `at or below`."""
+        return {">": "above", ">=": "at or above", "<": "below", "<=": "at or below"}[self.comparison]
+
+    def sentence(self) -> str:
+        """The symptom in words and numbers, e.g. `memory left behind per call above 262,144 bytes`."""
+        return f"{self.quantity} {self.comparison_words} {self.threshold_text} {self.unit}"
+
+
+class RelatedError(_Model):
+    """An error that belongs to the incident but is not its symptom, e.g. what `strict=True` raises for the same
+    checkpoint, or the error that a silent symptom turns into elsewhere.
+
+    `incidentkb match` finds the incident from it and says "related error"; a symptom case that sees it is still
+    judged by the symptom's own signatures or measurement.
+    """
+
+    signatures: list[Signature] = Field(min_length=1)
+    """Patterns that identify the related error, matched as symptom signatures are."""
+    error_text: Optional[str] = None
+    """The error as observed, verbatim."""
+    note: Text
+    """How it relates to the incident, e.g. `what a strict load of the same checkpoint raises`."""
+    case: Optional[str] = None
+    """A regression case that observes it (a function name in `regression.path`), if one does."""
+
+
 class PrintedObservation(_Model):
     """Something printed while investigating, kept exactly as printed (e.g. a tensor's repr)."""
 
@@ -184,6 +271,10 @@ class Symptom(_Model):
     """Patterns that identify this error elsewhere; several when versions or devices word it differently."""
     successors: list[Successor] = Field(default_factory=list)
     """Different errors that newer versions raise for the same setup: a symptom case that sees one is *changed*."""
+    measured: Optional[Measured] = None
+    """For a silent symptom (no error): what the symptom case measures and the threshold that makes it the symptom."""
+    related_errors: list[RelatedError] = Field(default_factory=list)
+    """Errors that belong to the incident but are not the symptom (e.g. what a strict load of the same file raises)."""
     case: Optional[str] = None
     """The regression case that reproduces the symptom (a function name in `regression.path`)."""
 

@@ -64,9 +64,21 @@ _EXPECTED = {
 
 
 def did_you_mean(word: str, choices: typing.Iterable[str]) -> str | None:
-    """The closest choice to a misspelt word, if one is close enough to be a likely typo."""
-    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    """The closest choice to a misspelt word, if one is close enough to be a likely typo.
+
+    Case is compared first and apart: `OS` for `os` is the same word written in capitals (difflib alone scores
+    the two 0, as no letter is equal), so a choice equal but for case wins.
+
+    >>> did_you_mean("OS", ["os", "python"])
+    'os'
+    """
+    options = list(choices)
+    same_but_case = [choice for choice in options if choice.casefold() == word.casefold()]
+    if same_but_case:
+        return same_but_case[0]
+    folded = {choice.casefold(): choice for choice in options}
+    matches = difflib.get_close_matches(word.casefold(), list(folded), n=1, cutoff=0.6)
+    return folded[matches[0]] if matches else None
 
 
 def describe_value(value: Any) -> str:

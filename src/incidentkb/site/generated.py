@@ -15,6 +15,7 @@ from collections.abc import Callable
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
+from mkdocs.structure.toc import TableOfContents
 
 from incidentkb.site.pages import PageSpec
 from incidentkb.site.render import RenderedPage, table_of_contents
@@ -43,6 +44,7 @@ class GeneratedPage(Page):
 
     def render(self, config: MkDocsConfig, files: Files) -> None:
         self.content = ""  # for plugins that look at it now; `fill` gives the page its own
+        self.toc = TableOfContents([])  # likewise (mkdocstrings' autorefs reads `toc.items` of every page)
 
     def fill(self) -> None:
         """Give the page its content, headings, search text and late fragments (when MkDocs is about to build it)."""

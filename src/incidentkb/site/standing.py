@@ -260,6 +260,34 @@ class IncidentStanding:
         """
         return self._observed_errors
 
+    def measured_values(self) -> list[tuple[str, str, list[Cell]]]:
+        """For a silent symptom: per role, the range of the values its cases recorded under
+        `symptom.measured.name` (`9,826,816 to 9,904,594`) and the cells, shown beside the record's threshold."""
+        measured = self.incident.symptom.measured
+        if measured is None:
+            return []
+        prefix = f"{measured.name} = "
+        seen: dict[str, tuple[list[float], list[Cell]]] = {}
+        for (cell, role), entry in self.entries.items():
+            for run in entry.runs:
+                for line in run.observed.splitlines():
+                    if not line.startswith(prefix):
+                        continue
+                    try:
+                        value = float(line[len(prefix):])
+                    except ValueError:
+                        continue
+                    values, cells = seen.setdefault(role, ([], []))
+                    values.append(value)
+                    if cell not in cells:
+                        cells.append(cell)
+        shown = []
+        for role, (values, cells) in sorted(seen.items()):
+            low, high = (f"{v:,.0f}" if float(v).is_integer() else f"{v:g}" for v in (min(values), max(values)))
+            shown.append((role, low if low == high else f"{low} to {high}",
+                          [c for c in self.cells if c in cells]))
+        return shown
+
     def where(self, cells: Sequence[Cell]) -> str:
         """`describe_cells` against this incident's cells."""
         return describe_cells(cells, self.cells)

@@ -7,7 +7,8 @@ committed results file without re-running it:
 
 - a case whose record says where its claim can be shown (`applies_when`: at least 2 visible GPUs) is *not
   applicable* in any other cell, whatever it observed there: a fix that could not have failed did not hold;
-- a symptom *reproduces* only when the error it observed is the recorded one (it matches `symptom.signatures`);
+- a symptom *reproduces* only when the error it observed is the recorded one (it matches `symptom.signatures`), and
+  a silent one only when the value it recorded under `symptom.measured.name` is past the record's threshold;
   another error is *changed*, and when it matches one of the record's `symptom.successors` (the library now
   refuses the setup up front) the verdict says so in the successor's words.
 """
@@ -78,8 +79,22 @@ def _error(case: Mapping[str, Any]) -> ErrorInfo | None:
         return None
 
 
+def _measured_value(case: Mapping[str, Any], name: str) -> float | None:
+    observation = case.get("observation")
+    values = observation.get("values") if isinstance(observation, Mapping) else None
+    value = values.get(name) if isinstance(values, Mapping) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def _symptom(stored: Outcome, case: Mapping[str, Any], record: Incident) -> Verdict:
-    """A symptom that saw an error reproduces only if the error is the recorded one."""
+    """A symptom that saw an error reproduces only if the error is the recorded one; a measured one only past
+    today's threshold (a stored run that passed an older, looser threshold no longer reproduces)."""
+    measured = record.symptom.measured
+    value = _measured_value(case, measured.name) if measured is not None else None
+    if measured is not None and value is not None and stored is Outcome.reproduces \
+            and not measured.shows_symptom(value):
+        return Verdict(Outcome.no_longer_reproduces,
+                       f"measured {value:g} {measured.unit}; the record's symptom is {measured.sentence()}")
     error = _error(case)
     if stored not in (Outcome.reproduces, Outcome.changed) or error is None:
         return Verdict(stored)
