@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from incidentkb.matrix.axes import Cell
-from incidentkb.matrix.results_files import SCHEMA, CellResult
+from incidentkb.matrix.results_files import SCHEMA, CellResult, read
 from incidentkb.matrix.table import build, render_markdown, render_text
 
 
@@ -75,3 +76,14 @@ def test_the_markdown_table_has_the_same_content() -> None:
     ]
     assert "- `c2`: torch=2.6.0 stack=5.24.0 gpus=0" in text
     assert "- FAILED: torch=2.6.0 stack=5.24.0 gpus=0: regressions/test_sft.py::test_fix: BROKEN" in text
+
+
+def test_a_changed_symptom_is_listed_with_the_error_it_observed() -> None:
+    from incidentkb.records.reader import load_records
+
+    repo = Path(__file__).resolve().parents[1]
+    records = {record.id: record for record in load_records(repo / "incidents")}
+    committed = repo / "regressions" / "results" / "20261127T234318Z_torch-installed_stack-5.24.0_gpus-2.json"
+    text = render_text(build([read(committed).judged(records)]))
+    assert ("drift: torch=installed stack=5.24.0 gpus=2: regressions/test_sft_batch_size.py::"
+            "test_symptom_two_visible_gpus_double_the_batch: changed (ValueError: SFTTrainer does not support") in text

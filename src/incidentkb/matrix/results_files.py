@@ -52,6 +52,8 @@ class CaseResult:
     role: str
     outcome: Outcome
     detail: str | None = None
+    error: str | None = None
+    """The error the case observed, as `Type: message`, for the reports that show it beside the outcome."""
 
     @property
     def name(self) -> str:
@@ -67,8 +69,18 @@ class CaseResult:
     def from_dict(cls, data: Mapping[str, Any]) -> "CaseResult":
         return cls(
             nodeid=data["nodeid"], incident=data["incident"], role=data["role"],
-            outcome=Outcome.from_str(data["outcome"]), detail=data.get("detail"),
+            outcome=Outcome.from_str(data["outcome"]), detail=data.get("detail"), error=_error_line(data),
         )
+
+
+def _error_line(case: Mapping[str, Any]) -> str | None:
+    observation = case.get("observation")
+    error = observation.get("error") if isinstance(observation, Mapping) else None
+    if not isinstance(error, Mapping) or not error.get("message"):
+        return None
+    kind = str(error.get("type", "")).rsplit(".", 1)[-1]
+    message = " ".join(str(error["message"]).split())
+    return f"{kind}: {message}" if kind else message
 
 
 @dataclass(frozen=True)

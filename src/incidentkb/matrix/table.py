@@ -48,6 +48,15 @@ class Table:
     def drift(self) -> list[tuple[Cell, str, Outcome]]:
         return [(r.cell, c.nodeid, c.outcome) for r in self.results for c in r.cases if c.outcome.is_drift]
 
+    def observed(self, cell: Cell, nodeid: str) -> str:
+        """What the case observed there, to show beside its outcome: its error, else why it was judged so."""
+        for result in self.results:
+            for case in result.cases if result.cell == cell else ():
+                if case.nodeid == nodeid:
+                    text = case.error or next(iter((case.detail or "").strip().splitlines()), "")
+                    return f" ({text[:157] + '...' if len(text) > 160 else text})" if text else ""
+        return ""
+
 
 def build(results: Iterable[CellResult], not_run: Mapping[Cell, str] | None = None) -> Table:
     """The table of the given runs (one column each, in the order given) and of the cells that did not run."""
@@ -95,9 +104,9 @@ def _legend(table: Table) -> list[str]:
 def _summary(table: Table) -> list[str]:
     lines = [f"not run: {cell}: {reason}" for cell, reason in table.not_run.items()]
     for cell, nodeid, outcome in table.failures:
-        lines.append(f"FAILED: {cell}: {nodeid}: {outcome.value}")
+        lines.append(f"FAILED: {cell}: {nodeid}: {outcome.value}{table.observed(cell, nodeid)}")
     for cell, nodeid, outcome in table.drift:
-        lines.append(f"drift: {cell}: {nodeid}: {outcome.value}")
+        lines.append(f"drift: {cell}: {nodeid}: {outcome.value}{table.observed(cell, nodeid)}")
     return lines
 
 
