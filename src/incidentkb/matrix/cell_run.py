@@ -14,12 +14,12 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from incidentkb.matrix import envs, pytest_process, results_files
+from incidentkb.matrix import envs, pytest_process, resolve, results_files
 from incidentkb.matrix.axes import Cell, Matrix
 from incidentkb.matrix.hosts import HostFacts, visible_devices
 from incidentkb.matrix.planning import Assignment
@@ -125,12 +125,25 @@ def run_cell(
     log: Callable[[str], None],
     posargs: Sequence[str] = (),
     strict: bool = False,
+    candidate: Mapping[str, Any] | None = None,
 ) -> results_files.CellResult:
-    """Build (or reuse) the cell's environment, run its assigned regressions, write and return its results."""
+    """Build (or reuse) the cell's environment, run its assigned regressions, write and return its results.
+
+    A cell that leaves versions open (`latest`, a candidate) has them chosen first (`resolve.resolve`), which
+    raises `resolve.ResolveError` (one line) when it cannot; nothing is written then. `candidate`: what the user
+    asked for (pins, their source, what was ignored), recorded in the results file as it is.
+    """
     started = results_files.now()
     uv = find_uv()
     option = matrix.torch_option(cell)
     interpreter = host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable)
+    resolution = None
+    if resolve.needs_resolution(matrix, cell):
+        excludes = envs.host_has(option.host_provides, host.host_site) if option.is_host else ()
+        resolution = resolve.resolve(matrix, cell, uv=uv, python=interpreter, excludes=excludes,
+                                     offline=bool(host.wheelhouse))
+        log(f"{cell}: resolved {', '.join(f'{n} {v}' for n, v in resolution.chosen.items())} ({resolution.date})")
+        matrix = matrix.pinned(cell, resolve.pins_of(resolution.chosen))
     spec = envs.spec_for(
         matrix, cell, backend="uv" if uv else "pip", interpreter=interpreter, project=root,
         wheelhouse=host.wheelhouse, host_torch=host.host_torch, host_site=host.host_site,
@@ -148,6 +161,9 @@ def run_cell(
         attempt.facts.setdefault("environment", attempt.report.get("environment"))
         attempt.facts.setdefault("hardware", attempt.report.get("hardware"))
     data = _results_data(cell, assignment, attempt, host, started=started, host_torch=option.is_host, strict=strict)
+    data["resolved"] = None if resolution is None else resolution.as_dict()
+    if candidate is not None:
+        data["candidate"] = dict(candidate)
     path = results_files.write(data, results_files.results_dir(root))
     log(f"{cell}: results in {path}")
     return results_files.CellResult.from_dict(data, path)
