@@ -55,12 +55,18 @@ def _prepare(spec: envs.EnvSpec, venv: Path, uv: str | None, run: Callable[[list
     return False
 
 
-def _cell_environ(cell: Cell, venv: Path) -> dict[str, str]:
-    """The process environment of the cell's pytest: its GPUs, its venv first on PATH, nothing else on the path."""
+def _cell_environ(cell: Cell, venv: Path, bytecode: str = "lazy") -> dict[str, str]:
+    """The process environment of the cell's pytest: its GPUs, its venv first on PATH, nothing else on the path.
+
+    With `lazy` bytecode (envs.BYTECODE_MODES) the cases' imports write their .pyc, whatever the caller's shell says.
+    """
     env = dict(os.environ)
     env["CUDA_VISIBLE_DEVICES"] = visible_devices(cell.gpus, os.environ.get("CUDA_VISIBLE_DEVICES"))
     env["INCIDENTKB_CELL"] = str(cell)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if bytecode == "lazy":
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("PYTHONPATH", None)  # only the cell's environment may supply packages
     env["VIRTUAL_ENV"] = str(venv)
     env["PATH"] = f"{envs.python_in(venv).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -79,6 +85,7 @@ class _Attempt:
     pytest_run: pytest_process.PytestRun | None = None
     failure: str | None = None
     reused: bool = False
+    bytecode: str = "lazy"
     env_seconds: float = 0.0
     probe_seconds: float = 0.0
 
@@ -144,12 +151,13 @@ def run_cell(
                                      offline=bool(host.wheelhouse))
         log(f"{cell}: resolved {', '.join(f'{n} {v}' for n, v in resolution.chosen.items())} ({resolution.date})")
         matrix = matrix.pinned(cell, resolve.pins_of(resolution.chosen))
+    bytecode = envs.bytecode_mode(os.environ.get("INCIDENTKB_BYTECODE"))
     spec = envs.spec_for(
         matrix, cell, backend="uv" if uv else "pip", interpreter=interpreter, project=root,
-        wheelhouse=host.wheelhouse, host_torch=host.host_torch, host_site=host.host_site,
+        wheelhouse=host.wheelhouse, host_torch=host.host_torch, host_site=host.host_site, bytecode=bytecode,
     )
     venv = envs.env_dir(root, spec)
-    attempt = _Attempt(spec, venv, _cell_environ(cell, venv))
+    attempt = _Attempt(spec, venv, _cell_environ(cell, venv, bytecode), bytecode=bytecode)
     _build(attempt, uv, run, log)
     if attempt.failure is None:
         _probe(attempt, root)
@@ -187,6 +195,7 @@ def _results_data(cell: Cell, assignment: Assignment, attempt: _Attempt, host: H
         "environment": {
             "name": spec.name, "backend": spec.backend, "reused": attempt.reused, "seconds": attempt.env_seconds,
             "probe_seconds": attempt.probe_seconds, "offline": spec.no_index, "host_site": list(spec.host_site),
+            "bytecode": attempt.bytecode,
             "host_torch": host.host_torch if host_torch else None,
         },
         "pytest": None if pytest_run is None else {
