@@ -94,6 +94,12 @@ def test_a_host_that_installs_from_a_wheelhouse_cannot_run_latest() -> None:
     assert raised.value.offline
 
 
+def test_uv_offline_is_no_index_either(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    with pytest.raises(ResolveError, match=r"^torch=latest needs the package index \(UV_OFFLINE is set\)$"):
+        resolve(MATRIX, Cell("latest", "4.51.3", 0), uv="uv", python="python3")
+
+
 def test_resolve_keys_name_packages_not_versions(tmp_path: Path) -> None:
     matrix = tmp_path / "matrix.toml"
     matrix.write_text(

@@ -11,6 +11,7 @@ choice is recorded in the results file (`resolved`), with the date.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import tempfile
@@ -125,6 +126,9 @@ def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes
     if offline:
         raise ResolveError(f"{what} needs the package index (INCIDENTKB_WHEELHOUSE installs from a wheelhouse only)",
                            offline=True)
+    if os.environ.get("UV_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        # uv would answer from its cache: yesterday's newest, then fail to download what the cache lacks
+        raise ResolveError(f"{what} needs the package index (UV_OFFLINE is set)", offline=True)
     if uv is None:
         raise ResolveError(f"{what} is resolved with uv: `pip install uv`, then run again")
     with tempfile.TemporaryDirectory(prefix="incidentkb-resolve-") as tmp:
