@@ -75,3 +75,15 @@ def test_the_markdown_table_has_the_same_content() -> None:
     ]
     assert "- `c2`: torch=2.6.0 stack=5.24.0 gpus=0" in text
     assert "- FAILED: torch=2.6.0 stack=5.24.0 gpus=0: regressions/test_sft.py::test_fix: BROKEN" in text
+
+
+def test_the_legend_says_what_latest_and_a_candidate_resolved_to() -> None:
+    latest = run("torch=2.13.0 stack=latest gpus=0", sft__test_fix="holds")
+    latest = CellResult.from_dict({**latest.data, "resolved": {"date": "2026-12-03", "chosen": {"transformers": "5.25.0"}}})
+    mine = run("torch=2.13.0 stack=candidate-0123abcd gpus=0", sft__test_fix="holds")
+    mine = CellResult.from_dict({**mine.data, "candidate": {"pins": {"trl": "1.17.0"}, "source": "uv.lock"}})
+    legend = render_text(build([latest, mine])).split("\n\n")[1].rstrip("\n")
+    assert legend == (
+        "c1  torch=2.13.0 stack=latest gpus=0  [resolved 2026-12-03: transformers 5.25.0]\n"
+        "c2  torch=2.13.0 stack=candidate-0123abcd gpus=0  [candidate trl==1.17.0 from uv.lock]"
+    )
