@@ -6,7 +6,7 @@
     nox -s regressions -- -k dtype          # pytest arguments pass through
     nox -s regressions -- --strict          # symptom/attempt drift fails the run too
     nox -s table                            # the table of the newest results file of each cell
-    nox -s latest -- [--torch latest] [--gpus N]     # every incident on the newest releases, resolved now
+    nox -s latest -- [--torch latest] [--gpus N]     # every incident on the newest releases (and torch), resolved now
     nox -s candidate -- transformers==5.25.0 trl==1.17.0 [--torch T] [--gpus N]   # or -- --requirements FILE
     nox -s changes                          # what changed in each cell since its previous run; fails if a fix broke
     nox -s docs                             # build the website into site/ (mkdocs build --strict)
@@ -131,17 +131,13 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
 @nox.session(default=False)
 def latest(session: nox.Session) -> None:
     """Run every incident on the newest releases, resolved now (`-- --torch latest` for the newest torch too, `--gpus N`)."""
-    args = list(session.posargs)
-    pytest_args = args[args.index("--") + 1:] if "--" in args else []
-    args = args[: args.index("--")] if "--" in args else args
-    torch = args[args.index("--torch") + 1] if "--torch" in args[:-1] else "latest"
-    gpus = int(args[args.index("--gpus") + 1]) if "--gpus" in args[:-1] else 0
     try:
-        cell = axes.Cell(torch, "latest", gpus)
+        options = candidate_module.parse_args(session.posargs, MATRIX, pins=False)
+        cell = axes.Cell(candidate_module.candidate_torch(MATRIX, options.pins, options.torch), "latest", options.gpus)
         MATRIX.torch_option(cell), MATRIX.stack(cell), MATRIX.gpu_setting(cell)
-    except (axes.MatrixError, ValueError) as exc:
+    except (candidate_module.CandidateError, axes.MatrixError) as exc:
         session.error(str(exc))
-    _ad_hoc(session, MATRIX, cell, pytest_args)
+    _ad_hoc(session, MATRIX, cell, list(options.pytest_args))
 
 
 @nox.session(default=False)

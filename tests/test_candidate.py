@@ -64,6 +64,14 @@ def test_each_mistake_is_one_line(argv: list[str], message: str) -> None:
     assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
 
 
+def test_the_latest_session_takes_a_torch_and_gpus_only() -> None:
+    options = parse_args(["--torch", "latest", "--gpus", "2"], MATRIX, pins=False)
+    assert (options.torch, options.gpus, dict(options.pins.versions)) == ("latest", 2, {})
+    assert candidate_torch(MATRIX, parse_args([], MATRIX, pins=False).pins, None) == "2.13.0"
+    with pytest.raises(CandidateError, match="^latest: it takes only --torch T and --gpus N"):
+        parse_args(["trl==1.17.0"], MATRIX, pins=False)
+
+
 def test_command_line_pins_win_over_the_file_and_pytest_arguments_pass_through() -> None:
     options = parse_args(["trl==1.18.0", "-r", str(SAMPLES / "pylock.toml"), "--gpus", "1", "--", "-k", "dtype"], MATRIX)
     assert dict(options.pins.versions) == {"transformers": "5.25.0", "trl": "1.18.0"}

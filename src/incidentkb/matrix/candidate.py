@@ -147,8 +147,11 @@ class Options:
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
 
 
-def parse_args(argv: Sequence[str], matrix: Matrix) -> Options:
-    """`[name==version ...] [--requirements FILE] [--torch T] [--gpus N] [-- pytest args]`; errors are one line."""
+def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True) -> Options:
+    """`[name==version ...] [--requirements FILE] [--torch T] [--gpus N] [-- pytest args]`; errors are one line.
+
+    `pins=False` reads the `latest` session's arguments, `[--torch T] [--gpus N] [-- pytest args]`.
+    """
     argv = list(argv)
     pytest_args: list[str] = []
     if "--" in argv:
@@ -162,8 +165,13 @@ def parse_args(argv: Sequence[str], matrix: Matrix) -> Options:
     try:
         args = parser.parse_args(argv)
     except (argparse.ArgumentError, SystemExit) as exc:
-        raise CandidateError(f"candidate: {exc}; usage: nox -s candidate -- [name==version ...] "
-                             "[--requirements FILE] [--torch T] [--gpus N]") from None
+        usage = "[name==version ...] [--requirements FILE] [--torch T] [--gpus N]" if pins else "[--torch T] [--gpus N]"
+        session = "candidate" if pins else "latest"
+        raise CandidateError(f"{session}: {exc}; usage: nox -s {session} -- {usage}") from None
+    if not pins:
+        if args.pins or args.requirements:
+            raise CandidateError("latest: it takes only --torch T and --gpus N; pins belong to `nox -s candidate`")
+        return Options(Pins({}), args.torch, args.gpus, tuple(pytest_args))
     wanted = matrix.packages()
     pins = command_line_pins(args.pins, wanted)
     if args.requirements is not None:
