@@ -115,8 +115,11 @@ def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assign
 
 def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_args: list[str],
             candidate: dict[str, Any] | None = None) -> None:
-    """Run a cell that is no session of its own (torch=latest, a candidate): every incident, then its summary."""
-    session.notify("table")
+    """Run a cell that is no session of its own (torch=latest, a candidate): every incident, then its summary.
+
+    The summary (a line per incident) and what changed since the cell's previous run are the whole answer, on
+    one screen; `nox -s table` shows the cell beside the others.
+    """
     reason = hosts.unavailable(matrix, cell, RUN.host_facts())
     if reason:
         session.error(f"{cell}: not run: {reason}")
@@ -125,7 +128,8 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
         _run_cell(session, matrix, cell, assignment, posargs=pytest_args, candidate=candidate)
     finally:  # also when a case failed: the summary is the answer
         if RUN.results and RUN.results[-1].cell == cell:
-            print("\n" + candidate_module.summary(RUN.results[-1]), end="")
+            print("\n" + candidate_module.summary(RUN.results[-1]))
+            _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)), {cell})
 
 
 @nox.session(default=False)
