@@ -6,6 +6,9 @@
     nox -s regressions -- -k dtype          # pytest arguments pass through
     nox -s regressions -- --strict          # symptom/attempt drift fails the run too
     nox -s table                            # the table of the newest results file of each cell
+    nox -s latest -- [--torch latest] [--gpus N]     # every incident on the newest releases (and torch), resolved now
+    nox -s candidate -- transformers==5.25.0 trl==1.17.0 [--torch T] [--gpus N]   # or -- --requirements FILE
+    nox -s changes                          # what changed in each cell since its previous run; fails if a fix broke
     nox -s docs                             # build the website into site/ (mkdocs build --strict)
     nox -s serve                            # serve it on http://127.0.0.1:8000, rebuilt on changes
     nox -s bench                            # bench/scale.py into docs/performance.md
@@ -32,7 +35,8 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
 try:
-    from incidentkb.matrix import axes, cell_run, hosts, planning, results_files
+    from incidentkb.matrix import axes, cell_run, history, hosts, planning, resolve, results_files
+    from incidentkb.matrix import candidate as candidate_module
     from incidentkb.matrix import (
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
     )
@@ -85,15 +89,90 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
         session.skip(f"not run: {reason}")
     if RUN.planner is None:
         RUN.planner = planning.Planner(MATRIX, planning.load_targets(ROOT))
-    result = cell_run.run_cell(
-        MATRIX, cell, RUN.planner.assign(cell), host=RUN.host_facts(), root=ROOT,
-        run=lambda command: session.run(*command, external=True, env=_CLEAN), log=session.log,
-        posargs=[a for a in session.posargs if a != "--strict"], strict=RUN.strict,
-    )
+    _run_cell(session, MATRIX, cell, RUN.planner.assign(cell), posargs=[a for a in session.posargs if a != "--strict"])
+
+
+def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
+              posargs: list[str], candidate: dict[str, Any] | None = None) -> results_files.CellResult:
+    """Run one cell (resolving what it leaves open), keep its judged result for the table, fail on failures."""
+    try:
+        result = cell_run.run_cell(
+            matrix, cell, assignment, host=RUN.host_facts(), root=ROOT,
+            run=lambda command: session.run(*command, external=True, env=_CLEAN), log=session.log,
+            posargs=posargs, strict=RUN.strict, candidate=candidate,
+        )
+    except resolve.ResolveError as exc:
+        if exc.offline and candidate is None and session.name.startswith("regressions"):
+            RUN.not_run[cell] = str(exc)  # an offline host runs the rest of the matrix
+            session.skip(f"not run: {exc}")
+        session.error(str(exc))
     result = result.judged(RUN.records)
     RUN.results.append(result)
     if failures := result.failures(strict=RUN.strict):
         session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
+    return result
+
+
+def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_args: list[str],
+            candidate: dict[str, Any] | None = None) -> None:
+    """Run a cell that is no session of its own (torch=latest, a candidate): every incident, then its summary.
+
+    The summary (a line per incident) and what changed since the cell's previous run are the whole answer, on
+    one screen; `nox -s table` shows the cell beside the others.
+    """
+    reason = hosts.unavailable(matrix, cell, RUN.host_facts())
+    if reason:
+        session.error(f"{cell}: not run: {reason}")
+    assignment = planning.Planner(matrix, planning.load_targets(ROOT)).assign(cell)
+    try:
+        _run_cell(session, matrix, cell, assignment, posargs=pytest_args, candidate=candidate)
+    finally:  # also when a case failed: the summary is the answer
+        if RUN.results and RUN.results[-1].cell == cell:
+            print("\n" + candidate_module.summary(RUN.results[-1]))
+            _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)), {cell})
+
+
+@nox.session(default=False)
+def latest(session: nox.Session) -> None:
+    """Run every incident on the newest releases, resolved now (`-- --torch latest` for the newest torch too, `--gpus N`)."""
+    try:
+        options = candidate_module.parse_args(session.posargs, MATRIX, pins=False)
+        cell = axes.Cell(candidate_module.candidate_torch(MATRIX, options.pins, options.torch), "latest", options.gpus)
+        MATRIX.torch_option(cell), MATRIX.stack(cell), MATRIX.gpu_setting(cell)
+    except (candidate_module.CandidateError, axes.MatrixError) as exc:
+        session.error(str(exc))
+    _ad_hoc(session, MATRIX, cell, list(options.pytest_args))
+
+
+@nox.session(default=False)
+def candidate(session: nox.Session) -> None:
+    """Run every incident against your versions: `-- transformers==5.25.0 trl==1.17.0` or `-- --requirements FILE`."""
+    try:
+        options = candidate_module.parse_args(session.posargs, MATRIX)
+        matrix, cell = candidate_module.cell_for(MATRIX, options)
+        matrix.torch_option(cell), matrix.gpu_setting(cell)
+    except (candidate_module.CandidateError, axes.MatrixError) as exc:
+        session.error(str(exc))
+    if options.pins.ignored:
+        session.log(f"left out {len(options.pins.ignored)} pin(s) of {options.pins.source} the regressions do not use"
+                    f" ({', '.join(options.pins.ignored[:8])}{', ...' if len(options.pins.ignored) > 8 else ''})")
+    _ad_hoc(session, matrix, cell, list(options.pytest_args), candidate=options.pins.record())
+
+
+@nox.session(default=False)
+def changes(session: nox.Session) -> None:
+    """Print what changed in each cell between its two newest runs; fails when a fix broke (for scheduled runs)."""
+    _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)))
+
+
+def _print_changes(session: nox.Session, runs: list[results_files.CellResult], cells: set[axes.Cell] | None = None) -> None:
+    found = history.newest(history.history(runs, RUN.records), runs)
+    if cells is not None:
+        found = {cell: items for cell, items in found.items() if cell in cells}
+    print(history.render(found, cells=len(cells if cells is not None else {r.cell for r in runs})), end="")
+    if broke := history.broken_fixes(found):
+        session.error(f"{len(broke)} fix(es) broke since the previous run: "
+                      + ", ".join(f"{c.cell}: {c.case}" for c in broke))
 
 
 @nox.session(default=False)
@@ -103,6 +182,10 @@ def table(session: nox.Session) -> None:
     runs = RUN.results if ran else results_files.latest_per_cell(results_files.read_all(results_files.results_dir(ROOT)))
     built = table_module.build([run.judged(RUN.records) for run in runs], RUN.not_run)
     print(table_module.render_text(built), end="")
+    if RUN.results:  # after a run: what its cells changed, against each cell's previous results file
+        print()
+        everything = results_files.read_all(results_files.results_dir(ROOT))
+        _print_changes(session, everything, {run.cell for run in RUN.results})
     if RUN.strict and built.drift:
         session.error(f"{len(built.drift)} case(s) drifted from their records (--strict)")
 

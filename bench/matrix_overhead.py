@@ -15,6 +15,11 @@
     .venv/bin/python bench/matrix_overhead.py --no-write    # print only
     .venv/bin/python bench/matrix_overhead.py --skip-matrix # only the regressions' times (no installs)
     .venv/bin/python bench/matrix_overhead.py --cell "torch=2.6.0 stack=4.51.3 gpus=0" --backend uv
+    .venv/bin/python bench/matrix_overhead.py --backend uv --bytecode install --bytecode none --bytecode lazy
+
+4. Cold environments (issue 13): with `--bytecode MODE` (repeatable), each cell runs cold and warm once per
+   INCIDENTKB_BYTECODE mode (compile everything at install; never write bytecode; write it lazily for what the
+   cases import), each mode from a scratch copy of its own, and only that block of the page is rewritten.
 
 The tables are printed as Markdown and written between this benchmark's own markers in docs/performance.md
 (scale.py's write_page: only that block is rewritten).
@@ -47,6 +52,8 @@ __all__ = ["Phases", "phases", "case_times", "main"]
 
 START = "<!-- bench/matrix_overhead.py: start (generated: rerun the benchmark rather than edit) -->"
 END = "<!-- bench/matrix_overhead.py: end -->"
+BYTECODE_START = "<!-- bench/matrix_overhead.py --bytecode: start (generated: rerun the benchmark rather than edit) -->"
+BYTECODE_END = "<!-- bench/matrix_overhead.py --bytecode: end -->"
 DEFAULT_CELLS = ["torch=2.13.0 stack=4.51.3 gpus=0"]
 BACKENDS = ("uv", "pip")
 
@@ -66,6 +73,8 @@ class Phases:
     returncode: int
     load: float | None = None
     """The 1-minute load average when it started: other work on the machine slows pytest above all."""
+    bytecode: str = ""
+    """INCIDENTKB_BYTECODE of the run (`lazy`, `install`, `none`), as its results file records it."""
 
     @property
     def rest_s(self) -> float:
@@ -82,7 +91,7 @@ def phases(data: Mapping[str, Any], *, state: str, wall_s: float, returncode: in
         cell=data["cell"], backend=environment.get("backend", "?"), state=state, wall_s=round(wall_s, 1),
         env_s=float(environment.get("seconds") or 0.0), reused=bool(environment.get("reused")),
         probe_s=float(environment.get("probe_seconds") or 0.0), pytest_s=float(pytest_part.get("seconds") or 0.0),
-        returncode=returncode, load=load,
+        returncode=returncode, load=load, bytecode=str(environment.get("bytecode") or ""),
     )
 
 
@@ -136,11 +145,15 @@ def scratch_copy(into: Path) -> Path:
     return into
 
 
-def run_nox(copy: Path, cell: str, backend: str, state: str, results_dir: Path) -> tuple[Phases, str]:
+def run_nox(copy: Path, cell: str, backend: str, state: str, results_dir: Path,
+            bytecode: str | None = None) -> tuple[Phases, str]:
     """Run one cell's session in the copy, as its own process; its phases come from the results file it wrote."""
     env = {**os.environ, "INCIDENTKB_RESULTS": str(results_dir), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)
     env.pop("INCIDENTKB_BACKEND", None)
+    env.pop("INCIDENTKB_BYTECODE", None)
+    if bytecode:
+        env["INCIDENTKB_BYTECODE"] = bytecode
     if backend == "pip":
         env["INCIDENTKB_BACKEND"] = "pip"
     before = set(results_dir.glob("*.json"))
@@ -172,15 +185,17 @@ def _size_gb(path: Path) -> float:
     return int(out[0]) / 1e9 if out else 0.0
 
 
-def overhead_runs(cells: Sequence[str], backends: Sequence[str], work: Path) -> list[Phases]:
+def overhead_runs(cells: Sequence[str], backends: Sequence[str], work: Path,
+                  bytecode: Sequence[str | None] = (None,)) -> list[Phases]:
     rows: list[Phases] = []
-    for backend in backends:
-        copy = scratch_copy(work / f"repo-{backend}")  # one copy per installer: each starts without environments
-        results_dir = work / f"results-{backend}"
+    for backend, mode in [(b, m) for b in backends for m in bytecode]:
+        name = f"{backend}-{mode}" if mode else backend
+        copy = scratch_copy(work / f"repo-{name}")  # one copy per installer (and mode): each starts without environments
+        results_dir = work / f"results-{name}"
         results_dir.mkdir()
         for cell in cells:
             for state in ("cold", "warm"):
-                row, output = run_nox(copy, cell, backend, state, results_dir)
+                row, output = run_nox(copy, cell, backend, state, results_dir, mode)
                 print(f"{cell} {backend} {state}: {row.wall_s} s (env {row.env_s}, pytest {row.pytest_s}, "
                       f"exit {row.returncode})", file=sys.stderr, flush=True)
                 if row.returncode != 0:
@@ -205,6 +220,32 @@ def overhead_table(rows: Iterable[Phases]) -> list[str]:
                      + ("-" if r.load is None else f"{r.load:.1f}") + " |"
                      + ("" if r.returncode == 0 else f" exit {r.returncode}"))
     return lines
+
+
+def bytecode_table(rows: Iterable[Phases]) -> list[str]:
+    lines = ["| cell | installer | bytecode | run | nox wall | environment (create + install) | pytest | load at start |",
+             "|---|---|---|---|--:|--:|--:|--:|"]
+    for r in rows:
+        env = f"{r.env_s:.1f} s" + (" (reused)" if r.reused else "")
+        lines.append(f"| `{r.cell}` | {r.backend} | {r.bytecode} | {r.state} | {r.wall_s:.1f} s | {env} | {r.pytest_s:.1f} s | "
+                     + ("-" if r.load is None else f"{r.load:.1f}") + " |" + ("" if r.returncode == 0 else f" exit {r.returncode}"))
+    return lines
+
+
+def bytecode_report(rows: list[Phases], cache_note: str) -> str:
+    return "\n".join([
+        "## Cold environments: bytecode",
+        "",
+        f"Measured by `bench/matrix_overhead.py --bytecode ...` on {machine()}. Each mode runs the cell cold (a "
+        "scratch copy of the committed tree, no environment in its .nox/) and warm (the same command again), with "
+        f"the download caches as they were (before the runs: {cache_note}). `install`: every module compiled at "
+        "install (uv's --compile-bytecode; the behaviour before issue 13) and the cases run with "
+        "PYTHONDONTWRITEBYTECODE=1; `none`: no bytecode at install and none written; `lazy` (the default): no "
+        "bytecode at install, and Python writes the .pyc of what the cases import on first import. The machine is "
+        "shared: the load at start says how much other work slowed each run.",
+        "",
+        *bytecode_table(rows),
+    ])
 
 
 def regressions_table(cells: Iterable[CellTimes]) -> list[str]:
@@ -285,9 +326,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=REPO / results.RESULTS_DIR,
                         help="folder of results files for the regressions' times (default: regressions/results)")
     parser.add_argument("--no-write", dest="write", action="store_false", help="print only; leave docs/ alone")
+    parser.add_argument("--bytecode", action="append", choices=("install", "none", "lazy"),
+                        help="compare INCIDENTKB_BYTECODE modes, cold and warm (repeatable); writes only its own block")
     args = parser.parse_args(argv)
     rows: list[Phases] = []
     cache_note = caches()
+    if args.bytecode:
+        with tempfile.TemporaryDirectory(prefix="incidentkb-matrix-") as tmp:
+            rows = overhead_runs(args.cells or DEFAULT_CELLS, args.backends or ["uv"], Path(tmp), args.bytecode)
+        text = bytecode_report(rows, cache_note)
+        print(text)
+        if args.write:
+            if not scale.PAGE.exists():
+                scale.write_page("(Not measured yet: run `nox -s bench` or `python bench/scale.py`.)", scale.PAGE)
+            scale.write_page(text, scale.PAGE, start=BYTECODE_START, end=BYTECODE_END)
+        return 0
     if not args.skip_matrix:
         with tempfile.TemporaryDirectory(prefix="incidentkb-matrix-") as tmp:
             rows = overhead_runs(args.cells or DEFAULT_CELLS, args.backends or list(BACKENDS), Path(tmp))

@@ -8,6 +8,7 @@ import pytest
 
 from incidentkb.matrix.axes import Cell, GpuSetting, Matrix, Stack, TorchOption
 from incidentkb.matrix.envs import (
+    bytecode_mode,
     _LINK_HOST,
     create_commands,
     host_has,
@@ -37,21 +38,21 @@ def project(tmp_path: Path) -> Path:
     [
         (
             Cell("2.6.0", "4.51.3", 0), "uv",
-            ["uv", "pip", "install", "--compile-bytecode", "--python", "V/bin/python", "-eP[regressions]", "torch==2.6.0", "transformers==4.51.3", "trl==0.15.2"],
+            ["uv", "pip", "install", "--python", "V/bin/python", "-eP[regressions]", "torch==2.6.0", "transformers==4.51.3", "trl==0.15.2"],
         ),
         (  # GPU cells add the GPU packages; offline means the wheelhouse alone
             Cell("2.6.0", "4.51.3", 1), "pip",
-            ["python3", "-m", "pip", "--python", "V/bin/python", "--disable-pip-version-check", "install", "--no-index", "--find-links", "W",
+            ["python3", "-m", "pip", "--python", "V/bin/python", "--disable-pip-version-check", "install", "--no-compile", "--no-index", "--find-links", "W",
              "-eP[regressions]", "torch==2.6.0", "transformers==4.51.3", "trl==0.15.2", "liger-kernel==0.5.8"],
         ),
         (  # the host's torch: uv leaves the host's packages out of its resolution
             Cell("installed", "4.51.3", 2), "uv",
-            ["uv", "pip", "install", "--compile-bytecode", "--python", "V/bin/python", "--no-index", "--find-links", "W", "--excludes", "V/incidentkb-excludes.txt",
+            ["uv", "pip", "install", "--python", "V/bin/python", "--no-index", "--find-links", "W", "--excludes", "V/incidentkb-excludes.txt",
              "-eP[regressions]", "transformers==4.51.3", "trl==0.15.2", "liger-kernel==0.5.8"],
         ),
         (  # pip sees the host's packages itself; a constraint keeps the host's torch exactly
             Cell("installed", "4.51.3", 2), "pip",
-            ["python3", "-m", "pip", "--python", "V/bin/python", "--disable-pip-version-check", "install", "--no-index", "--find-links", "W",
+            ["python3", "-m", "pip", "--python", "V/bin/python", "--disable-pip-version-check", "install", "--no-compile", "--no-index", "--find-links", "W",
              "--constraint", "V/incidentkb-constraints.txt", "-eP[regressions]", "transformers==4.51.3", "trl==0.15.2", "liger-kernel==0.5.8"],
         ),
     ],
@@ -65,6 +66,30 @@ def test_install_commands(project: Path, cell: Cell, backend: str, expected: lis
         {"incidentkb-excludes.txt": "torch\nnumpy\n"} if "--excludes" in command
         else {"incidentkb-constraints.txt": "torch==2.11.0+cu130\n"} if "--constraint" in command else {}
     )
+
+
+@pytest.mark.parametrize(
+    ("backend", "flag"), [("uv", ["--compile-bytecode"]), ("pip", [])],
+)
+def test_bytecode_is_compiled_at_install_only_when_asked(project: Path, backend: str, flag: list[str]) -> None:
+    lazy = spec_for(MATRIX, Cell("2.6.0", "4.51.3", 0), backend=backend, interpreter="python3", project=project)
+    eager = spec_for(MATRIX, Cell("2.6.0", "4.51.3", 0), backend=backend, interpreter="python3", project=project,
+                     bytecode=bytecode_mode("install"))
+    (lazy_command,), _ = install_commands(lazy, Path("V"))
+    (eager_command,), _ = install_commands(eager, Path("V"))
+    assert ("--compile-bytecode" in lazy_command, "--no-compile" in lazy_command) == (False, backend == "pip")
+    assert [a for a in eager_command if a not in lazy_command] == flag and "--no-compile" not in eager_command
+    assert lazy.fingerprint() != eager.fingerprint()  # switching modes rebuilds
+
+
+@pytest.mark.parametrize(("value", "mode"), [(None, "lazy"), ("", "lazy"), ("None", "none"), (" install ", "install")])
+def test_bytecode_modes(value: str | None, mode: str) -> None:
+    assert bytecode_mode(value) == mode
+
+
+def test_an_unknown_bytecode_mode_is_one_line() -> None:
+    with pytest.raises(ValueError, match=r"^INCIDENTKB_BYTECODE='eager': choose one of lazy, install, none \(default lazy\)$"):
+        bytecode_mode("eager")
 
 
 @pytest.mark.parametrize(

@@ -129,3 +129,18 @@ def test_columns_follow_symptom_fix_alternatives_attempts() -> None:
     assert [c.label for c in item.columns] == [
         "symptom", "fix", "fix: torchrun", "attempt: visible-devices-after-import", "attempt: use-liger",
     ]
+
+
+def test_a_cell_whose_versions_were_chosen_when_it_ran_is_labelled_with_them(tmp_path) -> None:
+    from incidentkb.matrix.results_files import SCHEMA, write
+    from incidentkb.site.sources import load_results
+
+    latest = Cell("2.13.0", "latest", 0)
+    for day, transformers in ((1, "5.24.0"), (2, "5.25.0")):  # the newest run's resolution labels the cell
+        write({"schema": SCHEMA, "cell": str(latest), "started": f"2026-12-0{day}T06:00:00+00:00",
+               "finished": f"2026-12-0{day}T06:00:00+00:00", "incidents": {"ran": [], "covered_by": {}}, "cases": [],
+               "resolved": {"date": f"2026-12-0{day}", "chosen": {"transformers": transformers, "trl": "1.17.0"}}},
+              tmp_path)
+    kb = build([_incident()], load_results(tmp_path))
+    assert kb.stack_of(latest) == "latest (resolved 2026-12-02: transformers 5.25.0, trl 1.17.0)"
+    assert kb.stack_of(A) == "4.51.3"

@@ -70,3 +70,13 @@ def test_a_torch_id_with_a_dash_is_found_again(project: Path, tmp_path: Path) ->
     assert compile_[-3:] == [str(tmp_path / "wh" / "requirements" / "2.7.0-cu128-5.24.0.in"), "-o",
                              str(tmp_path / "wh" / "requirements" / "2.7.0-cu128-5.24.0.txt")]
     assert "torch==2.7.0" in files[tmp_path / "wh" / "requirements" / "2.7.0-cu128-5.24.0.in"].splitlines()
+
+
+def test_latest_is_left_out_of_a_wheelhouse_and_refused_when_asked_for(project: Path) -> None:
+    matrix = Matrix(
+        torch=MATRIX.torch + (TorchOption("latest", "w", "torch", on_request=True),),
+        stacks=MATRIX.stacks + (Stack("latest", "w", (), resolve=("transformers",)),), gpus=MATRIX.gpus,
+    )
+    assert set(requirement_sets(matrix, parse_args([]), project)) == set(requirement_sets(MATRIX, parse_args([]), project))
+    with pytest.raises(MatrixError, match="^latest: resolved from the package index when its cell runs"):
+        requirement_sets(matrix, parse_args(["--stack", "latest"]), project)

@@ -14,7 +14,7 @@ import itertools
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,8 @@ class TorchOption:
     """Packages this torch needs at run time without declaring them (installed beside it)."""
     find_links: tuple[str, ...] = ()
     host_provides: tuple[str, ...] = ()
+    on_request: bool = False
+    """Not multiplied into the matrix's cells: run only when a command asks for it (`nox -s latest -- --torch latest`)."""
 
     @property
     def requirements(self) -> tuple[str, ...]:
@@ -120,6 +122,11 @@ class TorchOption:
     @property
     def is_host(self) -> bool:
         return self.requirement is None
+
+    @property
+    def is_resolved(self) -> bool:
+        """Whether the version is chosen when the cell runs (`torch` with no pin: the newest the host can install)."""
+        return self.requirement is not None and pinned_version(self.requirement)[1] is None
 
 
 @dataclass(frozen=True)
@@ -131,10 +138,23 @@ class Stack:
     packages: tuple[str, ...]
     gpu_packages: tuple[str, ...] = ()
     requires_torch: str | None = None
+    resolve: tuple[str, ...] = ()
+    """Names whose newest versions that install together with the cell's torch are chosen when the cell runs."""
+    gpu_resolve: tuple[str, ...] = ()
+    """As `resolve`, in cells with GPUs only (like `gpu_packages`)."""
 
     def requirements(self, *, gpus: int) -> tuple[str, ...]:
         """What the stack installs; GPU-only packages only where there are GPUs."""
         return self.packages + (self.gpu_packages if gpus else ())
+
+    def to_resolve(self, *, gpus: int) -> tuple[str, ...]:
+        """The names this stack leaves to the resolver in a cell with `gpus` GPUs."""
+        return self.resolve + (self.gpu_resolve if gpus else ())
+
+    @property
+    def is_resolved(self) -> bool:
+        """Whether some versions are chosen when the cell runs (`latest`, a candidate that pins only some)."""
+        return bool(self.resolve or self.gpu_resolve)
 
     def versions(self, *, gpus: int) -> dict[str, str]:
         """Pinned versions of `requirements`, by canonical name."""
@@ -176,10 +196,15 @@ class Matrix:
     cell_timeout_s: int = 5400
 
     def cells(self) -> list[Cell]:
-        """Every cell, exclusions included, in axis order (torch, then stack, then gpus)."""
-        return [Cell(t.id, s.id, g.count) for t, s, g in itertools.product(self.torch, self.stacks, self.gpus)]
+        """Every cell, exclusions included, in axis order (torch, then stack, then gpus); on-request torch left out."""
+        torch = [t for t in self.torch if not t.on_request]
+        return [Cell(t.id, s.id, g.count) for t, s, g in itertools.product(torch, self.stacks, self.gpus)]
 
     def torch_option(self, cell: Cell) -> TorchOption:
+        """The cell's torch; a version that is no axis value (a candidate's `--torch 2.12.0`) is pinned as asked."""
+        if re.fullmatch(r"\d+(\.\d+)+", cell.torch) and cell.torch not in {t.id for t in self.torch}:
+            links = tuple(dict.fromkeys(link for t in self.torch for link in t.find_links))
+            return TorchOption(cell.torch, "asked for on the command line", f"torch=={cell.torch}", find_links=links)
         return _find(self.torch, cell.torch, "torch")
 
     def stack(self, cell: Cell) -> Stack:
@@ -203,6 +228,28 @@ class Matrix:
                 return f"stack {stack.id} needs torch{stack.requires_torch}, the cell pins torch {version}"
         return None
 
+    def with_stack(self, stack: Stack) -> "Matrix":
+        """This matrix with one more stack (a candidate named on the command line), or `stack` replacing its id."""
+        return replace(self, stacks=tuple(s for s in self.stacks if s.id != stack.id) + (stack,))
+
+    def pinned(self, cell: Cell, versions: Mapping[str, str]) -> "Matrix":
+        """This matrix with what the cell left to the resolver pinned to `versions` (what the resolution chose)."""
+        option, stack = self.torch_option(cell), self.stack(cell)
+        if option.is_resolved and "torch" in versions:
+            option = replace(option, requirement=f"torch=={versions['torch']}")
+        chosen = lambda names: tuple(f"{n}=={versions[canonical_name(n)]}" for n in names if canonical_name(n) in versions)  # noqa: E731
+        stack = replace(stack, packages=stack.packages + chosen(stack.resolve),
+                        gpu_packages=stack.gpu_packages + chosen(stack.gpu_resolve), resolve=(), gpu_resolve=())
+        torch = tuple(t for t in self.torch if t.id != option.id) + (option,)
+        return replace(self.with_stack(stack), torch=torch)
+
+    def packages(self) -> tuple[str, ...]:
+        """Every package the stacks name (pinned or resolved) and torch: what a candidate may pin, by canonical name."""
+        names = {"torch"}
+        for stack in self.stacks:
+            names.update(pinned_version(r)[0] for r in stack.packages + stack.gpu_packages + stack.resolve + stack.gpu_resolve)
+        return tuple(sorted(names))
+
     def versions(self, cell: Cell) -> dict[str, str]:
         """The version each library has in the cell, as far as the matrix pins it (`installed` for the host's torch)."""
         versions = self.stack(cell).versions(gpus=cell.gpus)
@@ -221,8 +268,8 @@ def _find(options: Sequence[Any], key: str, axis: str) -> Any:
 #: `case_timeout_s`); a misspelt key is an error
 #: rather than a setting silently left out (`requires_toch` would drop the stack's bound on torch).
 _KEYS = {
-    "torch": {"id", "requirement", "also_install", "find_links", "host_provides"},
-    "stack": {"id", "packages", "gpu_packages", "requires_torch"},
+    "torch": {"id", "requirement", "also_install", "find_links", "host_provides", "on_request"},
+    "stack": {"id", "packages", "gpu_packages", "requires_torch", "resolve", "gpu_resolve"},
     "gpus": {"count", "workers"},
     "run": {"case_timeout_s", "cell_timeout_s"},
 }
@@ -273,6 +320,7 @@ def load_matrix(path: str | Path = MATRIX_FILE) -> Matrix:
             TorchOption(
                 id=str(e["id"]), why=e["why"], requirement=e.get("requirement"), also_install=tuple(e.get("also_install", ())),
                 find_links=tuple(e.get("find_links", ())), host_provides=tuple(e.get("host_provides", ())),
+                on_request=bool(e.get("on_request", False)),
             )
             for e in _entries(data, "torch", where)
         )
@@ -280,6 +328,7 @@ def load_matrix(path: str | Path = MATRIX_FILE) -> Matrix:
             Stack(
                 id=str(e["id"]), why=e["why"], packages=tuple(e["packages"]),
                 gpu_packages=tuple(e.get("gpu_packages", ())), requires_torch=e.get("requires_torch"),
+                resolve=tuple(e.get("resolve", ())), gpu_resolve=tuple(e.get("gpu_resolve", ())),
             )
             for e in _entries(data, "stack", where)
         )
@@ -304,7 +353,11 @@ def load_matrix(path: str | Path = MATRIX_FILE) -> Matrix:
     for stack in stacks:
         for requirement in stack.packages + stack.gpu_packages:
             if pinned_version(requirement)[1] is None:
-                raise MatrixError(f"{where}: stack {stack.id}: {requirement!r} must pin a version with '=='")
+                raise MatrixError(f"{where}: stack {stack.id}: {requirement!r} must pin a version with '=='"
+                                  " (a name to choose when the cell runs belongs in `resolve`)")
+        for name in stack.resolve + stack.gpu_resolve:
+            if pinned_version(name)[1] is not None:
+                raise MatrixError(f"{where}: stack {stack.id}: `resolve` names packages, not versions: {name!r}")
         if stack.requires_torch is not None:
             _check_specifier(stack, where)
     run = data.get("run", {})

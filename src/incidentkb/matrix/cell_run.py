@@ -14,12 +14,12 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from incidentkb.matrix import envs, pytest_process, results_files
+from incidentkb.matrix import envs, pytest_process, resolve, results_files
 from incidentkb.matrix.axes import Cell, Matrix
 from incidentkb.matrix.hosts import HostFacts, visible_devices
 from incidentkb.matrix.planning import Assignment
@@ -55,12 +55,18 @@ def _prepare(spec: envs.EnvSpec, venv: Path, uv: str | None, run: Callable[[list
     return False
 
 
-def _cell_environ(cell: Cell, venv: Path) -> dict[str, str]:
-    """The process environment of the cell's pytest: its GPUs, its venv first on PATH, nothing else on the path."""
+def _cell_environ(cell: Cell, venv: Path, bytecode: str = "lazy") -> dict[str, str]:
+    """The process environment of the cell's pytest: its GPUs, its venv first on PATH, nothing else on the path.
+
+    With `lazy` bytecode (envs.BYTECODE_MODES) the cases' imports write their .pyc, whatever the caller's shell says.
+    """
     env = dict(os.environ)
     env["CUDA_VISIBLE_DEVICES"] = visible_devices(cell.gpus, os.environ.get("CUDA_VISIBLE_DEVICES"))
     env["INCIDENTKB_CELL"] = str(cell)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if bytecode == "lazy":
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("PYTHONPATH", None)  # only the cell's environment may supply packages
     env["VIRTUAL_ENV"] = str(venv)
     env["PATH"] = f"{envs.python_in(venv).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -79,6 +85,7 @@ class _Attempt:
     pytest_run: pytest_process.PytestRun | None = None
     failure: str | None = None
     reused: bool = False
+    bytecode: str = "lazy"
     env_seconds: float = 0.0
     probe_seconds: float = 0.0
 
@@ -125,18 +132,32 @@ def run_cell(
     log: Callable[[str], None],
     posargs: Sequence[str] = (),
     strict: bool = False,
+    candidate: Mapping[str, Any] | None = None,
 ) -> results_files.CellResult:
-    """Build (or reuse) the cell's environment, run its assigned regressions, write and return its results."""
+    """Build (or reuse) the cell's environment, run its assigned regressions, write and return its results.
+
+    A cell that leaves versions open (`latest`, a candidate) has them chosen first (`resolve.resolve`), which
+    raises `resolve.ResolveError` (one line) when it cannot; nothing is written then. `candidate`: what the user
+    asked for (pins, their source, what was ignored), recorded in the results file as it is.
+    """
     started = results_files.now()
     uv = find_uv()
     option = matrix.torch_option(cell)
     interpreter = host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable)
+    resolution = None
+    if resolve.needs_resolution(matrix, cell):
+        excludes = envs.host_has(option.host_provides, host.host_site) if option.is_host else ()
+        resolution = resolve.resolve(matrix, cell, uv=uv, python=interpreter, excludes=excludes,
+                                     offline=bool(host.wheelhouse))
+        log(f"{cell}: resolved {', '.join(f'{n} {v}' for n, v in resolution.chosen.items())} ({resolution.date})")
+        matrix = matrix.pinned(cell, resolve.pins_of(resolution.chosen))
+    bytecode = envs.bytecode_mode(os.environ.get("INCIDENTKB_BYTECODE"))
     spec = envs.spec_for(
         matrix, cell, backend="uv" if uv else "pip", interpreter=interpreter, project=root,
-        wheelhouse=host.wheelhouse, host_torch=host.host_torch, host_site=host.host_site,
+        wheelhouse=host.wheelhouse, host_torch=host.host_torch, host_site=host.host_site, bytecode=bytecode,
     )
     venv = envs.env_dir(root, spec)
-    attempt = _Attempt(spec, venv, _cell_environ(cell, venv))
+    attempt = _Attempt(spec, venv, _cell_environ(cell, venv, bytecode), bytecode=bytecode)
     _build(attempt, uv, run, log)
     if attempt.failure is None:
         _probe(attempt, root)
@@ -148,6 +169,9 @@ def run_cell(
         attempt.facts.setdefault("environment", attempt.report.get("environment"))
         attempt.facts.setdefault("hardware", attempt.report.get("hardware"))
     data = _results_data(cell, assignment, attempt, host, started=started, host_torch=option.is_host, strict=strict)
+    data["resolved"] = None if resolution is None else resolution.as_dict()
+    if candidate is not None:
+        data["candidate"] = dict(candidate)
     path = results_files.write(data, results_files.results_dir(root))
     log(f"{cell}: results in {path}")
     return results_files.CellResult.from_dict(data, path)
@@ -171,6 +195,7 @@ def _results_data(cell: Cell, assignment: Assignment, attempt: _Attempt, host: H
         "environment": {
             "name": spec.name, "backend": spec.backend, "reused": attempt.reused, "seconds": attempt.env_seconds,
             "probe_seconds": attempt.probe_seconds, "offline": spec.no_index, "host_site": list(spec.host_site),
+            "bytecode": attempt.bytecode,
             "host_torch": host.host_torch if host_torch else None,
         },
         "pytest": None if pytest_run is None else {

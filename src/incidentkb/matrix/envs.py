@@ -22,7 +22,24 @@ from pathlib import Path
 from incidentkb.host.versions import canonical_name
 from incidentkb.matrix.axes import Cell, Matrix
 
-__all__ = ["EnvSpec", "spec_for", "env_dir", "python_in", "create_commands", "install_commands", "is_current", "mark_current", "SPEC_FILE"]
+__all__ = ["BYTECODE_MODES", "bytecode_mode", "EnvSpec", "spec_for", "env_dir", "python_in", "create_commands", "install_commands", "is_current", "mark_current", "SPEC_FILE"]
+
+#: How a cell's environment gets its bytecode (INCIDENTKB_BYTECODE), and why `lazy` is the default. Measured on a
+#: cold CPU cell (docs/performance.md, "Cold environments"): compiling every module at install (`install`, uv's
+#: --compile-bytecode, pip's default) spent about a minute per environment on 10,000 files, most of which no case
+#: imports; never writing bytecode (`none`) recompiles in memory what each of the many fresh processes a case
+#: starts imports; `lazy` lets Python write the .pyc of the modules the cases do import, on first import, into
+#: the environment, so a warm run reads them.
+BYTECODE_MODES = ("lazy", "install", "none")
+
+
+def bytecode_mode(value: str | None) -> str:
+    """INCIDENTKB_BYTECODE's value checked (empty: `lazy`); a wrong one is a one-line `ValueError`."""
+    mode = (value or "lazy").strip().lower()
+    if mode not in BYTECODE_MODES:
+        raise ValueError(f"INCIDENTKB_BYTECODE={value!r}: choose one of {', '.join(BYTECODE_MODES)} (default lazy)")
+    return mode
+
 
 #: Written into an environment once it is complete; its content is the spec the environment was built from.
 SPEC_FILE = "incidentkb-env.json"
@@ -51,6 +68,8 @@ class EnvSpec:
     """Lines of a constraints file for pip (torch=installed: the host's torch, exactly)."""
     project_hash: str = ""
     """A hash of pyproject.toml: a change of the project's dependencies rebuilds the environment."""
+    compile_bytecode: bool = False
+    """Compile every installed module at install time (INCIDENTKB_BYTECODE=install); see `BYTECODE_MODES`."""
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
@@ -75,6 +94,7 @@ def spec_for(
     wheelhouse: tuple[str, ...] = (),
     host_torch: str | None = None,
     host_site: tuple[str, ...] = (),
+    bytecode: str = "lazy",
 ) -> EnvSpec:
     """The environment a cell runs in. `wheelhouse`: install only from these folders (offline)."""
     option, stack = matrix.torch_option(cell), matrix.stack(cell)
@@ -103,6 +123,7 @@ def spec_for(
         excludes=excludes,
         constraints=constraints,
         project_hash=project_hash,
+        compile_bytecode=bytecode == "install",
     )
 
 
@@ -147,17 +168,17 @@ def install_commands(spec: EnvSpec, venv: Path) -> tuple[list[list[str]], dict[P
         if spec.excludes:
             files[venv / "incidentkb-excludes.txt"] = "\n".join(spec.excludes) + "\n"
             extra = ["--excludes", str(venv / "incidentkb-excludes.txt")]
-        # uv does not write .pyc files by default, and the cases run with PYTHONDONTWRITEBYTECODE: without
-        # --compile-bytecode every fresh process a case starts recompiles transformers and trl (pytest took twice
-        # as long; pip compiles at install by itself).
-        command = ["uv", "pip", "install", "--compile-bytecode", "--python", python, *index, *links, *extra]
+        # No bytecode at install unless asked (BYTECODE_MODES says why): the cases' own imports write it.
+        compile_ = ["--compile-bytecode"] if spec.compile_bytecode else []
+        command = ["uv", "pip", "install", *compile_, "--python", python, *index, *links, *extra]
         return [[*command, *spec.requirements]], files
     extra = []
     if spec.constraints:
         files[venv / "incidentkb-constraints.txt"] = "\n".join(spec.constraints) + "\n"
         extra = ["--constraint", str(venv / "incidentkb-constraints.txt")]
     pip = [spec.installer, "-m", "pip", "--python", python, "--disable-pip-version-check", "install"]
-    return [[*pip, *index, *links, *extra, *spec.requirements]], files
+    compile_ = [] if spec.compile_bytecode else ["--no-compile"]  # pip compiles everything unless told not to
+    return [[*pip, *compile_, *index, *links, *extra, *spec.requirements]], files
 
 
 def is_current(spec: EnvSpec, venv: Path) -> bool:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from incidentkb.records.schema import Incident
 
 __all__ = ["SCHEMA", "RESULTS_DIR", "results_dir", "ResultsError", "CaseResult", "CellResult", "write", "read", "read_data",
-           "read_all", "result_paths", "latest_per_cell"]
+           "read_all", "result_paths", "latest_per_cell", "stack_note"]
 
 SCHEMA = 1
 #: Where runs write their results, relative to the repository root (INCIDENTKB_RESULTS overrides it, e.g. for
@@ -132,6 +132,24 @@ class CellResult:
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise ResultsError(f"{path}: not a results file ({type(exc).__name__}: {exc})") from None
+
+
+def stack_note(data: Mapping[str, Any]) -> str | None:
+    """What a results file says its versions were when the matrix did not pin them all, in one line, or None.
+
+    `resolved 2026-12-03: transformers 5.25.0, trl 1.17.0` for `latest`; a candidate's own pins (and their
+    source) first. The table's legend and the site's cell labels show it.
+    """
+    parts = []
+    candidate = data.get("candidate")
+    if isinstance(candidate, Mapping):
+        pins = " ".join(f"{name}=={version}" for name, version in (candidate.get("pins") or {}).items())
+        parts.append(f"candidate {pins or '(no pins)'}" + (f" from {candidate['source']}" if candidate.get("source") else ""))
+    resolved = data.get("resolved")
+    if isinstance(resolved, Mapping) and resolved.get("chosen"):
+        chosen = ", ".join(f"{name} {version}" for name, version in resolved["chosen"].items())
+        parts.append(f"resolved {resolved.get('date', '?')}: {chosen}")
+    return "; ".join(parts) or None
 
 
 def now() -> str:

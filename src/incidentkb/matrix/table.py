@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from incidentkb.matrix.axes import Cell
-from incidentkb.matrix.results_files import CellResult
+from incidentkb.matrix.results_files import CellResult, stack_note
 from incidentkb.verdict.outcomes import Outcome
 
 __all__ = ["Row", "Table", "build", "render_text", "render_markdown", "NOT_IN_RUN"]
@@ -97,7 +97,8 @@ def _legend(table: Table) -> list[str]:
     lines = []
     for index, result in enumerate(table.results):
         where = f"  ({result.path.name})" if result.path else ""
-        lines.append(f"{table.column_name(index)}  {result.cell}{where}")
+        note = stack_note(result.data)
+        lines.append(f"{table.column_name(index)}  {result.cell}{where}" + (f"  [{note}]" if note else ""))
     return lines
 
 

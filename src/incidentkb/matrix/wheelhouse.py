@@ -65,8 +65,14 @@ def platform_tags(platform: str) -> tuple[str, list[str]]:
 
 def requirement_sets(matrix: Matrix, options: Options, project: Path) -> dict[str, list[str]]:
     """Requirement lines per torch x stack pair chosen, named `<torch>-<stack>`; GPU packages included."""
-    torch_ids = options.torch or tuple(t.id for t in matrix.torch)
-    stack_ids = options.stacks or tuple(s.id for s in matrix.stacks)
+    # `latest` is chosen when its cell runs, from the index: an offline host refuses it (hosts.unavailable)
+    torch_ids = options.torch or tuple(t.id for t in matrix.torch if not t.is_resolved)
+    stack_ids = options.stacks or tuple(s.id for s in matrix.stacks if not s.is_resolved)
+    for asked, resolved in ((options.torch, {t.id for t in matrix.torch if t.is_resolved}),
+                            (options.stacks, {s.id for s in matrix.stacks if s.is_resolved})):
+        for value in set(asked or ()) & resolved:
+            raise MatrixError(f"{value}: resolved from the package index when its cell runs, so no wheelhouse can hold "
+                              "it; run that cell on a host with the index")
     sets = {}
     for torch_id in torch_ids:
         option = next((t for t in matrix.torch if t.id == torch_id), None)

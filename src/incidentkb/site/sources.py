@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from incidentkb.matrix.axes import Cell, MatrixError
-from incidentkb.matrix.results_files import ResultsError, read_data, result_paths
+from incidentkb.matrix.results_files import ResultsError, read_data, result_paths, stack_note
 from incidentkb.records.reader import RecordError, load_records
 from incidentkb.records.schema import Incident
 from incidentkb.site.case_runs import CaseRun, Coverage
@@ -79,6 +79,8 @@ class LoadedRuns:
     coverage: list[Coverage] = field(default_factory=list)
     torch_versions: dict[Cell, str] = field(default_factory=dict)
     """The torch each cell really had (a cell's torch may be `installed`, the host's own)."""
+    stack_notes: dict[Cell, str] = field(default_factory=dict)
+    """What the newest run of a cell resolved its open versions to (`latest`, a candidate), in one line."""
 
 
 def _time(text: str, source: str) -> dt.datetime:
@@ -175,6 +177,7 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
     if not directory.is_dir():
         return results
     torch_versions: list[tuple[dt.datetime, str, Cell, str]] = []
+    stack_notes: list[tuple[dt.datetime, str, Cell, str]] = []
     slug, remaining, newest_complete = None, set(), ""
     for name_slug, stamp, path in _reading_order(result_paths(_shown(directory))):
         if name_slug != slug:
@@ -202,6 +205,11 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
         torch = (data.get("versions") or {}).get("torch")
         if torch:
             torch_versions.append((finished, source, cell, str(torch)))
+        note = stack_note(data)
+        if note:
+            stack_notes.append((finished, source, cell, note))
     for _, _, cell, torch in sorted(torch_versions):  # the newest run of a cell says what its torch is
         results.torch_versions[cell] = torch
+    for _, _, cell, note in sorted(stack_notes):
+        results.stack_notes[cell] = note
     return results

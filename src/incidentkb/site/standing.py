@@ -305,6 +305,8 @@ class KnowledgeBase:
     """The torch each cell really had, for cells whose torch axis is `installed`."""
     unknown: list[str]
     """Incident ids that results mention but no record has (a renamed or deleted record)."""
+    stack_notes: dict[Cell, str] = field(default_factory=dict)
+    """For cells whose versions were chosen when they ran (`latest`, candidates): what they were (results files)."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
 
     def torch_of(self, cell: Cell) -> str:
@@ -315,6 +317,11 @@ class KnowledgeBase:
             shown = f"{cell.torch} ({real})" if real and real.split("+")[0] != cell.torch else cell.torch
             self._torch_shown[cell] = shown
         return shown
+
+    def stack_of(self, cell: Cell) -> str:
+        """`4.51.3`, or `latest (resolved 2026-12-03: transformers 5.25.0, ...)` for a stack chosen when it ran."""
+        note = self.stack_notes.get(cell)
+        return f"{cell.stack} ({note})" if note else cell.stack
 
     def by_category(self) -> dict[str, list[IncidentStanding]]:
         groups: dict[str, list[IncidentStanding]] = defaultdict(list)
@@ -384,4 +391,5 @@ def build(incidents: Sequence[Incident], results: LoadedRuns) -> KnowledgeBase:
     for standing in standings.values():
         standing.cells = sorted({cell for cell, _ in standing.entries}, key=cell_key)
     cells = sorted(cell_dates, key=cell_key)
-    return KnowledgeBase(list(standings.values()), cells, cell_dates, results.torch_versions, sorted(unknown))
+    return KnowledgeBase(list(standings.values()), cells, cell_dates, results.torch_versions, sorted(unknown),
+                         stack_notes=results.stack_notes)

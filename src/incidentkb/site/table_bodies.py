@@ -73,7 +73,7 @@ def matrix_rows(item: IncidentStanding, kb: KnowledgeBase) -> Markup:
         if row.covered_by is not None:
             run += (f"<em>as run in {html.escape(str(row.covered_by))}: same versions of what this incident "
                     "depends on</em>")
-        out.append(f"<tr><td>{html.escape(kb.torch_of(cell))}</td><td>{html.escape(cell.stack)}</td>"
+        out.append(f"<tr><td>{html.escape(kb.torch_of(cell))}</td><td>{html.escape(kb.stack_of(cell))}</td>"
                    f"<td>{cell.gpus}</td>{matrix_cells(row.entries)}<td class=\"ikb-run\"><details>"
                    f"<summary>{row.date}</summary><small>{run}</small></details></td></tr>\n")
     return Markup("".join(out))
