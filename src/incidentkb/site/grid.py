@@ -50,7 +50,7 @@ def _mark(item: IncidentStanding, kb: KnowledgeBase, cell: Cell, role: str, entr
     mark: Mark = mark_of(entry.outcome)
     copy = entry.covered_by is not None
     history_cell = entry.covered_by or cell
-    since = history_phrase(kb.history.get((item.id, history_cell, role), ()))
+    since = history_phrase(kb.history.get((item.id, str(history_cell), role), ()))
     where = f"torch {kb.torch_of(cell)} · stack {cell.stack} · {axis_words(cell, 'gpus')}"
     label = f"{role}: {entry.label}"
     copied = (f'<span class="ikb-pop-copy">same as {html.escape(str(entry.covered_by))}: that cell\'s run '

@@ -91,7 +91,7 @@ def history_plot(item: IncidentStanding, kb: KnowledgeBase, roles: tuple[str, ..
     lanes = []
     for cell in sorted({c for c, _ in item.entries}, key=cell_key):
         for role in roles:
-            points = kb.history.get((item.id, cell, role))
+            points = kb.history.get((item.id, str(cell), role))
             if points:
                 lanes.append((cell, role, points))
     days = sorted({moment.strftime("%Y-%m-%d") for _, _, points in lanes for moment, _ in points})

@@ -31,8 +31,9 @@ SHOWN_VERSIONS = ("torch", "transformers", "trl")
 #: What a results file's `versions` holds that is not part of a stack (the torch axis, the interpreter).
 _NOT_STACK = ("python", "torch")
 
-#: (incident, cell, role): whose outcomes over time `LoadedRuns.history` holds.
-HistoryKey = tuple[str, Cell, str]
+#: (incident, cell as its string, role): whose outcomes over time `LoadedRuns.history` holds. The cell's string,
+#: made once per file, not the `Cell`: hashing a frozen dataclass 140,000 times was 2 s of a 1,000-incident build.
+HistoryKey = tuple[str, str, str]
 
 
 class SourceError(Exception):
@@ -195,9 +196,10 @@ def _outcomes_of(data: Mapping[str, Any], records: Mapping[str, Incident]) -> di
 def _add_history(data: Mapping[str, Any], path: Path, records: Mapping[str, Incident], results: LoadedRuns) -> None:
     """The outcomes of an older results file of a cell, added to `results.history`."""
     try:
-        cell, finished = Cell.parse(str(data["cell"])), _time(str(data["finished"]), path.name)
+        cell, finished = str(Cell.parse(str(data["cell"]))), _time(str(data["finished"]), path.name)
+        history = results.history
         for (incident, role), outcome in _outcomes_of(data, records).items():
-            results.history.setdefault((incident, cell, role), []).append((finished, outcome))
+            history.setdefault((incident, cell, role), []).append((finished, outcome))
     except (KeyError, TypeError, ValueError, AttributeError, MatrixError) as exc:
         raise SourceError(f"{path}: not a results file of schema 1 ({type(exc).__name__}: {exc})") from None
 
@@ -261,8 +263,9 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
             kept = by_role.get((run.incident, run.role))
             if kept is None or LEVEL_RANK[run.outcome.level] > LEVEL_RANK[kept.level]:
                 by_role[(run.incident, run.role)] = run.outcome
+        cell_id = str(cell)
         for (incident, role), outcome in by_role.items():
-            results.history.setdefault((incident, cell, role), []).append((finished, outcome))
+            results.history.setdefault((incident, cell_id, role), []).append((finished, outcome))
         remaining.difference_update({run.incident for run in runs}, {note.incident for note in coverage})
         if not remaining and not newest_complete:
             newest_complete = stamp

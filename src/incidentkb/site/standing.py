@@ -300,8 +300,8 @@ class KnowledgeBase:
     """Incident ids that results mention but no record has (a renamed or deleted record)."""
     stack_versions: dict[str, str] = field(default_factory=dict)
     """What each stack installs, in words: `transformers 4.51.3, trl 0.15.2, accelerate 1.0.1, ...`."""
-    history: dict[tuple[str, Cell, str], list[tuple[dt.datetime, Outcome]]] = field(default_factory=dict)
-    """Each (incident, cell, role)'s outcome in every results file, oldest first."""
+    history: dict[tuple[str, str, str], list[tuple[dt.datetime, Outcome]]] = field(default_factory=dict)
+    """Each (incident, cell as its string, role)'s outcome in every results file, oldest first."""
     runs_read: int = 0
     """How many results files the site was built from (runs, not the cells they cover)."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
