@@ -150,16 +150,16 @@ def search_lands_on(page, fragment: str, incident: str) -> None:
     # ready is not searched, so type the last character again until results come.
     for _ in range(10):
         try:
-            first.wait_for(timeout=2_000)
+            first.wait_for(timeout=3_000)
             break
         except sync_api.TimeoutError:
             page.keyboard.press("Backspace")
             page.keyboard.type(fragment[-1])
     # Results come as the query is typed (`mat` before `mat1 and mat2`): wait for those of the whole fragment.
     sync_api.expect(first).to_have_attribute("href", re.compile(rf"incidents/{re.escape(incident)}\.html"),
-                                             timeout=15_000)
+                                             timeout=30_000)  # a loaded CI machine is slow
     first.click()
-    page.wait_for_url(f"**/incidents/{incident}.html**")
+    page.wait_for_url(f"**/incidents/{incident}.html**", timeout=60_000)
     assert page.locator("h1").first.inner_text().rstrip("¶") == next(r["title"] for r in site_samples.records()
                                                          if r["id"] == incident)
 
