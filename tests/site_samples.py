@@ -34,6 +34,8 @@ _ENV = {
 _DTYPE = {
     "id": "2025-04-12-stylegan-label-dtype-mismatch",
     "title": "Tensor dtype mismatch during StyleGAN fine-tuning",
+    "title_original": "Fine-tuning 시 Tensor 자료형 불일치",
+    "original_language": "ko",
     "date": "2025-04-12",
     "category": "StyleGAN",
     "tags": ["dtype", "stylegan"],

@@ -107,7 +107,9 @@ class Environment(_Model):
     """The environment where the incident originally happened."""
 
     os: Text
+    """The operating system, e.g. `Windows 10` or `Ubuntu 22.04`."""
     python: Text
+    """The Python version, e.g. `3.10.11`."""
     gpu: Optional[Gpu] = None
     """The GPUs; left out for a CPU-only machine (or, with `gpu_unknown: true`, when the log does not say)."""
     gpu_unknown: bool = False
@@ -283,8 +285,11 @@ class CodeChange(_Model):
     """Code before and after a change, as in the original source."""
 
     before: Text
+    """The code as it was when the incident happened."""
     after: Text
+    """The code after the change; the site shows it first."""
     language: str = "python"
+    """The language of both snippets, for highlighting (a Pygments name: `python`, `bash`, `yaml`...)."""
     file: Optional[str] = None
     """The file the change was made in, as named in the original project."""
 
@@ -299,6 +304,7 @@ class FailedAttempt(_Model):
     error_text: Optional[str] = None
     """The error the attempt produced, verbatim, if it produced one."""
     code: Optional[CodeChange] = None
+    """The code before and after the attempt."""
     case: Optional[str] = None
     """The regression case that re-checks this attempt."""
 
@@ -309,8 +315,11 @@ class AlternativeFix(_Model):
     id: Slug
     """Short slug; regression cases refer to it as `fix:<id>`."""
     summary: Text
+    """The other fix, in a sentence."""
     explanation: Optional[str] = None
+    """Why it works, and how it differs from the main fix."""
     code: Optional[CodeChange] = None
+    """The code before and after this fix."""
     case: Optional[str] = None
     """The regression case that proves it."""
 
@@ -321,16 +330,20 @@ class Fix(_Model):
     explanation: Optional[str] = None
     """Why the fix works."""
     code: Optional[CodeChange] = None
+    """The code before and after the fix."""
     commit: Optional[Annotated[str, StringConstraints(pattern=URL_PATTERN)]] = None
     """Link to the commit that applied the fix."""
     case: Optional[str] = None
     """The regression case that proves the fix holds."""
     alternatives: list[AlternativeFix] = Field(default_factory=list)
+    """Other fixes that also work, each with an id a regression case can name (`fix:<id>`)."""
 
 
 class Reference(_Model):
     title: Text
+    """What the link is, in words."""
     url: Optional[Annotated[str, StringConstraints(pattern=URL_PATTERN)]] = None
+    """Where it is (http or https)."""
     note: Optional[str] = None
     """e.g. the exact line referred to."""
 
@@ -377,6 +390,7 @@ class Regression(_Model):
     path: Annotated[str, StringConstraints(pattern=REGRESSION_PATH_PATTERN)]
     """The pytest file, relative to the repository root."""
     cases: list[RegressionCase] = Field(min_length=1)
+    """The test functions of the file, each with its role: `symptom`, `fix`, `fix:<id>`, `attempt:<id>` or `smoke`."""
     depends_on: list[Text] = Field(default_factory=lambda: ["torch"])
     """The libraries whose version can change the outcome; the matrix runs only cells that differ in them."""
 
@@ -387,29 +401,42 @@ class Incident(_Model):
     id: Slug
     """Equal to the file's stem."""
     title: Text
+    """What went wrong, in English, in a line: the page's heading and what search shows."""
     title_original: Optional[str] = None
     """The title in the language the incident was first written in, verbatim."""
     original_language: Optional[str] = None
     """e.g. `ko`."""
     date: dt.date
+    """When the incident happened (YYYY-MM-DD); the home table lists the newest first."""
     category: Text
+    """The area it belongs to, e.g. `StyleGAN` or `LLM`: one page per category lists its incidents."""
     tags: list[Slug] = Field(default_factory=list)
+    """Lower-case slugs, e.g. `memory-leak`, `no-grad`: one page per tag lists its incidents."""
     severity: Severity
+    """How badly it hurt the work: `low`, `moderate`, `high` or `critical`."""
     severity_original: Optional[str] = None
     """The severity as the original log wrote it, e.g. `심각`."""
     status: Status
+    """Where it stands for the people who hit it: `open`, `investigating`, `resolved` or `wontfix`."""
     project: Optional[str] = None
     """Where it happened, e.g. a project or repository name."""
     environment: Environment
+    """The machine and library versions it first happened with."""
     symptom: Symptom
+    """What was seen: the summary, the exact error text, and the signatures `incidentkb match` looks for."""
     cause: Text
     """Why it happened."""
     cause_notes: list[Text] = Field(default_factory=list)
     """Where the original explanation is incomplete or imprecise, what a reader should know."""
     failed_attempts: list[FailedAttempt] = Field(default_factory=list)
+    """What was tried and did not work, each with why; a regression case may re-check one."""
     fix: Fix
+    """What fixed it, with the code before and after; the fix case of the regression proves it."""
     lessons: list[Text] = Field(default_factory=list)
+    """What to do differently next time, in a sentence each."""
     facts: list[Text] = Field(default_factory=list)
     """Facts about the original code that the regression is faithful to."""
     references: list[Reference] = Field(default_factory=list)
+    """Links: the original log, the fix commit, the library's issue or documentation."""
     regression: Regression
+    """The pytest file that reproduces the symptom and proves the fix, and its cases."""

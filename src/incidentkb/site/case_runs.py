@@ -66,6 +66,8 @@ class CaseRun(NamedTuple):
     """The values it measured (`name = value`, one a line) and its notes."""
     detail: str | None = None
     """The short failure text or the skip reason."""
+    memory: tuple[tuple[str, float], ...] = ()
+    """Measured memory figures (values named `*_mb` or `*_mib`), which the incident page plots."""
 
     @property
     def date(self) -> str:

@@ -20,7 +20,8 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-__all__ = ["inert", "prose", "html_prose", "code_block", "plain_title"]
+__all__ = ["inert", "prose", "html_prose", "code_block", "plain_title", "first_sentence", "error_line", "split_note",
+           "plain_text", "unified_diff"]
 
 # Characters that start Markdown or extension syntax (emphasis, links, tables, admonitions, tabs, attr lists,
 # headings, lists, code spans), plus those HTML gives a meaning to.
@@ -39,8 +40,12 @@ def _inert_escape(text: str) -> str:
     return _ACTIVE.sub(lambda m: f"&#{ord(m.group())};", text).replace("\n", "<br>")
 
 
+#: `**words**`, Markdown's strong emphasis, which records quote from logs written in Markdown.
+_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
+
 def _html_escape(text: str) -> str:
-    return html.escape(text).replace("\n", "<br>")
+    return _STRONG.sub(r"<strong>\1</strong>", html.escape(text)).replace("\n", "<br>")
 
 
 def _with_code_spans(text: str, escape: Callable[[str], str]) -> str:
@@ -98,3 +103,46 @@ def code_block(text: str, language: str = "text") -> str:
     lexer = _lexer(language)
     code = highlight(body, lexer, _FORMATTER) if lexer is not None else html.escape(body, quote=False)
     return f'<div class="language-{language} highlight"><pre><span></span><code>{code}</code></pre></div>'
+
+
+#: The end of a sentence: a stop and a space before a capital or a digit, not after a common abbreviation.
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\betc)[.!?](?=\s+[A-Z0-9\"'(`])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of record prose (outside code spans), for the answer at the top of an incident page."""
+    text = " ".join(str(text).split())
+    spans = [(m.start(), m.end()) for m in _CODE_SPAN.finditer(text)]
+    for match in _SENTENCE_END.finditer(text):
+        if not any(start <= match.start() < end for start, end in spans):
+            return text[: match.end()]
+    return text
+
+
+def split_note(text: str) -> tuple[str, str]:
+    """A note as (its first sentence, the rest): the first sentence is the note's heading."""
+    head = first_sentence(text)
+    return head, " ".join(str(text).split())[len(head):].strip()
+
+
+def error_line(text: str) -> str:
+    """The line of a traceback that names the error: the last line that starts with an exception name, else the
+    last line."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.match(r"^[\w.]*(Error|Exception|Warning|Interrupt)\b.*:", line):
+            return line
+    return lines[-1] if lines else ""
+
+
+def plain_text(text: str) -> str:
+    """Record prose for search: code spans and emphasis as plain words (no backticks, no asterisks)."""
+    return _STRONG.sub(r"\1", _CODE_SPAN.sub(lambda m: m.group(2), " ".join(str(text).split())))
+
+
+def unified_diff(before: str, after: str) -> str:
+    """The fix as a diff of its code, without the file header lines."""
+    import difflib
+
+    lines = difflib.unified_diff(str(before).splitlines(), str(after).splitlines(), lineterm="", n=2)
+    return "\n".join(line for line in lines if not line.startswith(("---", "+++")))

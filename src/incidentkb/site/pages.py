@@ -72,6 +72,8 @@ class PageSpec:
         meta: dict[str, Any] = {"title": markup.plain_title(self.title), "hide": list(self.hide)}
         if self.search is None:
             meta["search"] = {"exclude": True}
+        else:  # an incident is what a pasted error is looking for: it ranks above the hand-written pages
+            meta["search"] = {"boost": 4}
         return meta
 
 

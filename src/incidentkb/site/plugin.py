@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from incidentkb.site.sources import SourceError, load_incidents, load_results
 from incidentkb.site.standing import KnowledgeBase, build
 from incidentkb.site.worker import PageWorker, worth_a_worker
 
-__all__ = ["IncidentKBPlugin", "INCIDENTS_PLACEHOLDER", "SCHEMA_PLACEHOLDER", "OUTCOMES_PLACEHOLDER", "STYLESHEET", "WORKER_SHIM"]
+__all__ = ["IncidentKBPlugin", "relative_404", "INCIDENTS_PLACEHOLDER", "SCHEMA_PLACEHOLDER", "OUTCOMES_PLACEHOLDER", "STYLESHEET", "WORKER_SHIM"]
 
 log: logging.LoggerAdapter[logging.Logger] = get_plugin_logger(__name__)
 
@@ -63,6 +64,22 @@ def _nav_titles(nav: Any) -> dict[str, str]:
                 else:
                     titles.update(_nav_titles(value))
     return titles
+
+
+#: A root-relative URL in an attribute (`href="/assets/..."`), not a protocol-relative one (`//host/...`).
+_ROOT_URL = re.compile(r'((?:href|src)=")/(?!/)')
+
+
+def relative_404(path: Path) -> None:
+    """Make the 404 page's links relative: MkDocs writes them from the site's root (`/assets/...`), which from
+    disk is the root of the file system, so the page opened unstyled and its links led nowhere. The page sits
+    at the top of the site, so `./` reaches what `/` meant."""
+    if not path.is_file():
+        return
+    text = path.read_text(encoding="utf-8")
+    fixed = _ROOT_URL.sub(r"\1./", text).replace('"base": "/"', '"base": "."').replace('new URL("/"', 'new URL("."')
+    if fixed != text:
+        path.write_text(fixed, encoding="utf-8")
 
 
 class IncidentKBPlugin(BasePlugin[SiteConfig]):
@@ -205,6 +222,7 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self._end_build()
+        relative_404(Path(config.site_dir) / "404.html")
 
     def on_build_error(self, *, error: Exception) -> None:
         self._end_build()

@@ -43,6 +43,8 @@ from mkdocs.utils import get_relative_url
 
 from incidentkb.site import markup, pages
 from incidentkb.site.case_runs import axis_words
+from incidentkb.site.grid import answer_grid, grid_legend, overview_legend
+from incidentkb.site.plots import history_plot, memory_plot
 from incidentkb.site.schema_doc import describe_outcomes, describe_schema
 from incidentkb.site.table_bodies import IncidentRows, matrix_rows, overview_cells
 
@@ -196,6 +198,16 @@ class Renderer:
             date=_date,
             prose=lambda text: Markup(markup.html_prose(text)),
             code=lambda text, language="text": Markup(markup.code_block(text, language)),
+            first_sentence=markup.first_sentence,
+            split_note=markup.split_note,
+            error_line=markup.error_line,
+            plain=markup.plain_text,
+            diff=markup.unified_diff,
+            answer_grid=answer_grid,
+            grid_legend=grid_legend,
+            overview_legend=overview_legend,
+            memory_plot=memory_plot,
+            history_plot=history_plot,
             matrix_rows=matrix_rows,
             overview_cells=overview_cells,
             incident_rows=IncidentRows(),

@@ -20,12 +20,20 @@ from incidentkb.matrix.results_files import ResultsError, read_data, result_path
 from incidentkb.records.reader import RecordError, load_records
 from incidentkb.records.schema import Incident
 from incidentkb.site.case_runs import CaseRun, Coverage
+from incidentkb.site.evidence import clean
 from incidentkb.verdict.judge import CellFacts, judge
+from incidentkb.verdict.outcomes import LEVEL_RANK, Outcome
 
-__all__ = ["SourceError", "LoadedRuns", "load_incidents", "load_results", "describe_machine"]
+__all__ = ["SourceError", "LoadedRuns", "HistoryKey", "load_incidents", "load_results", "describe_machine"]
 
 #: The libraries whose versions the site shows beside a run; the matrix's axes are made of them.
 SHOWN_VERSIONS = ("torch", "transformers", "trl")
+#: What a results file's `versions` holds that is not part of a stack (the torch axis, the interpreter).
+_NOT_STACK = ("python", "torch")
+
+#: (incident, cell as its string, role): whose outcomes over time `LoadedRuns.history` holds. The cell's string,
+#: made once per file, not the `Cell`: hashing a frozen dataclass 140,000 times was 2 s of a 1,000-incident build.
+HistoryKey = tuple[str, str, str]
 
 
 class SourceError(Exception):
@@ -79,6 +87,13 @@ class LoadedRuns:
     coverage: list[Coverage] = field(default_factory=list)
     torch_versions: dict[Cell, str] = field(default_factory=dict)
     """The torch each cell really had (a cell's torch may be `installed`, the host's own)."""
+    stack_versions: dict[str, str] = field(default_factory=dict)
+    """What each stack installed, in words (`transformers 4.51.3, trl 0.15.2, accelerate 1.0.1, ...`), from the
+    newest results files of its cells: a stack's id alone (`4.51.3`) says nothing of trl or peft."""
+    files: int = 0
+    """How many results files there are (each one run of one cell)."""
+    history: dict[HistoryKey, list[tuple[dt.datetime, Outcome]]] = field(default_factory=dict)
+    """Every run's outcome of each case in each cell, oldest first (older results files included)."""
     stack_notes: dict[Cell, str] = field(default_factory=dict)
     """What the newest run of a cell resolved its open versions to (`latest`, a candidate), in one line."""
 
@@ -117,7 +132,18 @@ def _observed(observation: Mapping[str, Any]) -> str:
              for name, value in (values or {}).items()]
     if notes:
         lines += [str(note) for note in notes]
-    return "\n".join(lines)
+    return clean("\n".join(lines)) if notes else "\n".join(lines)
+
+
+#: Measured values the site plots: memory, by the unit in their name.
+_MEMORY_SUFFIXES = ("_mb", "_mib")
+
+
+def _memory(values: Mapping[str, Any] | None) -> tuple[tuple[str, float], ...]:
+    if not values:
+        return ()
+    return tuple((name, float(value)) for name, value in values.items()
+                 if name.endswith(_MEMORY_SUFFIXES) and type(value) in (int, float))
 
 
 def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source: str,
@@ -146,10 +172,42 @@ def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source:
             source,
             _variant(str(nodeid)) if "[" in nodeid else "",
             versions,
-            _error_text(error) if error else None,
+            clean(_error_text(error)) if error else None,  # type: ignore[arg-type]
             _observed(observation),
-            "; ".join(filter(None, (verdict.note, case.get("detail")))) or None,
+            clean("; ".join(filter(None, (verdict.note, case.get("detail"))))) or None,
+            _memory(observation.get("values")),
         )
+
+
+def _outcomes_of(data: Mapping[str, Any], records: Mapping[str, Incident]) -> dict[tuple[str, str], Outcome]:
+    """The outcome of each (incident, role) in an older results file: the most telling of its variants."""
+    facts = CellFacts.from_results(data)
+    outcomes: dict[tuple[str, str], Outcome] = {}
+    for case in data.get("cases", []):
+        incident, role = case.get("incident"), case.get("role")
+        if not incident or not role:
+            continue
+        outcome = judge(case, records.get(str(incident)), facts).outcome
+        key = (str(incident), str(role))
+        kept = outcomes.get(key)
+        if kept is None or LEVEL_RANK[outcome.level] > LEVEL_RANK[kept.level]:
+            outcomes[key] = outcome
+    return outcomes
+
+
+def _add_history(data: Mapping[str, Any], path: Path, records: Mapping[str, Incident], results: LoadedRuns) -> None:
+    """The outcomes of an older results file of a cell, added to `results.history`."""
+    try:
+        cell, finished = str(Cell.parse(str(data["cell"]))), _time(str(data["finished"]), path.name)
+        history = results.history
+        for (incident, role), outcome in _outcomes_of(data, records).items():
+            history.setdefault((incident, cell, role), []).append((finished, outcome))
+    except (KeyError, TypeError, ValueError, AttributeError, MatrixError) as exc:
+        raise SourceError(f"{path}: not a results file of schema 1 ({type(exc).__name__}: {exc})") from None
+
+
+def _stack_words(versions: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name} {version}" for name, version in versions.items() if version and name not in _NOT_STACK)
 
 
 #: `results.write` names a file `<finished, UTC>_<cell slug>[-<n>].json`.
@@ -169,26 +227,30 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
     """Every case run in the results files of `directory` that the site can show; no directory: no results yet.
 
     Results files are never deleted, so a cell's history only grows; the site shows, for each incident and
-    cell, the newest run, judged against its record (`incidentkb.verdict.judge`). Given the records, a cell's older files are not read once its
-    newer ones have run (or covered) every one of them. Each file is read once, its cases turned into
-    `CaseRun`s, and its JSON dropped before the next is read.
+    cell, the newest run, judged against its record (`incidentkb.verdict.judge`). Given the records, a cell's
+    older files, once its newer ones have run (or covered) every incident, give only their outcomes, for the
+    history (`LoadedRuns.history`). Each file is read once and its JSON dropped before the next is read.
     """
     results = LoadedRuns()
     if not directory.is_dir():
         return results
     torch_versions: list[tuple[dt.datetime, str, Cell, str]] = []
     stack_notes: list[tuple[dt.datetime, str, Cell, str]] = []
+    stacks: list[tuple[dt.datetime, str, Cell, str]] = []
     slug, remaining, newest_complete = None, set(), ""
     for name_slug, stamp, path in _reading_order(result_paths(_shown(directory))):
         if name_slug != slug:
             slug, remaining, newest_complete = name_slug, set(incidents or ()), ""
-        if name_slug and incidents is not None and newest_complete and stamp < newest_complete:
-            continue  # every incident has a newer run in this cell
+        older = bool(name_slug and incidents is not None and newest_complete and stamp < newest_complete)
         try:
             data = read_data(path)
         except ResultsError as exc:
             raise SourceError(str(exc)) from None
         source = path.name
+        results.files += 1
+        if older:  # every incident has a newer run in this cell: only its outcomes, for the history
+            _add_history(data, path, incidents or {}, results)
+            continue
         try:
             cell = Cell.parse(str(data["cell"]))
             finished = _time(str(data["finished"]), source)
@@ -199,6 +261,14 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
             raise SourceError(f"{path}: not a results file of schema 1 ({type(exc).__name__}: {exc})") from None
         results.runs.extend(runs)
         results.coverage.extend(coverage)
+        by_role: dict[tuple[str, str], Outcome] = {}
+        for run in runs:
+            kept = by_role.get((run.incident, run.role))
+            if kept is None or LEVEL_RANK[run.outcome.level] > LEVEL_RANK[kept.level]:
+                by_role[(run.incident, run.role)] = run.outcome
+        cell_id = str(cell)
+        for (incident, role), outcome in by_role.items():
+            results.history.setdefault((incident, cell_id, role), []).append((finished, outcome))
         remaining.difference_update({run.incident for run in runs}, {note.incident for note in coverage})
         if not remaining and not newest_complete:
             newest_complete = stamp
@@ -208,8 +278,14 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
         note = stack_note(data)
         if note:
             stack_notes.append((finished, source, cell, note))
+        stacks.append((finished, source, cell, _stack_words(data.get("versions") or {})))
     for _, _, cell, torch in sorted(torch_versions):  # the newest run of a cell says what its torch is
         results.torch_versions[cell] = torch
     for _, _, cell, note in sorted(stack_notes):
         results.stack_notes[cell] = note
+    for _, _, cell, words in sorted(stacks, key=lambda t: (len(t[3]), t[0])):  # GPU cells also list peft
+        if words:
+            results.stack_versions[cell.stack] = words
+    for points in results.history.values():
+        points.sort()
     return results

@@ -28,6 +28,7 @@ __all__ = [
     "IncidentStanding",
     "KnowledgeBase",
     "describe_cells",
+    "history_phrase",
     "build",
 ]
 
@@ -74,6 +75,26 @@ def _describe(chosen: frozenset[Cell], every: frozenset[Cell]) -> str:
             if picked == chosen:
                 return "with " + ", ".join(_axis_phrase(a, chosen) for a in axes)
     return "in " + "; ".join(_cell_words(c) for c in sorted(chosen, key=cell_key))
+
+
+def history_phrase(points: Sequence[tuple[dt.datetime, Outcome]]) -> str:
+    """When a case's outcome in a cell last changed, from its runs oldest first.
+
+    `3 runs since 2026-11-27, always this`, or `since 2026-11-28; before: no longer reproduces (2 runs)`.
+    """
+    if not points:
+        return "no history"
+    newest = points[-1][1]
+    start = len(points) - 1
+    while start > 0 and points[start - 1][1] is newest:
+        start -= 1
+    since = points[start][0].strftime("%Y-%m-%d")
+    runs = len(points) - start
+    counted = f"{runs} run{'' if runs == 1 else 's'}"
+    if start == 0:
+        return f"{counted} since {since}, always this" if runs > 1 else f"1 run, on {since}"
+    before = points[start - 1][1]
+    return f"this since {since} ({counted}); before: {before.value} ({start} run{'' if start == 1 else 's'})"
 
 
 @dataclass(frozen=True)
@@ -305,6 +326,12 @@ class KnowledgeBase:
     """The torch each cell really had, for cells whose torch axis is `installed`."""
     unknown: list[str]
     """Incident ids that results mention but no record has (a renamed or deleted record)."""
+    stack_versions: dict[str, str] = field(default_factory=dict)
+    """What each stack installs, in words: `transformers 4.51.3, trl 0.15.2, accelerate 1.0.1, ...`."""
+    history: dict[tuple[str, str, str], list[tuple[dt.datetime, Outcome]]] = field(default_factory=dict)
+    """Each (incident, cell as its string, role)'s outcome in every results file, oldest first."""
+    runs_read: int = 0
+    """How many results files the site was built from (runs, not the cells they cover)."""
     stack_notes: dict[Cell, str] = field(default_factory=dict)
     """For cells whose versions were chosen when they ran (`latest`, candidates): what they were (results files)."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
@@ -392,4 +419,4 @@ def build(incidents: Sequence[Incident], results: LoadedRuns) -> KnowledgeBase:
         standing.cells = sorted({cell for cell, _ in standing.entries}, key=cell_key)
     cells = sorted(cell_dates, key=cell_key)
     return KnowledgeBase(list(standings.values()), cells, cell_dates, results.torch_versions, sorted(unknown),
-                         stack_notes=results.stack_notes)
+                         results.stack_versions, results.history, results.files, stack_notes=results.stack_notes)

@@ -26,12 +26,14 @@ from markupsafe import Markup
 
 from incidentkb.site import markup, pages
 from incidentkb.site.case_runs import Cell, Entry
+from incidentkb.site.evidence import first_line
+from incidentkb.site.marks import mark_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase, Standing
 from incidentkb.verdict.outcomes import Outcome
 
 __all__ = ["IncidentRows", "matrix_cells", "matrix_rows", "overview_cells"]
 
-_EMPTY = '<td class="ikb-empty">&middot;</td>'
+_EMPTY = '<td class="ikb-empty" title="not run in this cell yet"></td>'
 
 
 def _evidence(text: str) -> str:
@@ -79,28 +81,27 @@ def matrix_rows(item: IncidentStanding, kb: KnowledgeBase) -> Markup:
     return Markup("".join(out))
 
 
-def _badge(subject: str, entry: Entry) -> str:
+def _overview_mark(role: str, entry: Entry, href: str) -> str:
+    """A mark of the matrix page: its glyph, the outcome and first line of what was seen on hover, and a link
+    to the incident's grid, where a tap opens the whole text (a page of 30,000 opened texts would be too big)."""
+    mark = mark_of(entry.outcome)
     first = entry.first
-    note = html.escape(first.error or first.detail or "")
-    covered = f", as run in {entry.covered_by}" if entry.covered_by is not None else ""
-    return (f'<span class="ikb-badge ikb-{entry.level}" title="{note} ({entry.date}{covered})">'
-            f"{subject} {entry.outcome.value}</span>")
+    seen = first_line(first.error or first.detail or "")
+    covered = f"; same as {entry.covered_by}" if entry.covered_by is not None else ""
+    title = html.escape(f"{role} {entry.label} ({entry.date}{covered}){': ' + seen if seen else ''}")
+    copy = " ikb-copy" if entry.covered_by is not None else ""
+    return (f'<a class="ikb-mark ikb-{mark.level}{copy}" href="{href}" title="{title}" aria-label="{title}">'
+            f'<span class="ikb-glyph">{mark.glyph}</span></a>')
 
 
-def overview_cells(item: IncidentStanding, cells: Sequence[Cell]) -> Markup:
-    """One incident's cells in the matrix page: the fix's outcome and, beneath it, the symptom's."""
+def overview_cells(item: IncidentStanding, cells: Sequence[Cell], href: str = "") -> Markup:
+    """One incident's cells in the matrix page: the symptom's mark, then the fix's (a link to its grid each)."""
     out = []
     entries = item.entries
     for cell in cells:
-        fix, symptom = entries.get((cell, "fix")), entries.get((cell, "symptom"))
-        if fix is None and symptom is None:
-            out.append(_EMPTY)
-        elif symptom is None:
-            out.append(f"<td>{_badge('fix', fix)}</td>")  # type: ignore[arg-type]
-        elif fix is None:
-            out.append(f"<td>{_badge('symptom', symptom)}</td>")
-        else:
-            out.append(f"<td>{_badge('fix', fix)}<br>{_badge('symptom', symptom)}</td>")
+        marks = [_overview_mark(role, entry, href) for role in ("symptom", "fix")
+                 if (entry := entries.get((cell, role))) is not None]
+        out.append(f"<td>{''.join(marks)}</td>" if marks else _EMPTY)
     return Markup("".join(out))
 
 
