@@ -116,7 +116,7 @@ EXPECTED: dict[str, list[str]] = {
         "incidents/alias-self-list.yaml:7:7: 'tags[1]' refers to itself through an alias; write the value out",
     ],
     "alias-self-mapping.yaml": [
-        "incidents/alias-self-mapping.yaml:12:3: unknown key 'again' in 'environment'; allowed keys are os, python, gpu, cuda, libraries, notes",
+        "incidents/alias-self-mapping.yaml:12:3: unknown key 'again' in 'environment'; allowed keys are os, python, gpu, gpu_unknown, cuda, libraries, notes",
         "incidents/alias-self-mapping.yaml:12:10: 'environment.again.inner' refers to itself through an alias; write the value out",
     ],
     "alias-undefined.yaml": ["incidents/alias-undefined.yaml:7:7: invalid YAML: found undefined alias"],

@@ -223,6 +223,18 @@ def _reading_order(paths: list[Path]) -> list[tuple[str, str, Path]]:
     return sorted(named, key=lambda t: (t[0], t[1], t[2].name), reverse=True)
 
 
+def _add_newest_history(runs: list[CaseRun], cell: Cell, finished: dt.datetime, results: LoadedRuns) -> None:
+    """One history point per case (the worst of its variants) of a newest results file."""
+    by_role: dict[tuple[str, str], Outcome] = {}
+    for run in runs:
+        kept = by_role.get((run.incident, run.role))
+        if kept is None or LEVEL_RANK[run.outcome.level] > LEVEL_RANK[kept.level]:
+            by_role[(run.incident, run.role)] = run.outcome
+    cell_id = str(cell)
+    for (incident, role), outcome in by_role.items():
+        results.history.setdefault((incident, cell_id, role), []).append((finished, outcome))
+
+
 def load_results(directory: Path, incidents: Mapping[str, Incident] | None = None) -> LoadedRuns:
     """Every case run in the results files of `directory` that the site can show; no directory: no results yet.
 
@@ -261,14 +273,7 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
             raise SourceError(f"{path}: not a results file of schema 1 ({type(exc).__name__}: {exc})") from None
         results.runs.extend(runs)
         results.coverage.extend(coverage)
-        by_role: dict[tuple[str, str], Outcome] = {}
-        for run in runs:
-            kept = by_role.get((run.incident, run.role))
-            if kept is None or LEVEL_RANK[run.outcome.level] > LEVEL_RANK[kept.level]:
-                by_role[(run.incident, run.role)] = run.outcome
-        cell_id = str(cell)
-        for (incident, role), outcome in by_role.items():
-            results.history.setdefault((incident, cell_id, role), []).append((finished, outcome))
+        _add_newest_history(runs, cell, finished, results)
         remaining.difference_update({run.incident for run in runs}, {note.incident for note in coverage})
         if not remaining and not newest_complete:
             newest_complete = stamp
