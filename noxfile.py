@@ -5,6 +5,8 @@
     nox -s "regressions(torch=2.13.0 stack=4.51.3 gpus=0)"   # one cell
     nox -s regressions -- -k dtype          # pytest arguments pass through
     nox -s regressions -- --strict          # symptom/attempt drift fails the run too
+    nox -s regressions -- --executor slurm  # each cell as a Slurm job ([slurm] in matrix.toml; --partition P
+                                            # --account A --time T --cpus N --sbatch-option OPT override it)
     nox -s table                            # the table of the newest results file of each cell
     nox -s docs                             # build the website into site/ (mkdocs build --strict)
     nox -s serve                            # serve it on http://127.0.0.1:8000, rebuilt on changes
@@ -32,7 +34,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
 try:
-    from incidentkb.matrix import axes, cell_run, hosts, planning, results_files
+    from incidentkb.matrix import axes, cell_run, hosts, planning, results_files, slurm
     from incidentkb.matrix import (
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
     )
@@ -56,6 +58,9 @@ class _Invocation:
         self.results: list[results_files.CellResult] = []
         self.not_run: dict[axes.Cell, str] = {}
         self.strict = False
+        self.slurm: slurm.Executor | None = None
+        """Set when the cells go to Slurm (`-- --executor slurm`): the cells' sessions submit, `table` collects."""
+        self.posargs: list[str] = []
 
     @functools.cached_property
     def records(self) -> dict[str, Any]:
@@ -79,6 +84,10 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
     """Run the regressions of one matrix cell (torch x stack x GPUs) and write its results file."""
     session.notify("table")
     RUN.strict = "--strict" in session.posargs
+    settings, RUN.posargs = slurm.split_args(session.posargs, slurm.load_settings(ROOT / axes.MATRIX_FILE))
+    if settings is not None:
+        _submit(session, cell, settings)
+        return
     reason = hosts.unavailable(MATRIX, cell, RUN.host_facts())
     if reason:
         RUN.not_run[cell] = reason
@@ -88,7 +97,7 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
     result = cell_run.run_cell(
         MATRIX, cell, RUN.planner.assign(cell), host=RUN.host_facts(), root=ROOT,
         run=lambda command: session.run(*command, external=True, env=_CLEAN), log=session.log,
-        posargs=[a for a in session.posargs if a != "--strict"], strict=RUN.strict,
+        posargs=[a for a in RUN.posargs if a != "--strict"], strict=RUN.strict,
     )
     result = result.judged(RUN.records)
     RUN.results.append(result)
@@ -96,13 +105,48 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
         session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
 
 
+def _submit(session: nox.Session, cell: axes.Cell, settings: slurm.SlurmSettings) -> None:
+    """Hand the cell to Slurm as a job running `regressions(<cell>)`; the `table` session waits and collects."""
+    if excluded := MATRIX.excluded(cell):
+        RUN.not_run[cell] = f"excluded: {excluded}"
+        session.skip(f"not run: excluded: {excluded}")
+    if RUN.slurm is None:
+        RUN.slurm = slurm.Executor(ROOT, settings, command=lambda c: slurm.job_command(ROOT, c, RUN.posargs), log=session.log)
+    try:
+        submitted = RUN.slurm.submit(cell)
+    except slurm.SlurmError as exc:
+        session.error(str(exc))
+    if submitted is None:  # shown in the table like a cell this host cannot run
+        RUN.not_run[cell] = RUN.slurm.rejected[cell]
+        session.skip(f"not run: {RUN.slurm.rejected[cell]}")
+
+
+def _collect_slurm(session: nox.Session) -> None:
+    """Wait for the invocation's Slurm jobs and bring their results in (a job without any is recorded as failed)."""
+    assert RUN.slurm is not None
+    planner = planning.Planner(MATRIX, planning.load_targets(ROOT))
+    try:
+        got = RUN.slurm.collect(lambda cell: planning.Planner(MATRIX, planner.targets).assign(cell).run,
+                                results_files.results_dir(ROOT))
+    except KeyboardInterrupt:
+        session.error("interrupted: the jobs keep running; run the same command again to wait for them and collect them")
+    except slurm.SlurmError as exc:
+        session.error(str(exc))
+    RUN.results += [result.judged(RUN.records) for result in got.results]
+    RUN.not_run.update(got.not_run)
+
+
 @nox.session(default=False)
 def table(session: nox.Session) -> None:
     """Print the incidents x cells table of this run, or of the newest results file of each cell."""
+    if RUN.slurm is not None:
+        _collect_slurm(session)
     ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only
     runs = RUN.results if ran else results_files.latest_per_cell(results_files.read_all(results_files.results_dir(ROOT)))
     built = table_module.build([run.judged(RUN.records) for run in runs], RUN.not_run)
     print(table_module.render_text(built), end="")
+    if RUN.slurm is not None and (failed := [r for r in RUN.results if r.failures(strict=RUN.strict)]):
+        session.error(f"{len(failed)} Slurm cell(s) failed: " + ", ".join(str(r.cell) for r in failed))
     if RUN.strict and built.drift:
         session.error(f"{len(built.drift)} case(s) drifted from their records (--strict)")
 
