@@ -85,7 +85,8 @@ def merge(sources: Iterable[str | Path], into: str | Path) -> MergeReport:
                 result = results_files.CellResult.from_dict(data, path)
                 canonical = results_files.file_name(result.cell, result.finished)[: -len(".json")]
             except (results_files.ResultsError, ValueError) as exc:
-                report.refused.append(" ".join(str(exc).split()) if str(path) in str(exc) else f"{path}: {exc}")
+                why = " ".join(str(exc).removeprefix(f"{path}: ").split())
+                report.refused.append(f"{path}: not a whole results file ({why})")
                 continue
             key = content_key(data)
             if key in known:
