@@ -270,7 +270,7 @@ def results_command(args: argparse.Namespace) -> int:
 
 
 @command(
-    arg("--write", action="store_true", help="write .github/workflows/regressions.yml in the repository"),
+    arg("--write", action="store_true", help="write .github/workflows/regressions.yml and .github/actionlint.yaml"),
     arg("--check", action="store_true", help="exit 1 if the committed workflow is not what regressions/matrix.toml gives"),
     ROOT,
 )
@@ -286,30 +286,32 @@ def workflow_command(args: argparse.Namespace) -> int:
       incidentkb workflow --write
     """
     from incidentkb.matrix.axes import MATRIX_FILE, MatrixError, load_matrix
-    from incidentkb.matrix.workflow import WORKFLOW_FILE, render
+    from incidentkb.matrix.workflow import WORKFLOW_FILE, files
 
     if args.write and args.check:
         raise CommandError("give --write or --check, not both")
     root = _root(args)
     try:
-        text = render(load_matrix(root / MATRIX_FILE), root / MATRIX_FILE)
+        wanted = files(load_matrix(root / MATRIX_FILE), root / MATRIX_FILE)
     except MatrixError as exc:
         raise CommandError(str(exc)) from None
-    path = root / WORKFLOW_FILE
     if not (args.write or args.check):
-        sys.stdout.write(text)
+        sys.stdout.write(wanted[WORKFLOW_FILE])
         return 0
-    current = path.read_text(encoding="utf-8") if path.exists() else None
-    if args.check:
-        print(f"{_shown(path)} is up to date" if current == text else f"{_shown(path)} is out of date; run: incidentkb workflow --write")
-        return 0 if current == text else 1
-    if current != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {_shown(path)}")
-    else:
-        print(f"{_shown(path)} is up to date")
-    return 0
+    stale = 0
+    for relative, text in wanted.items():
+        path = root / relative
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            print(f"{_shown(path)} is up to date")
+        elif args.check:
+            print(f"{_shown(path)} is out of date; run: incidentkb workflow --write")
+            stale += 1
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {_shown(path)}")
+    return 1 if stale else 0
 
 
 def _parser() -> argparse.ArgumentParser:
