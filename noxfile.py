@@ -14,6 +14,7 @@
     nox -s bench -- --matrix                # and bench/matrix_overhead.py (cold uv and pip environments)
     nox -s wheelhouse -- --python 3.12 --platform manylinux_2_28_x86_64 --torch installed --stack 4.51.3 --dest DIR
     INCIDENTKB_WHEELHOUSE=DIR nox -s regressions   # offline: install from DIR only (several DIRs: join with ':')
+    sh DIR/bootstrap.sh PYTHON && .venv-offline/bin/incidentkb-nox -s regressions  # offline host with only torch
     INCIDENTKB_RESULTS=DIR nox -s regressions      # write results files elsewhere than regressions/results/
 
 The axes live in regressions/matrix.toml. Start nox from an environment that has incidentkb's dependencies
@@ -159,6 +160,8 @@ def wheelhouse(session: nox.Session) -> None:
     if uv is None:
         session.error("the wheelhouse is resolved with uv for the target platform: `pip install uv`, then run again")
     steps, files = wheelhouse_module.commands(MATRIX, options, ROOT, uv=uv)
+    more_steps, more_files = wheelhouse_module.bootstrap_commands(options, ROOT, uv=uv)  # nox, deps, the project
+    steps, files = steps + more_steps, {**files, **more_files}
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -280,13 +280,14 @@ def workflow_command(args: argparse.Namespace) -> int:
     The workflow is generated from regressions/matrix.toml: CPU cells on GitHub's runners, GPU cells on
     self-hosted runners chosen by the labels of its [github] table, then one job that merges every cell's
     results, prints the table and the change report, and publishes the site to GitHub Pages. Run --write after
-    changing the matrix; `incidentkb check` reports a committed workflow that is out of date.
+    changing the matrix; --check exits 1 when the committed files are out of date. --write replaces only files
+    it wrote before (their first line says so), never another workflow in their place (exit status 2).
 
     Example:
       incidentkb workflow --write
     """
     from incidentkb.matrix.axes import MATRIX_FILE, MatrixError, load_matrix
-    from incidentkb.matrix.workflow import WORKFLOW_FILE, files
+    from incidentkb.matrix.workflow import GENERATED, WORKFLOW_FILE, files
 
     if args.write and args.check:
         raise CommandError("give --write or --check, not both")
@@ -307,6 +308,8 @@ def workflow_command(args: argparse.Namespace) -> int:
         elif args.check:
             print(f"{_shown(path)} is out of date; run: incidentkb workflow --write")
             stale += 1
+        elif current is not None and not current.startswith(GENERATED):
+            raise CommandError(f"{_shown(path)} was not written by `incidentkb workflow` and is left as it is; move it away first")
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
