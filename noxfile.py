@@ -5,6 +5,8 @@
     nox -s "regressions(torch=2.13.0 stack=4.51.3 gpus=0)"   # one cell
     nox -s regressions -- -k dtype          # pytest arguments pass through
     nox -s regressions -- --strict          # symptom/attempt drift fails the run too
+    nox -s regressions -- --executor slurm  # each cell as a Slurm job ([slurm] in matrix.toml; --partition P
+                                            # --account A --time T --cpus N --sbatch-option OPT override it)
     nox -s table                            # the table of the newest results file of each cell
     nox -s latest -- [--torch latest] [--gpus N]     # every incident on the newest releases (and torch), resolved now
     nox -s candidate -- transformers==5.25.0 trl==1.17.0 [--torch T] [--gpus N]   # or -- --requirements FILE
@@ -15,6 +17,7 @@
     nox -s bench -- --matrix                # and bench/matrix_overhead.py (cold uv and pip environments)
     nox -s wheelhouse -- --python 3.12 --platform manylinux_2_28_x86_64 --torch installed --stack 4.51.3 --dest DIR
     INCIDENTKB_WHEELHOUSE=DIR nox -s regressions   # offline: install from DIR only (several DIRs: join with ':')
+    sh DIR/bootstrap.sh PYTHON && .venv-offline/bin/incidentkb-nox -s regressions  # offline host with only torch
     INCIDENTKB_RESULTS=DIR nox -s regressions      # write results files elsewhere than regressions/results/
 
 The axes live in regressions/matrix.toml. Start nox from an environment that has incidentkb's dependencies
@@ -35,7 +38,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
 try:
-    from incidentkb.matrix import axes, cell_run, history, hosts, planning, resolve, results_files
+    from incidentkb.matrix import axes, cell_run, history, hosts, planning, resolve, results_files, slurm
     from incidentkb.matrix import candidate as candidate_module
     from incidentkb.matrix import (
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
@@ -60,6 +63,9 @@ class _Invocation:
         self.results: list[results_files.CellResult] = []
         self.not_run: dict[axes.Cell, str] = {}
         self.strict = False
+        self.slurm: slurm.Executor | None = None
+        """Set when the cells go to Slurm (`-- --executor slurm`): the cells' sessions submit, `table` collects."""
+        self.posargs: list[str] = []
 
     @functools.cached_property
     def records(self) -> dict[str, Any]:
@@ -83,13 +89,17 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
     """Run the regressions of one matrix cell (torch x stack x GPUs) and write its results file."""
     session.notify("table")
     RUN.strict = "--strict" in session.posargs
+    settings, RUN.posargs = slurm.split_args(session.posargs, slurm.load_settings(ROOT / axes.MATRIX_FILE))
+    if settings is not None:
+        _submit(session, cell, settings)
+        return
     reason = hosts.unavailable(MATRIX, cell, RUN.host_facts())
     if reason:
         RUN.not_run[cell] = reason
         session.skip(f"not run: {reason}")
     if RUN.planner is None:
         RUN.planner = planning.Planner(MATRIX, planning.load_targets(ROOT))
-    _run_cell(session, MATRIX, cell, RUN.planner.assign(cell), posargs=[a for a in session.posargs if a != "--strict"])
+    _run_cell(session, MATRIX, cell, RUN.planner.assign(cell), posargs=[a for a in RUN.posargs if a != "--strict"])
 
 
 def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
@@ -175,9 +185,42 @@ def _print_changes(session: nox.Session, runs: list[results_files.CellResult], c
                       + ", ".join(f"{c.cell}: {c.case}" for c in broke))
 
 
+def _submit(session: nox.Session, cell: axes.Cell, settings: slurm.SlurmSettings) -> None:
+    """Hand the cell to Slurm as a job running `regressions(<cell>)`; the `table` session waits and collects."""
+    if excluded := MATRIX.excluded(cell):
+        RUN.not_run[cell] = f"excluded: {excluded}"
+        session.skip(f"not run: excluded: {excluded}")
+    if RUN.slurm is None:
+        RUN.slurm = slurm.Executor(ROOT, settings, command=lambda c: slurm.job_command(ROOT, c, RUN.posargs), log=session.log)
+    try:
+        submitted = RUN.slurm.submit(cell)
+    except slurm.SlurmError as exc:
+        session.error(str(exc))
+    if submitted is None:  # shown in the table like a cell this host cannot run
+        RUN.not_run[cell] = RUN.slurm.rejected[cell]
+        session.skip(f"not run: {RUN.slurm.rejected[cell]}")
+
+
+def _collect_slurm(session: nox.Session) -> None:
+    """Wait for the invocation's Slurm jobs and bring their results in (a job without any is recorded as failed)."""
+    assert RUN.slurm is not None
+    planner = planning.Planner(MATRIX, planning.load_targets(ROOT))
+    try:
+        got = RUN.slurm.collect(lambda cell: planning.Planner(MATRIX, planner.targets).assign(cell).run,
+                                results_files.results_dir(ROOT))
+    except KeyboardInterrupt:
+        session.error("interrupted: the jobs keep running; run the same command again to wait for them and collect them")
+    except slurm.SlurmError as exc:
+        session.error(str(exc))
+    RUN.results += [result.judged(RUN.records) for result in got.results]
+    RUN.not_run.update(got.not_run)
+
+
 @nox.session(default=False)
 def table(session: nox.Session) -> None:
     """Print the incidents x cells table of this run, or of the newest results file of each cell."""
+    if RUN.slurm is not None:
+        _collect_slurm(session)
     ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only
     runs = RUN.results if ran else results_files.latest_per_cell(results_files.read_all(results_files.results_dir(ROOT)))
     built = table_module.build([run.judged(RUN.records) for run in runs], RUN.not_run)
@@ -186,6 +229,8 @@ def table(session: nox.Session) -> None:
         print()
         everything = results_files.read_all(results_files.results_dir(ROOT))
         _print_changes(session, everything, {run.cell for run in RUN.results})
+    if RUN.slurm is not None and (failed := [r for r in RUN.results if r.failures(strict=RUN.strict)]):
+        session.error(f"{len(failed)} Slurm cell(s) failed: " + ", ".join(str(r.cell) for r in failed))
     if RUN.strict and built.drift:
         session.error(f"{len(built.drift)} case(s) drifted from their records (--strict)")
 
@@ -198,6 +243,8 @@ def wheelhouse(session: nox.Session) -> None:
     if uv is None:
         session.error("the wheelhouse is resolved with uv for the target platform: `pip install uv`, then run again")
     steps, files = wheelhouse_module.commands(MATRIX, options, ROOT, uv=uv)
+    more_steps, more_files = wheelhouse_module.bootstrap_commands(options, ROOT, uv=uv)  # nox, deps, the project
+    steps, files = steps + more_steps, {**files, **more_files}
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

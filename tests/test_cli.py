@@ -172,11 +172,38 @@ def test_new_refuses_when_the_regression_stub_exists(root: Path, capsys: pytest.
     assert (root / "regressions" / "test_loss_is_nan.py").read_text(encoding="utf-8") == "someone's work\n"
 
 
+def test_workflow_write_never_replaces_a_workflow_it_did_not_write(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (root / "regressions" / "matrix.toml").write_text((REPO / "regressions" / "matrix.toml").read_text())
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "regressions.yml").write_text("name: someone's own\n")
+    code, out, err = _run(capsys, "workflow", "--write")
+    assert code == 2 and err == ("incidentkb workflow: .github/workflows/regressions.yml was not written by "
+                                 "`incidentkb workflow` and is left as it is; move it away first\n")
+    assert (root / ".github" / "workflows" / "regressions.yml").read_text() == "name: someone's own\n"
+    (root / ".github" / "workflows" / "regressions.yml").unlink()
+    assert _run(capsys, "workflow", "--write")[0] == 0 and _run(capsys, "workflow", "--check")[0] == 0
+
+
+def test_results_merge_never_replaces_a_file(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = {"schema": 1, "cell": "torch=2.6.0 stack=4.51.3 gpus=0", "started": "2026-12-01T10:00:00+00:00",
+            "finished": "2026-12-01T10:00:00+00:00", "cases": []}
+    mine, theirs = root / "regressions" / "results", root.parent / "other-host"
+    for folder, host in ((mine, "here"), (theirs, "there")):
+        folder.mkdir(parents=True)
+        (folder / "20261201T100000Z_torch-2.6.0_stack-4.51.3_gpus-0.json").write_text(json.dumps({**data, "host": host}))
+    code, out, _ = _run(capsys, "results", "merge", str(theirs))
+    assert code == 0 and out.endswith("1 added, 0 already there, 0 refused\n")
+    assert json.loads((mine / "20261201T100000Z_torch-2.6.0_stack-4.51.3_gpus-0.json").read_text())["host"] == "here"
+    assert json.loads((mine / "20261201T100000Z_torch-2.6.0_stack-4.51.3_gpus-0-2.json").read_text())["host"] == "there"
+
+
 # Each command only reads (tests/test_hostile_records.py snapshots the repository around check and match), or
 # writes and has a test that it replaces nothing it did not write. A new command must be put in one of the two.
 READ_ONLY = {"check", "match"}
 WRITERS = {"new": ["test_new_refuses_to_overwrite", "test_new_refuses_when_the_regression_stub_exists"],
-           "schema": ["test_schema_write_never_replaces_a_file_it_did_not_write"]}
+           "schema": ["test_schema_write_never_replaces_a_file_it_did_not_write"],
+           "workflow": ["test_workflow_write_never_replaces_a_workflow_it_did_not_write"],
+           "results": ["test_results_merge_never_replaces_a_file"]}
 
 
 def test_every_command_only_reads_or_is_tested_never_to_overwrite() -> None:

@@ -290,6 +290,83 @@ def match_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    arg("action", choices=["merge"], help="merge: add the results files of other folders to this repository's"),
+    arg("folders", nargs="+", type=Path, metavar="DIR", help="results folders from other hosts or jobs (searched recursively)"),
+    arg("--into", type=Path, metavar="DIR", default=None,
+        help="the folder to add them to (default: $INCIDENTKB_RESULTS or regressions/results of the repository)"),
+    ROOT,
+)
+def results_command(args: argparse.Namespace) -> int:
+    """Merge results folders from several hosts or jobs into one, never overwriting or duplicating a run.
+
+    Every results file is one run of one cell and is copied byte for byte. A run already in the target (the
+    same content under any name) is added once; a different run with a name already taken (the same cell and
+    second on two hosts) is kept under a new name; a file that is not a whole results file is refused with one
+    line naming it, the others are still added. Exit status: 0, or 1 when a file was refused.
+
+    Example:
+      incidentkb results merge artifacts/*/ --into regressions/results
+    """
+    from incidentkb.matrix import merge, results_files
+
+    into = args.into if args.into is not None else results_files.results_dir(_root(args))
+    if into.exists() and not into.is_dir():
+        raise CommandError(f"--into {_shown(into)} is not a folder")
+    report = merge.merge(args.folders, into)
+    for line in report.lines(_shown):
+        print(_line(line))
+    return 1 if report.refused else 0
+
+
+@command(
+    arg("--write", action="store_true", help="write .github/workflows/regressions.yml and .github/actionlint.yaml"),
+    arg("--check", action="store_true", help="exit 1 if the committed workflow is not what regressions/matrix.toml gives"),
+    ROOT,
+)
+def workflow_command(args: argparse.Namespace) -> int:
+    """Print the GitHub Actions workflow of the matrix (one job per cell), or write or check the committed one.
+
+    The workflow is generated from regressions/matrix.toml: CPU cells on GitHub's runners, GPU cells on
+    self-hosted runners chosen by the labels of its [github] table, then one job that merges every cell's
+    results, prints the table and the change report, and publishes the site to GitHub Pages. Run --write after
+    changing the matrix; --check exits 1 when the committed files are out of date. --write replaces only files
+    it wrote before (their first line says so), never another workflow in their place (exit status 2).
+
+    Example:
+      incidentkb workflow --write
+    """
+    from incidentkb.matrix.axes import MATRIX_FILE, MatrixError, load_matrix
+    from incidentkb.matrix.workflow import GENERATED, WORKFLOW_FILE, files
+
+    if args.write and args.check:
+        raise CommandError("give --write or --check, not both")
+    root = _root(args)
+    try:
+        wanted = files(load_matrix(root / MATRIX_FILE), root / MATRIX_FILE)
+    except MatrixError as exc:
+        raise CommandError(str(exc)) from None
+    if not (args.write or args.check):
+        sys.stdout.write(wanted[WORKFLOW_FILE])
+        return 0
+    stale = 0
+    for relative, text in wanted.items():
+        path = root / relative
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            print(f"{_shown(path)} is up to date")
+        elif args.check:
+            print(f"{_shown(path)} is out of date; run: incidentkb workflow --write")
+            stale += 1
+        elif current is not None and not current.startswith(GENERATED):
+            raise CommandError(f"{_shown(path)} was not written by `incidentkb workflow` and is left as it is; move it away first")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {_shown(path)}")
+    return 1 if stale else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="incidentkb", description=(__doc__ or "").split("\n\n")[0],

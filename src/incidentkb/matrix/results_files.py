@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from incidentkb.records.schema import Incident
 
 __all__ = ["SCHEMA", "RESULTS_DIR", "results_dir", "ResultsError", "CaseResult", "CellResult", "write", "read", "read_data",
-           "read_all", "result_paths", "latest_per_cell", "stack_note"]
+           "read_all", "result_paths", "latest_per_cell", "stack_note", "add_copy"]
 
 SCHEMA = 1
 #: Where runs write their results, relative to the repository root (INCIDENTKB_RESULTS overrides it, e.g. for
@@ -177,20 +177,44 @@ def write(data: Mapping[str, Any], directory: str | Path = RESULTS_DIR) -> Path:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        stem = file_name(cell, data["finished"])[: -len(".json")]
-        for attempt in range(1, 1000):
-            final = directory / (f"{stem}.json" if attempt == 1 else f"{stem}-{attempt}.json")
-            try:
-                os.link(tmp, final)  # fails if `final` exists: never replaces a file
-            except FileExistsError:
-                continue
-            break
-        else:  # pragma: no cover - a thousand runs of one cell in one second
-            raise ResultsError(f"{directory}: no free name for {stem}.json")
+        final = _link_new(tmp, directory, file_name(cell, data["finished"])[: -len(".json")])
     finally:
         os.unlink(tmp)
     _fsync_dir(directory)
     return final
+
+
+def add_copy(source: str | Path, directory: str | Path, stem: str) -> Path:
+    """Copy a results file byte for byte into `directory` as `<stem>.json`, or `<stem>-2.json`... when taken.
+
+    What `incidentkb results merge` and the Slurm executor use: a file another host or job wrote keeps exactly
+    the bytes that run wrote, and no file already in `directory` is ever replaced.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".incomplete-", suffix=".partial", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Path(source).read_bytes())
+            handle.flush()
+            os.fsync(handle.fileno())
+        final = _link_new(tmp, directory, stem)
+    finally:
+        os.unlink(tmp)
+    _fsync_dir(directory)
+    return final
+
+
+def _link_new(tmp: str, directory: Path, stem: str) -> Path:
+    """Link `tmp` under the first free name of `<stem>.json`, `<stem>-2.json`, ...: never replaces a file."""
+    for attempt in range(1, 1000):
+        final = directory / (f"{stem}.json" if attempt == 1 else f"{stem}-{attempt}.json")
+        try:
+            os.link(tmp, final)  # fails if `final` exists
+        except FileExistsError:
+            continue
+        return final
+    raise ResultsError(f"{directory}: no free name for {stem}.json")  # pragma: no cover - a thousand in one second
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -6,6 +6,15 @@ own dependencies, setuptools to build it and nox to drive it included), then dow
 `pip download --no-deps`. With `--torch installed`, packages the host brings (`host_provides` in the matrix file:
 torch and its CUDA wheels, numpy, pyarrow, ...) are left out, which keeps one stack under the 64 MiB a device
 call may carry. On the offline host, `INCIDENTKB_WHEELHOUSE=DIR nox -s regressions` installs from the folder only.
+
+A host whose Python has only torch has neither nox nor the project's dependencies, so the folder also carries
+what starts the matrix there (`bootstrap_commands`): nox and the project's dependencies, resolved for the target
+in full (`host_provides` is not applied to them: such a host has none), a wheel of the project itself, and
+`bootstrap.sh` (src/incidentkb/templates/offline/), which makes a virtual environment that sees the host's
+packages (its torch) and installs the rest from the folder alone. Two commands on the host:
+
+    sh DIR/bootstrap.sh /opt/torch/.venv/bin/python3                                  # .venv-offline/
+    .venv-offline/bin/incidentkb-nox -s "regressions(torch=installed stack=4.51.3 gpus=1)"
 """
 
 from __future__ import annotations
@@ -19,7 +28,8 @@ from pathlib import Path
 
 from incidentkb.matrix.axes import Matrix, MatrixError
 
-__all__ = ["Options", "parse_args", "platform_tags", "requirement_sets", "project_requirements", "commands", "size_report"]
+__all__ = ["Options", "parse_args", "platform_tags", "requirement_sets", "project_requirements", "commands",
+           "bootstrap_commands", "BOOTSTRAP_SCRIPT", "size_report"]
 
 #: The extra things an offline host needs besides a cell's own packages: the build backend of the project, and nox.
 TOOLS = ("setuptools>=69", "nox")
@@ -33,6 +43,10 @@ class Options:
     torch: tuple[str, ...] = ()
     stacks: tuple[str, ...] = ()
     with_uv: bool = False
+    host_python: str | None = None
+    """The target host's Python, when it is at hand: leave out only the `host_provides` it really has."""
+    cpu_only: bool = False
+    """Only what the CPU cells need: no `gpu_packages` (liger-kernel brings triton, 270 MB without a host torch)."""
 
 
 def parse_args(argv: Sequence[str]) -> Options:
@@ -44,8 +58,13 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument("--torch", action="append", default=[], help="torch axis value(s) to include (default: all)")
     parser.add_argument("--stack", action="append", default=[], help="stack id(s) to include (default: all)")
     parser.add_argument("--with-uv", action="store_true", help="also carry uv (about 18 MB); without it the host uses venv + pip")
+    parser.add_argument("--host-python", metavar="PYTHON",
+                        help="with --torch installed: the host's Python, when it is this machine's (e.g. a venv holding "
+                             "only torch): only the host_provides packages it has are left out, the others are carried")
+    parser.add_argument("--cpu-only", action="store_true", help="only the CPU cells' packages (no gpu_packages)")
     args = parser.parse_args(list(argv))
-    return Options(Path(args.dest), args.python, args.platform, tuple(args.torch), tuple(args.stack), args.with_uv)
+    return Options(Path(args.dest), args.python, args.platform, tuple(args.torch), tuple(args.stack), args.with_uv,
+                   args.host_python, args.cpu_only)
 
 
 def platform_tags(platform: str) -> tuple[str, list[str]]:
@@ -82,7 +101,7 @@ def requirement_sets(matrix: Matrix, options: Options, project: Path) -> dict[st
             stack = next((s for s in matrix.stacks if s.id == stack_id), None)
             if stack is None:
                 raise MatrixError(f"--stack {stack_id}: not in the matrix; choose from {[s.id for s in matrix.stacks]}")
-            lines = [*project_requirements(project), *TOOLS, *stack.requirements(gpus=1)]
+            lines = [*project_requirements(project), *TOOLS, *stack.requirements(gpus=0 if options.cpu_only else 1)]
             lines.extend(option.requirements)
             if options.with_uv:
                 lines.append("uv")
@@ -113,7 +132,7 @@ def commands(matrix: Matrix, options: Options, project: Path, *, uv: str, python
         compile_ = [uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate", *target, *links, str(source), "-o", str(pinned)]
         if option.is_host:
             excludes = work / f"{name}.excludes"
-            files[excludes] = "\n".join(option.host_provides) + "\n"
+            files[excludes] = "\n".join(_left_to_host(option.host_provides, options.host_python)) + "\n"
             compile_ += ["--excludes", str(excludes)]
         steps.append(compile_)
         steps.append([
@@ -121,6 +140,20 @@ def commands(matrix: Matrix, options: Options, project: Path, *, uv: str, python
             "--only-binary=:all:", *pip_target, *links, "-d", str(options.dest), "-r", str(pinned),
         ])
     return steps, files
+
+
+def _left_to_host(provides: tuple[str, ...], host_python: str | None) -> tuple[str, ...]:
+    """What a `--torch installed` wheelhouse leaves out: the matrix's `host_provides`, or of those only what the
+    given host Python has installed."""
+    if host_python is None:
+        return provides
+    from incidentkb.matrix.envs import host_has
+    from incidentkb.matrix.hosts import host_site_dirs
+
+    site = host_site_dirs(host_python)
+    if not site:
+        raise MatrixError(f"--host-python {host_python}: cannot run it, or it has no site-packages")
+    return host_has(provides, site)
 
 
 def project_requirements(project: Path) -> list[str]:
@@ -144,3 +177,36 @@ def size_report(dest: Path, limit_mib: float = 64) -> str:
     if total > limit_mib:
         lines.append(f"  more than {limit_mib:.0f} MiB: build one folder per stack (--stack ID --dest DIR/ID) to carry them in parts")
     return "\n".join(lines)
+
+
+#: The name of the bootstrap's requirement files under `<dest>/requirements/` (not a `<torch>-<stack>` pair).
+BOOTSTRAP_SET = "_bootstrap"
+#: The first of the two commands on an offline host, copied into every wheelhouse.
+BOOTSTRAP_SCRIPT = Path(__file__).resolve().parents[1] / "templates" / "offline" / "bootstrap.sh"
+
+
+def bootstrap_commands(options: Options, project: Path, *, uv: str, python: str = sys.executable) -> tuple[list[list[str]], dict[Path, str]]:
+    """The commands that add what starts the matrix on a host with only torch (see the module's docstring), and
+    the files they read: nox and the project's dependencies, a wheel of the project, bootstrap.sh."""
+    work = options.dest / "requirements"
+    target: list[str] = []
+    pip_target: list[str] = []
+    if options.python:
+        target += ["--python-version", options.python]
+        pip_target += ["--python-version", options.python, "--implementation", "cp"]
+    if options.platform:
+        uv_platform, pip_platforms = platform_tags(options.platform)
+        target += ["--python-platform", uv_platform]
+        pip_target += [arg for tag in pip_platforms for arg in ("--platform", tag)]
+    source, pinned = work / f"{BOOTSTRAP_SET}.in", work / f"{BOOTSTRAP_SET}.txt"
+    files = {
+        source: "\n".join([*project_requirements(project), *TOOLS]) + "\n",
+        options.dest / "bootstrap.sh": BOOTSTRAP_SCRIPT.read_text(encoding="utf-8"),
+    }
+    steps = [
+        [uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate", *target, str(source), "-o", str(pinned)],
+        [python, "-m", "pip", "download", "--disable-pip-version-check", "--quiet", "--no-deps", "--only-binary=:all:",
+         *pip_target, "-d", str(options.dest), "-r", str(pinned)],
+        [python, "-m", "pip", "wheel", "--disable-pip-version-check", "--quiet", "--no-deps", "-w", str(options.dest), str(project)],
+    ]
+    return steps, files
