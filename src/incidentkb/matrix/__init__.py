@@ -8,7 +8,9 @@
 - `cell_run`: one cell from its environment to its results file (what a `regressions(...)` session does);
 - `results_files`: the JSON files runs write, never overwritten, and their readers;
 - `table`: the incidents x cells table for the terminal and Markdown;
-- `wheelhouse`: the wheels some cells need, for a host without internet.
+- `wheelhouse`: the wheels some cells need, for a host without internet;
+- `bisect` (pure: candidates, the search, flaky steps, the final line), `package_index` (a package's releases)
+  and `bisect_run` (each step's environment and pytest runs, the bisection's results file): `nox -s bisect`.
 
 May import: `incidentkb.verdict`, `incidentkb.records`, `incidentkb.host`. It reads the pytest plugin's report
 as JSON data and never imports the plugin.

@@ -13,7 +13,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from incidentkb.matrix.axes import AXES
 from incidentkb.records.schema import Incident
@@ -277,6 +277,8 @@ class KnowledgeBase:
     """The torch each cell really had, for cells whose torch axis is `installed`."""
     unknown: list[str]
     """Incident ids that results mention but no record has (a renamed or deleted record)."""
+    windows: dict[str, list[Any]] = field(default_factory=dict)
+    """Version windows found by bisections (`site.windows.Window`), by incident id."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
 
     def torch_of(self, cell: Cell) -> str:
