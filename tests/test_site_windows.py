@@ -21,8 +21,8 @@ def bisection(good: str, bad: str, last_old: str, first_new: str, old: str, new:
     ("data", "text"),
     [
         (bisection("4.45.0", "4.46.3", "4.45.2", "4.46.1", "no longer reproduces", "reproduces",
-                   not_tried={"4.46.0": "yanked"}),
-         "no longer reproduces with transformers 4.45.0 to 4.45.2; reproduces from 4.46.1 (tested up to 4.46.3); "
+                   not_tried={"4.46.0": "yanked"}, cases=[{"name": "test_symptom", "role": "symptom"}]),
+         "The symptom no longer reproduces with transformers 4.45.0 to 4.45.2; reproduces from 4.46.1 (tested up to 4.46.3); "
          "not tried in between: 4.46.0 (yanked)"),
         (bisection("0.11.4", "0.17.0", "0.11.4", "0.12.0", "reproduces", "no longer reproduces"),
          "reproduces with transformers 0.11.4; no longer reproduces from 0.12.0 (tested up to 0.17.0)"),

@@ -44,6 +44,10 @@ def window_of(data: dict[str, Any], source: str) -> Window | None:
         text = f"{old} with {package} {_span(good, last_old)}; {new} from {first_new}" + _to(first_new, bad)
     else:
         text = f"{new} with {package} {_span(bad, first_new)}; {old} from {last_old}" + _to(last_old, good)
+    cases = data.get("cases") or []
+    if len(cases) == 1:  # "The symptom reproduces with ...": several cases' outcomes name their cases already
+        role = str(cases[0].get("role", "")).split(":", 1)[0]
+        text = f"The {_ROLES.get(role, role)} {text}"
     if finding.get("flaky_between"):
         text += f" (flaky in between: {', '.join(finding['flaky_between'])})"
     not_tried = [f"{v} ({why})" for v, why in (data.get("not_tried") or {}).items()
@@ -51,6 +55,9 @@ def window_of(data: dict[str, Any], source: str) -> Window | None:
     if not_tried:
         text += f"; not tried in between: {', '.join(not_tried)}"
     return Window(text, str(data.get("cell", "")), source, str(data.get("finished", "")))
+
+
+_ROLES = {"attempt": "failed attempt", "symptom": "symptom", "fix": "fix"}
 
 
 def _span(low: str, high: str) -> str:
