@@ -47,3 +47,11 @@ def test_windows_are_read_from_the_bisect_folder_only(tmp_path: Path) -> None:
     (tmp_path / "cell.json").write_text(json.dumps(data), encoding="utf-8")  # not a bisection's place
     windows = load_windows(tmp_path)
     assert [w.source for w in windows["inc"]] == ["regressions/results/bisect/a.json"]
+
+
+def test_the_same_bisection_run_again_shows_once_the_newest(tmp_path: Path) -> None:
+    (tmp_path / "bisect").mkdir()
+    for name, finished in (("old.json", "2026-12-01T10:00:00+00:00"), ("new.json", "2026-12-02T10:00:00+00:00")):
+        data = {**bisection("0.11.4", "0.17.0", "0.11.4", "0.12.0", "reproduces", "no longer reproduces"), "finished": finished}
+        (tmp_path / "bisect" / name).write_text(json.dumps(data), encoding="utf-8")
+    assert [w.source for w in load_windows(tmp_path)["inc"]] == ["regressions/results/bisect/new.json"]

@@ -30,6 +30,8 @@ class Window:
     """The cell whose other pins were held."""
     source: str
     finished: str
+    key: tuple[str, ...] = ()
+    """What was searched (package, ends, cell, cases): a re-run of the same bisection replaces the older one."""
 
 
 def window_of(data: dict[str, Any], source: str) -> Window | None:
@@ -54,7 +56,8 @@ def window_of(data: dict[str, Any], source: str) -> Window | None:
                  if min(Version(last_old), Version(first_new)) < Version(v) < max(Version(last_old), Version(first_new))]
     if not_tried:
         text += f"; not tried in between: {', '.join(not_tried)}"
-    return Window(text, str(data.get("cell", "")), source, str(data.get("finished", "")))
+    key = (str(package), str(good), str(bad), str(data.get("cell", "")), *(str(c.get("name")) for c in cases))
+    return Window(text, str(data.get("cell", "")), source, str(data.get("finished", "")), key)
 
 
 _ROLES = {"attempt": "failed attempt", "symptom": "symptom", "fix": "fix"}
@@ -69,7 +72,7 @@ def _to(start: str, end: str) -> str:
 
 
 def load_windows(results: Path) -> dict[str, list[Window]]:
-    """Every bisection's window, by incident id, newest first."""
+    """Every bisection's window, by incident id, newest first; of the same bisection run again, the newest only."""
     windows: dict[str, list[Window]] = defaultdict(list)
     folder = results / BISECT_DIR
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
@@ -82,4 +85,10 @@ def load_windows(results: Path) -> dict[str, list[Window]]:
             continue  # `incidentkb check` is where a broken file is reported; a page is no place for it
         if window is not None and data.get("kind") == "bisection":
             windows[str(data.get("incident"))].append(window)
-    return {incident: sorted(found, key=lambda w: w.finished, reverse=True) for incident, found in windows.items()}
+    shown: dict[str, list[Window]] = {}
+    for incident, found in windows.items():
+        newest: dict[tuple[str, ...], Window] = {}
+        for window in sorted(found, key=lambda w: w.finished, reverse=True):
+            newest.setdefault(window.key, window)
+        shown[incident] = list(newest.values())
+    return shown
