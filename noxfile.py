@@ -11,6 +11,7 @@
     nox -s latest -- [--torch latest] [--gpus N]     # every incident on the newest releases (and torch), resolved now
     nox -s candidate -- transformers==5.25.0 trl==1.17.0 [--torch T] [--gpus N]   # or -- --requirements FILE
     nox -s changes                          # what changed in each cell since its previous run; fails if a fix broke
+    nox -s bisect -- <incident>[::<case>] --package transformers --good 4.45.0 --bad 4.46.3 --stack 4.46.3
     nox -s docs                             # build the website into site/ (mkdocs build --strict)
     nox -s serve                            # serve it on http://127.0.0.1:8000, rebuilt on changes
     nox -s bench                            # bench/scale.py into docs/performance.md
@@ -282,3 +283,35 @@ def bench(session: nox.Session) -> None:
     session.run(sys.executable, str(ROOT / "bench" / "scale.py"), *args[:cut], external=True, env=_MKDOCS_ENV)
     if "--matrix" in args:
         session.run(sys.executable, str(ROOT / "bench" / "matrix_overhead.py"), *args[cut + 1:], external=True)
+
+
+@nox.session(default=False)
+def bisect(session: nox.Session) -> None:
+    """Find the release of one package where a case's outcome changes (`-- <incident>[::<case>] --package NAME`)."""
+    from dataclasses import replace
+
+    from incidentkb.matrix import bisect_run, envs
+    from incidentkb.matrix.bisect import BisectError
+
+    args = bisect_run.parse_args(session.posargs)
+    try:
+        plan = bisect_run.plan(args, MATRIX, RUN.records, ROOT)
+        host = RUN.host_facts()
+        if reason := hosts.unavailable(MATRIX, plan.cell, host):
+            session.error(f"{plan.cell}: not run here: {reason}")
+        uv = cell_run.find_uv()
+        option = MATRIX.torch_option(plan.cell)
+        base = envs.spec_for(
+            MATRIX, plan.cell, backend="uv" if uv else "pip", project=ROOT, wheelhouse=host.wheelhouse,
+            interpreter=host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable),
+            host_torch=host.host_torch, host_site=host.host_site,
+        )
+        base = replace(base, find_links=base.find_links + plan.find_links, no_index=base.no_index or plan.offline)
+        line, path = bisect_run.run_bisection(
+            plan, MATRIX, base, ROOT, RUN.records,
+            run=lambda command: session.run(*command, external=True, env=_CLEAN, silent=True), log=session.log,
+        )
+    except (BisectError, axes.MatrixError) as exc:
+        session.error(str(exc))
+    session.log(f"results in {path}")
+    print(line)

@@ -5,9 +5,11 @@ rows, and trl's `ORPOTrainer` (`orpo.orpo_trainer`), then runs `trainer.train()`
 catching what it raises and collecting what transformers' trainer.py logs.
 
 Where the cases run (`needs`): each one only on the pair of versions its claim is about, as the record states it:
-the symptom with transformers 4.46.3 and trl 0.11.4, the fix with transformers 4.45.0 and trl 0.11.4. Which
-transformers release introduced the collision and which trl release removed it are not claimed here; a bisection
-over stacks is to establish them, and then widen these ranges from what it ran.
+the symptom with transformers 4.46.3 and trl 0.11.4, the fix with transformers 4.45.0 and trl 0.11.4. A
+bisection (`nox -s bisect -- <id>::<case> --package transformers ...`) runs the same code on every candidate
+release of one package: it lifts that package's version condition (`--incidentkb-any-version`), and what it
+searches is the outcome, "reproduces" or "no longer reproduces". The windows it found are on the incident page
+and in the record's cause notes; the `needs` stay on the recorded pairs, which are what the matrix's cells claim.
 """
 
 from __future__ import annotations

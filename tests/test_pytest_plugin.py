@@ -387,3 +387,19 @@ def test_a_failed_self_check_is_a_harness_error_not_drift(demo_run: DemoRun) -> 
     case = cases_by_name(demo_run.report)["test_attempt_self_check_fails"]
     assert case["outcome"] == "harness error" and "the attempt's line did not run" in case["detail"]
     demo_run.stdout.fnmatch_lines(["FAILED test_demo.py::test_attempt_self_check_fails*"])
+
+
+@pytest.mark.parametrize(
+    ("lifted", "reason"),
+    [
+        ((), "needs: package surely_not_installed_pkg (not installed); pytest<1 (found"),
+        # a bisection over pytest's releases lifts the version condition of pytest only: the package need stays
+        (("--incidentkb-any-version", "PyTest"), "needs: package surely_not_installed_pkg (not installed)"),
+    ],
+)
+def test_any_version_lifts_only_that_packages_version_condition(project: pytest.Pytester, lifted: tuple[str, ...], reason: str) -> None:
+    result = project.runpytest_subprocess("-rs", "-k", "needs_what_is_missing", *lifted)
+    result.assert_outcomes(skipped=1)
+    skip_line = next(line for line in result.outlines if "SKIPPED" in line)
+    assert skip_line.split("] ", 1)[-1].split(": needs", 1)[-1].startswith(reason.removeprefix("needs"))
+    assert ("pytest<1" in skip_line) is (not lifted)

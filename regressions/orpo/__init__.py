@@ -108,10 +108,17 @@ def orpo_args(output_dir: Path, **overrides: Any) -> Any:
 
 
 def orpo_trainer(model: Any, tokenizer: Any, output_dir: Path) -> Any:
-    """trl 0.11.x's ORPOTrainer as its documentation of that time builds it (the tokenizer passed as `tokenizer=`)."""
+    """trl 0.11.x's ORPOTrainer as its documentation of that time builds it (the tokenizer passed as `tokenizer=`).
+
+    trl 0.12.0 renamed the argument `processing_class` (without keeping `tokenizer`): there it is passed under
+    that name, so that a bisection over trl releases sees the collision come and go, not the argument's rename.
+    """
+    import inspect
+
     from trl import ORPOTrainer
 
-    return ORPOTrainer(model=model, args=orpo_args(output_dir), train_dataset=preference_dataset(), tokenizer=tokenizer)
+    keyword = "tokenizer" if "tokenizer" in inspect.signature(ORPOTrainer.__init__).parameters else "processing_class"
+    return ORPOTrainer(model=model, args=orpo_args(output_dir), train_dataset=preference_dataset(), **{keyword: tokenizer})
 
 
 class _Collect(logging.Handler):

@@ -15,6 +15,9 @@
 - `merge`: results folders from other hosts or jobs added to one, nothing overwritten or doubled;
 - `slurm`: cells as Slurm jobs: submitted, waited for, their results collected;
 - `workflow`: the GitHub Actions workflow of the matrix, one job per cell.
+- `wheelhouse`: the wheels some cells need, for a host without internet;
+- `bisect` (pure: candidates, the search, flaky steps, the final line), `package_index` (a package's releases)
+  and `bisect_run` (each step's environment and pytest runs, the bisection's results file): `nox -s bisect`.
 
 May import: `incidentkb.verdict`, `incidentkb.records`, `incidentkb.host`. It reads the pytest plugin's report
 as JSON data and never imports the plugin.

@@ -24,7 +24,7 @@ from incidentkb.matrix.axes import Cell, Matrix
 from incidentkb.matrix.hosts import HostFacts, visible_devices
 from incidentkb.matrix.planning import Assignment
 
-__all__ = ["find_uv", "run_cell"]
+__all__ = ["find_uv", "prepare", "cell_environ", "run_cell"]
 
 
 def find_uv() -> str | None:
@@ -39,7 +39,7 @@ def find_uv() -> str | None:
         return shutil.which("uv")
 
 
-def _prepare(spec: envs.EnvSpec, venv: Path, uv: str | None, run: Callable[[list[str]], Any], log: Callable[[str], None]) -> bool:
+def prepare(spec: envs.EnvSpec, venv: Path, uv: str | None, run: Callable[[list[str]], Any], log: Callable[[str], None]) -> bool:
     """Build the environment unless it is current; True when it was reused as it was."""
     if envs.is_current(spec, venv):
         log(f"reusing {venv} (built from the same spec)")
@@ -55,7 +55,7 @@ def _prepare(spec: envs.EnvSpec, venv: Path, uv: str | None, run: Callable[[list
     return False
 
 
-def _cell_environ(cell: Cell, venv: Path, bytecode: str = "lazy") -> dict[str, str]:
+def cell_environ(cell: Cell, venv: Path, bytecode: str = "lazy") -> dict[str, str]:
     """The process environment of the cell's pytest: its GPUs, its venv first on PATH, nothing else on the path.
 
     With `lazy` bytecode (envs.BYTECODE_MODES) the cases' imports write their .pyc, whatever the caller's shell says.
@@ -93,7 +93,7 @@ class _Attempt:
 def _build(attempt: _Attempt, uv: str | None, run: Callable[[list[str]], Any], log: Callable[[str], None]) -> None:
     t0 = time.monotonic()
     try:
-        attempt.reused = _prepare(attempt.spec, attempt.venv, uv, run, log)
+        attempt.reused = prepare(attempt.spec, attempt.venv, uv, run, log)
     except Exception as exc:  # noqa: BLE001 - an install that fails is this cell's result, not the end of the matrix
         attempt.failure = f"the environment could not be built: {exc}"
     attempt.env_seconds = round(time.monotonic() - t0, 1)
@@ -157,7 +157,7 @@ def run_cell(
         wheelhouse=host.wheelhouse, host_torch=host.host_torch, host_site=host.host_site, bytecode=bytecode,
     )
     venv = envs.env_dir(root, spec)
-    attempt = _Attempt(spec, venv, _cell_environ(cell, venv, bytecode), bytecode=bytecode)
+    attempt = _Attempt(spec, venv, cell_environ(cell, venv, bytecode), bytecode=bytecode)
     _build(attempt, uv, run, log)
     if attempt.failure is None:
         _probe(attempt, root)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from incidentkb.records.schema import Incident
 
 __all__ = ["SCHEMA", "RESULTS_DIR", "results_dir", "ResultsError", "CaseResult", "CellResult", "write", "read", "read_data",
-           "read_all", "result_paths", "latest_per_cell", "stack_note", "add_copy"]
+           "read_all", "result_paths", "latest_per_cell", "stack_note", "add_copy", "write_new"]
 
 SCHEMA = 1
 #: Where runs write their results, relative to the repository root (INCIDENTKB_RESULTS overrides it, e.g. for
@@ -169,6 +169,12 @@ def write(data: Mapping[str, Any], directory: str | Path = RESULTS_DIR) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     cell = Cell.parse(data["cell"])
     text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    return write_new(directory, file_name(cell, data["finished"])[: -len(".json")], text)
+
+
+def write_new(directory: Path, stem: str, text: str) -> Path:
+    """Write `text` atomically to `<stem>.json` in `directory` (or `<stem>-2.json`, ...), never replacing a file."""
+    directory.mkdir(parents=True, exist_ok=True)
     # Not `*.json`: a run killed mid-write leaves this behind, and anything that globs `*.json` (pathlib's glob
     # lists hidden files) would read half a results file.
     fd, tmp = tempfile.mkstemp(prefix=".incomplete-", suffix=".partial", dir=directory)
@@ -177,7 +183,7 @@ def write(data: Mapping[str, Any], directory: str | Path = RESULTS_DIR) -> Path:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        final = _link_new(tmp, directory, file_name(cell, data["finished"])[: -len(".json")])
+        final = _link_new(tmp, directory, stem)
     finally:
         os.unlink(tmp)
     _fsync_dir(directory)

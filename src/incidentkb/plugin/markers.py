@@ -20,6 +20,11 @@ NEEDS_MARKER = (
 )
 REPORT_HELP = "write the incident cases' outcomes, observations, versions and hardware as JSON to PATH."
 STRICT_HELP = "fail the run when a symptom or failed attempt no longer behaves as its record says (drift)."
+ANY_VERSION_HELP = (
+    "run cases whatever version of this package is installed: the package's `versions` conditions of `needs` "
+    "are lifted (others still apply). For a bisection, which runs a case's code on every candidate release of "
+    "one package; repeat for several packages."
+)
 INCIDENTS_HELP = "folder of the incident records, relative to the rootdir (default: incidents)."
 
 
@@ -27,6 +32,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("incidentkb", "incident regressions")
     group.addoption("--incidentkb-report", metavar="PATH", default=None, help=REPORT_HELP)
     group.addoption("--incidentkb-strict", action="store_true", default=False, help=STRICT_HELP)
+    group.addoption("--incidentkb-any-version", action="append", default=[], metavar="PACKAGE", help=ANY_VERSION_HELP)
     parser.addini("incidentkb_incidents", INCIDENTS_HELP, default="incidents")
 
 

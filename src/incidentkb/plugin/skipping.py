@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from incidentkb.host.versions import canonical_name
 from incidentkb.plugin.markers import call_text, incident_of
 from incidentkb.plugin.needs import Host, NeedsError, probe, skip_reason, unmet
 
@@ -43,7 +44,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_HOST] = HostCache()
 
 
-def _unmet_needs(item: pytest.Item, cache: HostCache) -> list[str]:
+def _unmet_needs(item: pytest.Item, cache: HostCache, lifted: frozenset[str] = frozenset()) -> list[str]:
+    """Every unmet condition of the case's `needs` markers, leaving out the versions of the `lifted` packages."""
     missing: list[str] = []
     for marker in item.iter_markers("needs"):
         try:
@@ -52,7 +54,10 @@ def _unmet_needs(item: pytest.Item, cache: HostCache) -> list[str]:
             names = tuple(marker.kwargs.get("packages", ())) + tuple(marker.kwargs.get("versions") or ())
             # Counting GPUs imports torch: done only for a marker that asks about GPUs or CUDA.
             host = cache.host(names, gpus=bool(marker.kwargs.get("gpus") or marker.kwargs.get("cuda")))
-            found = unmet(host, **marker.kwargs)
+            kwargs = dict(marker.kwargs)
+            if lifted and kwargs.get("versions"):
+                kwargs["versions"] = {n: s for n, s in kwargs["versions"].items() if canonical_name(n) not in lifted}
+            found = unmet(host, **kwargs)
         except (TypeError, NeedsError) as exc:
             raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.needs{call_text(marker)} (from marker): {exc}")
         missing.extend(m for m in found if m not in missing)
@@ -92,10 +97,12 @@ def _record(config: pytest.Config, incident_id: str) -> Incident | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     cache = config.stash[_HOST]
+    # A bisection runs the case on candidate versions of one package, outside the versions its claim names.
+    lifted = frozenset(canonical_name(n) for n in config.getoption("incidentkb_any_version", None) or ())
     for item in items:
         reason = _not_applicable(item, config, cache) if item.get_closest_marker("incident") else None
         if reason is None and item.get_closest_marker("needs") is not None:
-            missing = _unmet_needs(item, cache)
+            missing = _unmet_needs(item, cache, lifted)
             reason = skip_reason(missing) if missing else None
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))

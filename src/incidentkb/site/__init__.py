@@ -4,6 +4,7 @@ Nothing generated is committed: `incidents/*.yaml` and `regressions/results/*.js
 built, so a new record or a new results file shows up on the next build. The parts, each in its own module:
 
 - `sources` reads records and results files (with `incidentkb.records.reader` and `incidentkb.matrix.results_files`);
+  `windows` reads bisections (`regressions/results/bisect/`) into version windows for the incident pages;
 - `case_runs` holds what one case did in one cell, `standing` turns that into what a reader wants to know (where
   the symptom still reproduces, whether the fix holds) and words it;
 - `pages` says which pages exist; `render` and `markup` fill the Jinja templates under

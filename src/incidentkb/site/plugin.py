@@ -33,6 +33,7 @@ from incidentkb.site.config import SiteConfig
 from incidentkb.site.generated import GeneratedPage
 from incidentkb.site.render import Links, RenderedPage, Renderer, RenderError, fill_late
 from incidentkb.site.sources import SourceError, load_incidents, load_results
+from incidentkb.site.windows import load_windows
 from incidentkb.site.standing import KnowledgeBase, build
 from incidentkb.site.worker import PageWorker, worth_a_worker
 
@@ -128,6 +129,7 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
             incidents = load_incidents(self._path(self.config.incidents))
             results = load_results(self._path(self.config.results), {i.id: i for i in incidents})
             self.kb = build(incidents, results)
+            self.kb.windows = load_windows(self._path(self.config.results))
             specs = pages.plan(self.kb)
             assets = {STYLESHEET: self.renderer.asset("incidentkb.css")}
             if self._shim:

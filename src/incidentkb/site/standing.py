@@ -13,7 +13,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from incidentkb.matrix.axes import AXES
 from incidentkb.records.schema import Incident
@@ -334,6 +334,8 @@ class KnowledgeBase:
     """How many results files the site was built from (runs, not the cells they cover)."""
     stack_notes: dict[Cell, str] = field(default_factory=dict)
     """For cells whose versions were chosen when they ran (`latest`, candidates): what they were (results files)."""
+    windows: dict[str, list[Any]] = field(default_factory=dict)
+    """Version windows found by bisections (`site.windows.Window`), by incident id."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
 
     def torch_of(self, cell: Cell) -> str:
