@@ -141,7 +141,16 @@ def test_the_site_works_opened_from_disk_search_included(page, site: Path) -> No
     assert page.url.startswith("file://")
 
 
-def search_lands_on(page, fragment: str, incident: str) -> None:
+def test_a_result_card_misses_no_word_its_page_holds(page, base_url: str) -> None:
+    # Every word of the query is in the incident's error: its card must not say "Missing: 4 match tensor" (the
+    # page's own entry once held only the title, the error sat in a section below it).
+    page.goto(base_url)
+    search_lands_on(page, "must match the size of tensor b (4)", "2025-04-21-llm-sft-batch-size-multi-gpu", open_it=False)
+    card = page.locator(".md-search-result__item").first
+    assert "Missing" not in card.inner_text()
+
+
+def search_lands_on(page, fragment: str, incident: str, *, open_it: bool = True) -> None:
     """Type `fragment` into the search box, check the first result is `incident`'s page and open it."""
     page.locator(".md-search__input").click()
     page.keyboard.type(fragment, delay=20)
@@ -158,6 +167,8 @@ def search_lands_on(page, fragment: str, incident: str) -> None:
     # Results come as the query is typed (`mat` before `mat1 and mat2`): wait for those of the whole fragment.
     sync_api.expect(first).to_have_attribute("href", re.compile(rf"incidents/{re.escape(incident)}\.html"),
                                              timeout=30_000)  # a loaded CI machine is slow
+    if not open_it:
+        return
     first.click()
     page.wait_for_url(f"**/incidents/{incident}.html**", timeout=60_000)
     assert page.locator("h1").first.inner_text().rstrip("¶") == next(r["title"] for r in site_samples.records()
