@@ -111,3 +111,19 @@ def test_a_report_gives_the_cases_and_a_failed_install_crashes_them_all() -> Non
     assert cases_for([TARGET], report, None) == report["cases"]
     failed = cases_for([TARGET], None, None, failure="the environment could not be built: no wheel for torch")
     assert {c["outcome"] for c in failed} == {"crashed"} and failed[0]["detail"].endswith("no wheel for torch")
+
+
+def test_a_file_pytest_could_not_collect_has_its_cases_crashed_not_gone(tmp_path: Path) -> None:
+    run = run_pytest([sys.executable, "-c", f"print('ERROR collecting {TARGET.path}'); print('ImportError: no module x'); raise SystemExit(1)"],
+                     env=os.environ, cwd=tmp_path, timeout_s=60)
+    report = {"cases": []}
+    cases = cases_for([TARGET], report, run)
+    assert [c["outcome"] for c in cases] == ["crashed"] * len(TARGET.cases)
+    assert "ImportError: no module x" in cases[0]["detail"]
+    # The same missing cases after a clean run were deselected (`-k`), not lost.
+    clean = run_pytest([sys.executable, "-c", "print('1 passed, 3 deselected')"], env=os.environ, cwd=tmp_path, timeout_s=60)
+    assert cases_for([TARGET], report, clean) == []
+    # pytest's short summary alone (the section scrolled out of the tail) is enough.
+    summary = run_pytest([sys.executable, "-c", f"print('ERROR {TARGET.path} - ImportError while importing'); raise SystemExit(2)"],
+                         env=os.environ, cwd=tmp_path, timeout_s=60)
+    assert len(cases_for([TARGET], report, summary)) == len(TARGET.cases)

@@ -120,7 +120,7 @@ def cases_for(targets: Iterable[Target], report: Mapping[str, Any] | None, run: 
     `failure` names a failure before pytest (e.g. the environment could not be installed).
     """
     if report is not None and not failure:
-        return [dict(case) for case in report.get("cases", [])]
+        return [dict(case) for case in report.get("cases", [])] + _not_collected(targets, report, run)
     if failure is None and run is not None and run.timed_out:
         seen, detail = Observed.timed_out, f"the cell's pytest passed its time limit and was killed\n{run.output_tail}"
     else:
@@ -135,6 +135,30 @@ def cases_for(targets: Iterable[Target], report: Mapping[str, Any] | None, run: 
         for target in targets
         for name, role in target.cases
     ]
+
+
+def _not_collected(targets: Iterable[Target], report: Mapping[str, Any], run: PytestRun | None) -> list[dict[str, Any]]:
+    """The expected cases of a file pytest could not collect (an ImportError, a syntax error): crashed, not gone.
+
+    pytest reports no case of such a file, so without this its incident would vanish from a results file whose
+    cell says it ran; `-k` deselection, which also leaves cases out, reports no collection error.
+    """
+    if run is None or run.exit_code in (0, 5, None):
+        return []
+    seen = {str(case.get("nodeid", "")).split("[", 1)[0] for case in report.get("cases", [])}
+    missing = []
+    for target in targets:
+        said = (f"ERROR collecting {target.path}", f"ERROR {target.path} - ")  # the section, the short summary
+        if not any(words in run.output_tail for words in said):
+            continue
+        detail = f"pytest could not collect {target.path}\n{run.output_tail}"[-4000:]
+        missing += [
+            {"nodeid": f"{target.path}::{name}", "incident": target.incident, "role": role,
+             "outcome": decide(parse_role(role)[0], Observed.crashed).value, "observation": None,
+             "duration_s": None, "detail": detail}
+            for name, role in target.cases if f"{target.path}::{name}" not in seen
+        ]
+    return missing
 
 
 _PROBE = """
