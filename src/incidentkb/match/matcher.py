@@ -62,18 +62,10 @@ class KnownIncident:
     """The record file, as the user should open it, e.g. `incidents/<id>.yaml`."""
 
 
-@dataclass(frozen=True)
-class IncidentMatch:
-    """One incident an error matched, with what a reader needs to judge the match and act on it."""
+class _Found:
+    """What every kind of match says of its incident: its id, title, fix on one line and page."""
 
     known: KnownIncident
-    match: SignatureMatch
-    signature_index: int
-    error: ErrorInfo
-    final: bool
-    """The match is on the error that ended the traceback, not on a cause or an earlier error in the paste."""
-    related: RelatedError | None = None
-    """The signature is one of the record's related errors, not the symptom's own."""
 
     @property
     def incident_id(self) -> str:
@@ -91,6 +83,20 @@ class IncidentMatch:
     @property
     def page(self) -> str:
         return page_path(self.incident_id)
+
+
+@dataclass(frozen=True)
+class IncidentMatch(_Found):
+    """One incident an error matched, with what a reader needs to judge the match and act on it."""
+
+    known: KnownIncident
+    match: SignatureMatch
+    signature_index: int
+    error: ErrorInfo
+    final: bool
+    """The match is on the error that ended the traceback, not on a cause or an earlier error in the paste."""
+    related: RelatedError | None = None
+    """The signature is one of the record's related errors, not the symptom's own."""
 
     @property
     def score(self) -> float:
@@ -127,27 +133,11 @@ class IncidentMatch:
 
 
 @dataclass(frozen=True)
-class WordsMatch:
+class WordsMatch(_Found):
     """One incident found by the words of a text, not by an error: weaker evidence, and said to be so."""
 
     known: KnownIncident
     words: WordMatch
-
-    @property
-    def incident_id(self) -> str:
-        return self.known.incident.id
-
-    @property
-    def title(self) -> str:
-        return self.known.incident.title
-
-    @property
-    def fix(self) -> str:
-        return collapse_whitespace(self.known.incident.fix.summary)
-
-    @property
-    def page(self) -> str:
-        return page_path(self.incident_id)
 
     @property
     def kind(self) -> str:

@@ -174,20 +174,7 @@ def write(data: Mapping[str, Any], directory: str | Path = RESULTS_DIR) -> Path:
 
 def write_new(directory: Path, stem: str, text: str) -> Path:
     """Write `text` atomically to `<stem>.json` in `directory` (or `<stem>-2.json`, ...), never replacing a file."""
-    directory.mkdir(parents=True, exist_ok=True)
-    # Not `*.json`: a run killed mid-write leaves this behind, and anything that globs `*.json` (pathlib's glob
-    # lists hidden files) would read half a results file.
-    fd, tmp = tempfile.mkstemp(prefix=".incomplete-", suffix=".partial", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        final = _link_new(tmp, directory, stem)
-    finally:
-        os.unlink(tmp)
-    _fsync_dir(directory)
-    return final
+    return _write_bytes(directory, stem, text.encode("utf-8"))
 
 
 def add_copy(source: str | Path, directory: str | Path, stem: str) -> Path:
@@ -196,12 +183,18 @@ def add_copy(source: str | Path, directory: str | Path, stem: str) -> Path:
     What `incidentkb results merge` and the Slurm executor use: a file another host or job wrote keeps exactly
     the bytes that run wrote, and no file already in `directory` is ever replaced.
     """
-    directory = Path(directory)
+    return _write_bytes(Path(directory), stem, Path(source).read_bytes())
+
+
+def _write_bytes(directory: Path, stem: str, content: bytes) -> Path:
+    """Write `content` to a temporary file, flushed to disk, then link it under a new name: never half a file."""
     directory.mkdir(parents=True, exist_ok=True)
+    # Not `*.json`: a run killed mid-write leaves this behind, and anything that globs `*.json` (pathlib's glob
+    # lists hidden files) would read half a results file.
     fd, tmp = tempfile.mkstemp(prefix=".incomplete-", suffix=".partial", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(Path(source).read_bytes())
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         final = _link_new(tmp, directory, stem)

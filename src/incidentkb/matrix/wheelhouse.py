@@ -109,9 +109,8 @@ def requirement_sets(matrix: Matrix, options: Options, project: Path) -> dict[st
     return sets
 
 
-def commands(matrix: Matrix, options: Options, project: Path, *, uv: str, python: str = sys.executable) -> tuple[list[list[str]], dict[Path, str]]:
-    """The compile and download commands that fill `options.dest`, and the requirement files they read."""
-    work = options.dest / "requirements"
+def _target_args(options: Options) -> tuple[list[str], list[str]]:
+    """uv's and pip's arguments that resolve and download for the target Python and platform, not this one's."""
     target: list[str] = []
     pip_target: list[str] = []
     if options.python:
@@ -121,6 +120,13 @@ def commands(matrix: Matrix, options: Options, project: Path, *, uv: str, python
         uv_platform, pip_platforms = platform_tags(options.platform)
         target += ["--python-platform", uv_platform]
         pip_target += [arg for tag in pip_platforms for arg in ("--platform", tag)]
+    return target, pip_target
+
+
+def commands(matrix: Matrix, options: Options, project: Path, *, uv: str, python: str = sys.executable) -> tuple[list[list[str]], dict[Path, str]]:
+    """The compile and download commands that fill `options.dest`, and the requirement files they read."""
+    work = options.dest / "requirements"
+    target, pip_target = _target_args(options)
     files: dict[Path, str] = {}
     steps: list[list[str]] = []
     torch_of = {f"{t.id}-{s.id}": t for t in matrix.torch for s in matrix.stacks}  # ids may hold '-' themselves
@@ -189,15 +195,7 @@ def bootstrap_commands(options: Options, project: Path, *, uv: str, python: str 
     """The commands that add what starts the matrix on a host with only torch (see the module's docstring), and
     the files they read: nox and the project's dependencies, a wheel of the project, bootstrap.sh."""
     work = options.dest / "requirements"
-    target: list[str] = []
-    pip_target: list[str] = []
-    if options.python:
-        target += ["--python-version", options.python]
-        pip_target += ["--python-version", options.python, "--implementation", "cp"]
-    if options.platform:
-        uv_platform, pip_platforms = platform_tags(options.platform)
-        target += ["--python-platform", uv_platform]
-        pip_target += [arg for tag in pip_platforms for arg in ("--platform", tag)]
+    target, pip_target = _target_args(options)
     source, pinned = work / f"{BOOTSTRAP_SET}.in", work / f"{BOOTSTRAP_SET}.txt"
     files = {
         source: "\n".join([*project_requirements(project), *TOOLS]) + "\n",
