@@ -24,7 +24,7 @@ from incidentkb.host.versions import canonical_name
 from incidentkb.matrix.axes import Cell, Matrix
 
 __all__ = ["ResolveError", "Resolution", "needs_resolution", "open_names", "pins_of", "compile_input", "compile_command", "parse_compiled",
-           "explain_failure", "resolve"]
+           "explain_failure", "resolve", "from_lock"]
 
 
 class ResolveError(RuntimeError):
@@ -146,6 +146,13 @@ def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes
     locked = parse_compiled(done.stdout)
     chosen = {name: locked[name] for name in open_names(matrix, cell) if name in locked}
     return Resolution(chosen=chosen, date=dt.datetime.now(dt.timezone.utc).date().isoformat(), locked=locked)
+
+
+def from_lock(matrix: Matrix, cell: Cell, locked: Mapping[str, str]) -> Resolution:
+    """The resolution a cell's lock (`matrix.locks`, the same `uv pip compile` with the project's own
+    dependencies) already made: no second query of the index."""
+    chosen = {name: locked[name] for name in open_names(matrix, cell) if name in locked}
+    return Resolution(chosen=chosen, date=dt.datetime.now(dt.timezone.utc).date().isoformat(), locked=dict(locked))
 
 
 def pins_of(chosen: Mapping[str, str]) -> dict[str, str]:
