@@ -165,7 +165,11 @@ def _lock(matrix: axes.Matrix, cell: axes.Cell) -> Any:
             excludes=envs.host_has(option.host_provides, host.host_site) if option.is_host else (),
             host_site=host.host_site if option.is_host else ())
 
-    compute = functools.partial(locks.compute, matrix, uv=uv, project=ROOT)
+    try:
+        ttl = locks.lock_ttl(os.environ.get("INCIDENTKB_LOCK_TTL"))
+    except ValueError as exc:
+        return resolve.ResolveError(str(exc))
+    compute = functools.partial(locks.cached, matrix, uv=uv, project=ROOT, folder=ROOT / ".nox" / "incidentkb-locks", ttl_s=ttl)
     if matrix is not MATRIX:
         return locks.locks_for([request(cell)], compute)[cell]
     if cell not in RUN.locks:

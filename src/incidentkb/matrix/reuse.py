@@ -39,8 +39,10 @@ __all__ = ["ALL", "Source", "Decision", "RerunError", "parse_rerun", "committed_
 
 #: `--rerun` without an incident: every incident runs.
 ALL = "*"
-#: Outcomes that never stand for a later run, besides those that fail a run (`Outcome.fails_run`).
-NEVER_REUSED = frozenset({"environment fault", "not run"})
+#: Outcomes that never stand for a later run, besides those that fail a run (`Outcome.fails_run`): an
+#: environment fault (i25) says the cell could not test the case. "not run" (a `needs` the cell does not meet) is
+#: as deterministic as any outcome and stands.
+NEVER_REUSED = frozenset({"environment fault"})
 
 
 class RerunError(ValueError):
