@@ -39,7 +39,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
 try:
-    from incidentkb.matrix import axes, cell_run, history, hosts, planning, resolve, results_files, slurm
+    from incidentkb.matrix import axes, cell_run, history, hosts, planning, required, resolve, results_files, slurm
     from incidentkb.matrix import candidate as candidate_module
     from incidentkb.matrix import (
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
@@ -105,7 +105,20 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
 
 def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
               posargs: list[str], candidate: dict[str, Any] | None = None) -> results_files.CellResult:
-    """Run one cell (resolving what it leaves open), keep its judged result for the table, fail on failures."""
+    """Run one cell (resolving what it leaves open), then each version of what its incidents require beyond the
+    stacks in a cell of its own (`incidentkb.matrix.required`); keep the judged results for the table, fail on failures."""
+    results = required.run_all(
+        matrix, cell, assignment, run_one=lambda c, a: _run_one(session, matrix, c, a, posargs, candidate),
+        newest=lambda names: cell_run.newest_required(matrix, cell, names, host=RUN.host_facts(), log=session.log),
+    )
+    if failures := [c for r in results for c in r.failures(strict=RUN.strict)]:
+        session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
+    return results[0]
+
+
+def _run_one(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
+             posargs: list[str], candidate: dict[str, Any] | None) -> results_files.CellResult:
+    """Run one cell, or one version of what an incident requires, and keep its judged result for the table."""
     try:
         result = cell_run.run_cell(
             matrix, cell, assignment, host=RUN.host_facts(), root=ROOT,
@@ -119,8 +132,6 @@ def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assign
         session.error(str(exc))
     result = result.judged(RUN.records)
     RUN.results.append(result)
-    if failures := result.failures(strict=RUN.strict):
-        session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
     return result
 
 
@@ -138,9 +149,11 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
     try:
         _run_cell(session, matrix, cell, assignment, posargs=pytest_args, candidate=candidate)
     finally:  # also when a case failed: the summary is the answer
-        if RUN.results and RUN.results[-1].cell == cell:
-            print("\n" + candidate_module.summary(RUN.results[-1]))
-            _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)), {cell})
+        mine = [result for result in RUN.results if result.cell.base == cell]  # the versions of requires too
+        for result in mine:
+            print("\n" + candidate_module.summary(result))
+        if mine:
+            _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)), {r.cell for r in mine})
 
 
 @nox.session(default=False)
@@ -159,7 +172,8 @@ def latest(session: nox.Session) -> None:
 def candidate(session: nox.Session) -> None:
     """Run every incident against your versions: `-- transformers==5.25.0 trl==1.17.0` or `-- --requirements FILE`."""
     try:
-        options = candidate_module.parse_args(session.posargs, MATRIX)
+        options = candidate_module.parse_args(session.posargs, MATRIX,
+                                              required=required.names(planning.load_targets(ROOT)))
         matrix, cell = candidate_module.cell_for(MATRIX, options)
         matrix.torch_option(cell), matrix.gpu_setting(cell)
     except (candidate_module.CandidateError, axes.MatrixError) as exc:
