@@ -150,8 +150,9 @@ def run_cell(
     if resolve.needs_resolution(matrix, cell):
         excludes = envs.host_has(option.host_provides, host.host_site) if option.is_host else ()
         resolution = resolve.resolve(matrix, cell, uv=uv, python=interpreter, excludes=excludes,
-                                     offline=bool(host.wheelhouse))
-        log(f"{cell}: resolved {', '.join(f'{n} {v}' for n, v in resolution.chosen.items())} ({resolution.date})")
+                                     offline=bool(host.wheelhouse), wheelhouse=host.wheelhouse)
+        frozen_in = f", frozen in {resolution.wheelhouse['folder']}" if resolution.wheelhouse else ""
+        log(f"{cell}: resolved {', '.join(f'{n} {v}' for n, v in resolution.chosen.items())} ({resolution.date}{frozen_in})")
         matrix = matrix.pinned(cell, resolve.pins_of(resolution.chosen))
     bytecode = envs.bytecode_mode(os.environ.get("INCIDENTKB_BYTECODE"))
     spec = envs.spec_for(
@@ -234,7 +235,7 @@ def newest_required(matrix: Matrix, cell: Cell, requires: Sequence[str], *, host
     excludes = envs.host_has(option.host_provides, host.host_site) if option.is_host else ()
     try:
         resolution = resolve.resolve(matrix, cell, uv=find_uv(), python=interpreter, excludes=excludes,
-                                     offline=bool(host.wheelhouse), what=f"the newest {', '.join(requires)}",
+                                     offline=bool(host.wheelhouse), wheelhouse=host.wheelhouse, what=f"the newest {', '.join(requires)}",
                                      extra=requires)
     except resolve.ResolveError as exc:
         log(f"{cell}: {exc}; only the versions the records name are run")
