@@ -235,8 +235,8 @@ def newest_required(matrix: Matrix, cell: Cell, requires: Sequence[str], *, host
     excludes = envs.host_has(option.host_provides, host.host_site) if option.is_host else ()
     try:
         resolution = resolve.resolve(matrix, cell, uv=find_uv(), python=interpreter, excludes=excludes,
-                                     offline=bool(host.wheelhouse), wheelhouse=host.wheelhouse, what=f"the newest {', '.join(requires)}",
-                                     extra=requires)
+                                     offline=bool(host.wheelhouse), wheelhouse=host.wheelhouse,
+                                     what=f"the newest {', '.join(requires)}", extra=requires)
     except resolve.ResolveError as exc:
         log(f"{cell}: {exc}; only the versions the records name are run")
         return {}
