@@ -88,8 +88,10 @@ def project_requirements(pyproject: Path, extra: str = "regressions") -> list[st
 
 
 def lock_input(matrix: Matrix, cell: Cell, project: Path) -> list[str]:
-    """The requirements a cell's environment installs, the project itself replaced by its dependencies."""
-    return project_requirements(project / "pyproject.toml") + resolve.compile_input(matrix, cell)
+    """The requirements a cell's environment installs (`envs.spec_for`'s), the project replaced by its dependencies
+    and the versions of what an incident requires beyond the stacks (`matrix.required`) added."""
+    required = [name if version == "any" else f"{name}=={version}" for name, version in cell.requires]
+    return project_requirements(project / "pyproject.toml") + resolve.compile_input(matrix, cell, required)
 
 
 def host_versions(names: Iterable[str], host_site: Sequence[str]) -> dict[str, str]:

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from incidentkb.host.versions import canonical_name
+from incidentkb.matrix import frozen
 from incidentkb.matrix.axes import Cell, Matrix
+from incidentkb.records.schema import requirement_name
 
 __all__ = ["ResolveError", "Resolution", "needs_resolution", "open_names", "pins_of", "compile_input", "compile_command", "parse_compiled",
-           "explain_failure", "resolve", "from_lock"]
+           "explain_failure", "resolve", "from_wheelhouse", "from_lock"]
 
 
 class ResolveError(RuntimeError):
@@ -45,9 +47,14 @@ class Resolution:
     """The UTC day of the resolution (the index changes daily, so this is part of what was tested)."""
     locked: Mapping[str, str] = field(default_factory=dict)
     """Every package of the resolution, for the record."""
+    wheelhouse: Mapping[str, Any] | None = None
+    """Where a resolution made on another host came from (`frozen.FrozenResolution.origin`); None: made here."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"date": self.date, "chosen": dict(self.chosen), "locked": dict(self.locked)}
+        data = {"date": self.date, "chosen": dict(self.chosen), "locked": dict(self.locked)}
+        if self.wheelhouse is not None:
+            data["wheelhouse"] = dict(self.wheelhouse)
+        return data
 
 
 def needs_resolution(matrix: Matrix, cell: Cell) -> bool:
@@ -63,10 +70,11 @@ def open_names(matrix: Matrix, cell: Cell) -> tuple[str, ...]:
     return tuple(names)
 
 
-def compile_input(matrix: Matrix, cell: Cell) -> list[str]:
-    """The requirements `uv pip compile` resolves: the cell's pins as they are, the open names bare."""
+def compile_input(matrix: Matrix, cell: Cell, extra: Sequence[str] = ()) -> list[str]:
+    """The requirements `uv pip compile` resolves: the cell's pins as they are, the open names bare, and `extra`
+    (what an incident requires beyond the stacks, as it writes it)."""
     option, stack = matrix.torch_option(cell), matrix.stack(cell)
-    return [*option.requirements, *stack.requirements(gpus=cell.gpus), *stack.to_resolve(gpus=cell.gpus)]
+    return [*option.requirements, *stack.requirements(gpus=cell.gpus), *stack.to_resolve(gpus=cell.gpus), *extra]
 
 
 def compile_command(uv: str, requirements: Path, *, python: str, find_links: Sequence[str] = (),
@@ -116,16 +124,18 @@ def _last_cause(stderr: str) -> str:
 
 
 def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes: Sequence[str] = (),
-            offline: bool = False, what: str | None = None) -> Resolution:
+            offline: bool = False, what: str | None = None, wheelhouse: Sequence[str] = (),
+            extra: Sequence[str] = ()) -> Resolution:
     """Choose the versions the cell leaves open; `ResolveError` (one line) when that cannot be done.
 
-    `offline`: the host installs from a wheelhouse only, where "the newest release" has no meaning.
+    `offline`: the host installs from a wheelhouse only, where "the newest release" means what the wheelhouse froze
+    when it was built (`wheelhouse`: its folders; see `frozen`), and nothing when it froze nothing for this cell.
+    `extra`: requirements beyond the cell (an incident's `requires`), whose newest fitting versions are chosen too.
     """
     if what is None:
         what = f"stack {cell.stack}" if matrix.stack(cell).is_resolved else f"torch={cell.torch}"
     if offline:
-        raise ResolveError(f"{what} needs the package index (INCIDENTKB_WHEELHOUSE installs from a wheelhouse only)",
-                           offline=True)
+        return from_wheelhouse(matrix, cell, wheelhouse, what=what)
     if os.environ.get("UV_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         # uv would answer from its cache: yesterday's newest, then fail to download what the cache lacks
         raise ResolveError(f"{what} needs the package index (UV_OFFLINE is set)", offline=True)
@@ -133,7 +143,7 @@ def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes
         raise ResolveError(f"{what} is resolved with uv: `pip install uv`, then run again")
     with tempfile.TemporaryDirectory(prefix="incidentkb-resolve-") as tmp:
         requirements = Path(tmp, "requirements.in")
-        requirements.write_text("\n".join(compile_input(matrix, cell)) + "\n", encoding="utf-8")
+        requirements.write_text("\n".join(compile_input(matrix, cell, extra)) + "\n", encoding="utf-8")
         exclude_file = None
         if excludes:
             exclude_file = Path(tmp, "excludes.txt")
@@ -144,7 +154,8 @@ def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes
     if done.returncode != 0:
         raise explain_failure(done.stderr, what=what)
     locked = parse_compiled(done.stdout)
-    chosen = {name: locked[name] for name in open_names(matrix, cell) if name in locked}
+    wanted = open_names(matrix, cell) + tuple(requirement_name(text) for text in extra)
+    chosen = {name: locked[name] for name in wanted if name in locked}
     return Resolution(chosen=chosen, date=dt.datetime.now(dt.timezone.utc).date().isoformat(), locked=locked)
 
 
@@ -155,6 +166,21 @@ def from_lock(matrix: Matrix, cell: Cell, locked: Mapping[str, str]) -> Resoluti
     return Resolution(chosen=chosen, date=dt.datetime.now(dt.timezone.utc).date().isoformat(), locked=dict(locked))
 
 
+def from_wheelhouse(matrix: Matrix, cell: Cell, folders: Sequence[str], *, what: str) -> Resolution:
+    """The resolution a wheelhouse froze for the cell's torch x stack pair; `ResolveError` (offline) without one."""
+    pair = f"{cell.torch}-{cell.stack}"
+    try:
+        found = frozen.find(folders, pair)
+    except frozen.FrozenError as exc:
+        raise ResolveError(str(exc), offline=True) from None
+    if found is None:
+        raise ResolveError(f"{what} needs the package index, or a wheelhouse that froze it (nox -s wheelhouse -- "
+                           f"--torch {cell.torch} --stack {cell.stack} ... on a host with the index)", offline=True)
+    return Resolution(chosen=found.chosen(open_names(matrix, cell)), date=found.date, locked=dict(found.locked),
+                      wheelhouse=found.origin())
+
+
 def pins_of(chosen: Mapping[str, str]) -> dict[str, str]:
     """The chosen versions as pins `uv pip install` takes: a local tag kept only for torch (`2.13.0+cpu`)."""
     return {name: version if name == "torch" else version.split("+")[0] for name, version in chosen.items()}
+
