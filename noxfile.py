@@ -150,6 +150,10 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
     finally:  # also when a case failed: the summary is the answer
         if RUN.results and RUN.results[-1].cell == cell:
             print("\n" + candidate_module.summary(RUN.results[-1]))
+            if candidate is not None:  # what the matrix's nearest pinned stack shows beside it
+                runs = results_files.latest_per_cell(results_files.read_all(ROOT / results_files.RESULTS_DIR))
+                pins = candidate_module.Pins(candidate["pins"])
+                print(candidate_module.closest(matrix, pins, RUN.results[-1], [r.judged(RUN.records) for r in runs]))
             _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)), {cell})
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from incidentkb.matrix.planning import Target
+from incidentkb.verdict import env_fault
 from incidentkb.verdict.outcomes import Observed, decide, parse_role
 
 __all__ = [
@@ -152,9 +153,12 @@ def _not_collected(targets: Iterable[Target], report: Mapping[str, Any], run: Py
         if not any(words in run.output_tail for words in said):
             continue
         detail = f"pytest could not collect {target.path}\n{run.output_tail}"[-4000:]
+        fault = env_fault.from_collection(run.output_tail, str(target.path))
+        seen_as = Observed.crashed if fault is None else Observed.env_fault
+        detail = detail if fault is None else f"{fault.sentence()}\n{detail}"[:4000]
         missing += [
             {"nodeid": f"{target.path}::{name}", "incident": target.incident, "role": role,
-             "outcome": decide(parse_role(role)[0], Observed.crashed).value, "observation": None,
+             "outcome": decide(parse_role(role)[0], seen_as).value, "observation": None,
              "duration_s": None, "detail": detail}
             for name, role in target.cases if f"{target.path}::{name}" not in seen
         ]
