@@ -124,10 +124,12 @@ def cases_for(targets: Iterable[Target], report: Mapping[str, Any] | None, run: 
         return [dict(case) for case in report.get("cases", [])] + _not_collected(targets, report, run)
     if failure is None and run is not None and run.timed_out:
         seen, detail = Observed.timed_out, f"the cell's pytest passed its time limit and was killed\n{run.output_tail}"
+    elif failure is not None:  # nothing of the bug was tried: the cell's environment is at fault
+        seen, detail = Observed.env_fault, f"{env_fault.PREFIX}{failure}"
     else:
         code = None if run is None else run.exit_code
         seen = Observed.crashed
-        detail = failure or f"pytest ended with exit code {code} and wrote no report\n{run.output_tail if run else ''}"
+        detail = f"pytest ended with exit code {code} and wrote no report\n{run.output_tail if run else ''}"
     return [
         {
             "nodeid": f"{target.path}::{name}", "incident": target.incident, "role": role,

@@ -166,11 +166,12 @@ OUTCOMES: dict[Outcome, OutcomeInfo] = {
     Outcome.env_fault: OutcomeInfo(
         "The cell's environment cannot import what the case tests: an ImportError, or an error raised while a "
         "library was being imported (datasets 2.14.4 under a pyarrow without `PyExtensionType`). It says nothing "
-        "about the incident; the detail names the import that failed and the versions involved, and `nox -s "
+        "about the incident; an environment that could not be built is one too. The detail names the import that "
+        "failed and the versions involved, and `nox -s "
         "candidate` the pins of a stack that imports it. The run fails.", "met an environment fault", fails_run=True),
     Outcome.crashed: OutcomeInfo(
-        "The case could not finish: an exception outside its checks, a dead worker, or an environment that could "
-        "not be built. It says nothing about the incident, and fails the run.", "crashed", fails_run=True),
+        "The case could not finish: an exception outside its checks or a dead worker. It says nothing about the "
+        "incident, and fails the run.", "crashed", fails_run=True),
     Outcome.timed_out: OutcomeInfo(
         "The case (or its whole cell) passed its time limit and was stopped; it fails the run.", "timed out",
         fails_run=True),
