@@ -39,7 +39,9 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
 try:
-    from incidentkb.matrix import axes, cell_run, history, hosts, planning, resolve, results_files, slurm
+    from incidentkb.matrix import axes, cell_run, hosts, planning, resolve, slurm
+    from incidentkb.results import history, runs as stored_runs
+    from incidentkb.results.files import results_dir
     from incidentkb.matrix import candidate as candidate_module
     from incidentkb.matrix import (
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
@@ -61,7 +63,7 @@ class _Invocation:
     def __init__(self) -> None:
         self.planner: planning.Planner | None = None
         self.host: hosts.HostFacts | None = None
-        self.results: list[results_files.CellResult] = []
+        self.results: list[stored_runs.Run] = []
         self.not_run: dict[axes.Cell, str] = {}
         self.strict = False
         self.slurm: slurm.Executor | None = None
@@ -104,7 +106,7 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
 
 
 def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
-              posargs: list[str], candidate: dict[str, Any] | None = None) -> results_files.CellResult:
+              posargs: list[str], candidate: dict[str, Any] | None = None) -> stored_runs.Run:
     """Run one cell (resolving what it leaves open), keep its judged result for the table, fail on failures."""
     try:
         result = cell_run.run_cell(
@@ -140,7 +142,7 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
     finally:  # also when a case failed: the summary is the answer
         if RUN.results and RUN.results[-1].cell == cell:
             print("\n" + candidate_module.summary(RUN.results[-1]))
-            _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)), {cell})
+            _print_changes(session, stored_runs.read_all(results_dir(ROOT)), {cell})
 
 
 @nox.session(default=False)
@@ -173,10 +175,10 @@ def candidate(session: nox.Session) -> None:
 @nox.session(default=False)
 def changes(session: nox.Session) -> None:
     """Print what changed in each cell between its two newest runs; fails when a fix broke (for scheduled runs)."""
-    _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)))
+    _print_changes(session, stored_runs.read_all(results_dir(ROOT)))
 
 
-def _print_changes(session: nox.Session, runs: list[results_files.CellResult], cells: set[axes.Cell] | None = None) -> None:
+def _print_changes(session: nox.Session, runs: list[stored_runs.Run], cells: set[axes.Cell] | None = None) -> None:
     found = history.newest(history.history(runs, RUN.records), runs)
     if cells is not None:
         found = {cell: items for cell, items in found.items() if cell in cells}
@@ -208,7 +210,7 @@ def _collect_slurm(session: nox.Session) -> None:
     planner = planning.Planner(MATRIX, planning.load_targets(ROOT))
     try:
         got = RUN.slurm.collect(lambda cell: planning.Planner(MATRIX, planner.targets).assign(cell).run,
-                                results_files.results_dir(ROOT))
+                                results_dir(ROOT))
     except KeyboardInterrupt:
         session.error("interrupted: the jobs keep running; run the same command again to wait for them and collect them")
     except slurm.SlurmError as exc:
@@ -223,12 +225,12 @@ def table(session: nox.Session) -> None:
     if RUN.slurm is not None:
         _collect_slurm(session)
     ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only
-    runs = RUN.results if ran else results_files.latest_per_cell(results_files.read_all(results_files.results_dir(ROOT)))
+    runs = RUN.results if ran else stored_runs.latest_per_cell(stored_runs.read_all(results_dir(ROOT)))
     built = table_module.build([run.judged(RUN.records) for run in runs], RUN.not_run)
     print(table_module.render_text(built), end="")
     if RUN.results:  # after a run: what its cells changed, against each cell's previous results file
         print()
-        everything = results_files.read_all(results_files.results_dir(ROOT))
+        everything = stored_runs.read_all(results_dir(ROOT))
         _print_changes(session, everything, {run.cell for run in RUN.results})
     if RUN.slurm is not None and (failed := [r for r in RUN.results if r.failures(strict=RUN.strict)]):
         session.error(f"{len(failed)} Slurm cell(s) failed: " + ", ".join(str(r.cell) for r in failed))

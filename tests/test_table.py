@@ -91,9 +91,9 @@ def test_a_changed_symptom_is_listed_with_the_error_it_observed() -> None:
 
 def test_the_legend_says_what_latest_and_a_candidate_resolved_to() -> None:
     latest = run("torch=2.13.0 stack=latest gpus=0", sft__test_fix="holds")
-    latest = CellResult.from_dict({**latest.data, "resolved": {"date": "2026-12-03", "chosen": {"transformers": "5.25.0"}}})
+    latest = CellResult.from_dict({**latest.raw, "resolved": {"date": "2026-12-03", "chosen": {"transformers": "5.25.0"}}})
     mine = run("torch=2.13.0 stack=candidate-0123abcd gpus=0", sft__test_fix="holds")
-    mine = CellResult.from_dict({**mine.data, "candidate": {"pins": {"trl": "1.17.0"}, "source": "uv.lock"}})
+    mine = CellResult.from_dict({**mine.raw, "candidate": {"pins": {"trl": "1.17.0"}, "source": "uv.lock"}})
     legend = render_text(build([latest, mine])).split("\n\n")[1].rstrip("\n")
     assert legend == (
         "c1  torch=2.13.0 stack=latest gpus=0  [resolved 2026-12-03: transformers 5.25.0]\n"

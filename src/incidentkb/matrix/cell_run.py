@@ -23,6 +23,7 @@ from incidentkb.matrix import envs, pytest_process, resolve, results_files
 from incidentkb.matrix.axes import Cell, Matrix
 from incidentkb.matrix.hosts import HostFacts, visible_devices
 from incidentkb.matrix.planning import Assignment
+from incidentkb.results.runs import Run
 
 __all__ = ["find_uv", "prepare", "cell_environ", "run_cell"]
 
@@ -133,7 +134,7 @@ def run_cell(
     posargs: Sequence[str] = (),
     strict: bool = False,
     candidate: Mapping[str, Any] | None = None,
-) -> results_files.CellResult:
+) -> Run:
     """Build (or reuse) the cell's environment, run its assigned regressions, write and return its results.
 
     A cell that leaves versions open (`latest`, a candidate) has them chosen first (`resolve.resolve`), which
@@ -174,7 +175,7 @@ def run_cell(
         data["candidate"] = dict(candidate)
     path = results_files.write(data, results_files.results_dir(root))
     log(f"{cell}: results in {path}")
-    return results_files.CellResult.from_dict(data, path)
+    return Run.from_dict(data, path)
 
 
 def _results_data(cell: Cell, assignment: Assignment, attempt: _Attempt, host: HostFacts, *, started: str,

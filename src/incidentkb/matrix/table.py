@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from incidentkb.matrix.axes import Cell
-from incidentkb.matrix.results_files import CellResult, stack_note
+from incidentkb.results.runs import Run
 from incidentkb.verdict.outcomes import Outcome
 
 __all__ = ["Row", "Table", "build", "render_text", "render_markdown", "NOT_IN_RUN"]
@@ -30,7 +30,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    results: tuple[CellResult, ...]
+    results: tuple[Run, ...]
     """One per column, in column order."""
     rows: tuple[Row, ...]
     entries: Mapping[tuple[Row, int], str]
@@ -53,12 +53,12 @@ class Table:
         for result in self.results:
             for case in result.cases if result.cell == cell else ():
                 if case.nodeid == nodeid:
-                    text = case.error or next(iter((case.detail or "").strip().splitlines()), "")
+                    text = case.error_line or next(iter((case.detail or "").strip().splitlines()), "")
                     return f" ({text[:157] + '...' if len(text) > 160 else text})" if text else ""
         return ""
 
 
-def build(results: Iterable[CellResult], not_run: Mapping[Cell, str] | None = None) -> Table:
+def build(results: Iterable[Run], not_run: Mapping[Cell, str] | None = None) -> Table:
     """The table of the given runs (one column each, in the order given) and of the cells that did not run."""
     results = tuple(results)
     column_of = {str(r.cell): i for i, r in enumerate(results)}
@@ -97,7 +97,7 @@ def _legend(table: Table) -> list[str]:
     lines = []
     for index, result in enumerate(table.results):
         where = f"  ({result.path.name})" if result.path else ""
-        note = stack_note(result.data)
+        note = result.stack_note()
         lines.append(f"{table.column_name(index)}  {result.cell}{where}" + (f"  [{note}]" if note else ""))
     return lines
 
