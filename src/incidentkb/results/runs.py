@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from incidentkb.host.gpu_conditions import GpuFacts
 from incidentkb.host.versions import canonical_name
 from incidentkb.match.signatures import ErrorInfo
 from incidentkb.results.cells import Cell, MatrixError, cell_key
@@ -24,7 +25,7 @@ from incidentkb.verdict.outcomes import Outcome
 if TYPE_CHECKING:
     from incidentkb.records.schema import Incident
 
-__all__ = ["Versions", "Gpu", "Host", "Observation", "Case", "Run", "ResultsFile", "read", "read_all", "read_files",
+__all__ = ["Versions", "Host", "Observation", "Case", "Run", "ResultsFile", "read", "read_all", "read_files",
            "latest_per_cell", "error_line"]
 
 
@@ -63,15 +64,6 @@ class Versions(Mapping[str, str]):
 
 
 @dataclass(frozen=True)
-class Gpu:
-    """One GPU the cell's pytest could see."""
-
-    name: str = "GPU"
-    memory_gb: float | None = None
-    compute_capability: str | None = None
-
-
-@dataclass(frozen=True)
 class Host:
     """The machine a run ran on, as its results file's `host` says."""
 
@@ -79,14 +71,15 @@ class Host:
     cpu: str | None = None
     cpu_count: int | None = None
     memory_gb: float | None = None
-    gpus: tuple[Gpu, ...] = ()
+    gpus: tuple[GpuFacts, ...] = ()
+    """The GPUs the cell's pytest saw: name, compute capability, memory."""
     driver: str | None = None
     cuda: str | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> "Host":
         known = _known(cls, data)
-        known["gpus"] = tuple(Gpu(**_known(Gpu, g)) for g in known.get("gpus") or () if isinstance(g, Mapping))
+        known["gpus"] = tuple(GpuFacts.from_dict(g) for g in known.get("gpus") or () if isinstance(g, Mapping))
         return cls(**known)
 
     def words(self) -> str:
@@ -240,13 +233,14 @@ class Run:
             parts.append(f"candidate {pins or '(no pins)'}{source}")
         if self.resolved is not None and self.resolved.get("chosen"):
             chosen = ", ".join(f"{name} {version}" for name, version in self.resolved["chosen"].items())
-            parts.append(f"resolved {self.resolved.get('date', '?')}: {chosen}")
+            frozen = " (frozen in a wheelhouse)" if self.resolved.get("wheelhouse") else ""
+            parts.append(f"resolved {self.resolved.get('date', '?')}{frozen}: {chosen}")
         return "; ".join(parts) or None
 
     @property
     def facts(self) -> CellFacts:
         """What the cell offered its cases, for judging them: the GPUs its pytest saw, the versions it had."""
-        return CellFacts(self.gpus, self.versions)
+        return CellFacts(self.gpus, self.versions, self.host.gpus if self.gpus else ())
 
     def judged(self, records: Mapping[str, Incident]) -> "Run":
         """This run with each case's verdict derived anew from what the file stores and the records as they are.

@@ -15,10 +15,12 @@ committed results file without re-running it:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from incidentkb.host import gpu_conditions
+from incidentkb.host.gpu_conditions import GpuFacts
 from incidentkb.host.versions import version_satisfies
 from incidentkb.match.signatures import ErrorInfo, any_matches
 from incidentkb.verdict.outcomes import Outcome, Role, parse_role
@@ -35,6 +37,8 @@ class CellFacts:
 
     gpus: int
     versions: Mapping[str, str | None]
+    hardware: tuple[GpuFacts, ...] = ()
+    """The GPUs the cell's pytest saw (compute capability, memory), for `applies_when`'s hardware conditions."""
 
 
 class StoredCase(Protocol):
@@ -60,8 +64,12 @@ class Verdict:
     note: str | None = None
 
 
-def unmet_applicability(applies: Applicability, gpus: int, versions: Mapping[str, str | None]) -> list[str]:
-    """Every condition of `applies_when` this cell leaves unmet (empty: the claim can be shown here)."""
+def unmet_applicability(applies: Applicability, gpus: int, versions: Mapping[str, str | None],
+                        hardware: Sequence[GpuFacts] = ()) -> list[str]:
+    """Every condition of `applies_when` this cell leaves unmet (empty: the claim can be shown here).
+
+    `hardware`: the GPUs the cell saw, for `compute_capability` and `gpu_memory_gb` (none: no GPU meets them).
+    """
     missing = []
     if applies.gpus and gpus < applies.gpus:
         missing.append(f"{applies.gpus} visible GPU{'s' if applies.gpus != 1 else ''} (the cell has {gpus})")
@@ -69,6 +77,8 @@ def unmet_applicability(applies: Applicability, gpus: int, versions: Mapping[str
         found = versions.get(name)
         if found is None or not version_satisfies(found, specifier):
             missing.append(f"{name}{specifier} (the cell has {found or 'none'})")
+    missing += gpu_conditions.unmet(hardware[:gpus] if gpus else (), compute_capability=applies.compute_capability,
+                                    gpu_memory_gb=applies.gpu_memory_gb)
     return missing
 
 
@@ -109,7 +119,7 @@ def judge(case: StoredCase, record: Incident | None, cell: CellFacts) -> Verdict
         return Verdict(stored)
     entry = _entry(record, case.function)
     if entry is not None and entry.applies_when is not None:
-        missing = unmet_applicability(entry.applies_when, cell.gpus, cell.versions)
+        missing = unmet_applicability(entry.applies_when, cell.gpus, cell.versions, cell.hardware)
         if missing:
             return Verdict(Outcome.not_applicable, f"{entry.applies_when.why} (needs {'; '.join(missing)})")
     try:
