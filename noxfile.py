@@ -43,7 +43,16 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
 try:
-    from incidentkb.matrix import axes, cell_run, hosts, planning, resolve, session_args, slurm
+    from incidentkb.matrix import (
+        axes,
+        cell_run,
+        hosts,
+        planning,
+        required,
+        resolve,
+        session_args,
+        slurm,
+    )
     from incidentkb.results import history, runs as stored_runs
     from incidentkb.results.files import results_dir
     from incidentkb.matrix import candidate as candidate_module
@@ -117,7 +126,20 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
 
 def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
               posargs: list[str], candidate: dict[str, Any] | None = None) -> stored_runs.Run:
-    """Run one cell (resolving what it leaves open), keep its judged result for the table, fail on failures."""
+    """Run one cell (resolving what it leaves open), then each version of what its incidents require beyond the
+    stacks in a cell of its own (`incidentkb.matrix.required`); keep the judged results for the table, fail on failures."""
+    results = required.run_all(
+        matrix, cell, assignment, run_one=lambda c, a: _run_one(session, matrix, c, a, posargs, candidate),
+        newest=lambda names: cell_run.newest_required(matrix, cell, names, host=RUN.host_facts(), log=session.log),
+    )
+    if failures := [c for r in results for c in r.failures(strict=RUN.strict)]:
+        session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
+    return results[0]
+
+
+def _run_one(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
+             posargs: list[str], candidate: dict[str, Any] | None) -> stored_runs.Run:
+    """Run one cell, or one version of what an incident requires, and keep its judged result for the table."""
     try:
         result = cell_run.run_cell(
             matrix, cell, assignment, host=RUN.host_facts(), root=ROOT,
@@ -131,8 +153,6 @@ def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assign
         session.error(str(exc))
     result = result.judged(RUN.records)
     RUN.results.append(result)
-    if failures := result.failures(strict=RUN.strict):
-        session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
     return result
 
 
@@ -150,9 +170,11 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
     try:
         _run_cell(session, matrix, cell, assignment, posargs=pytest_args, candidate=candidate)
     finally:  # also when a case failed: the summary is the answer
-        if RUN.results and RUN.results[-1].cell == cell:
-            print("\n" + candidate_module.summary(RUN.results[-1]))
-            _print_changes(session, stored_runs.read_all(results_dir(ROOT)), {cell})
+        mine = [result for result in RUN.results if result.cell.base == cell]  # the versions of requires too
+        for result in mine:
+            print("\n" + candidate_module.summary(result))
+        if mine:
+            _print_changes(session, stored_runs.read_all(results_dir(ROOT)), {r.cell for r in mine})
 
 
 @nox.session(default=False)
@@ -172,7 +194,8 @@ def latest(session: nox.Session) -> None:
 @nox.session(default=False)
 def candidate(session: nox.Session) -> None:
     """Run every incident against your versions: `-- transformers==5.25.0 trl==1.17.0` or `-- --requirements FILE`."""
-    options = _parsed(session, lambda args: candidate_module.parse_args(args, MATRIX))
+    options = _parsed(session, lambda args: candidate_module.parse_args(
+        args, MATRIX, required=required.names(planning.load_targets(ROOT))))
     if options is None:
         return
     try:

@@ -87,6 +87,7 @@ RESULTS_KEYS = {"cases", "observation", "versions", "host", "axes", "incidents",
 WRITERS = {
     "plugin/report.py": "writes the pytest plugin's report, which a cell's results file is made from",
     "plugin/skipping.py": "reads a case's `needs` marker, whose `versions` is no results file's",
+    "check/reach.py": "reads a case's `needs` marker from its syntax tree, whose `versions` is no results file's",
     "matrix/pytest_process.py": "reads the plugin's report of a cell's pytest before it is a results file",
     "matrix/bisect_run.py": "builds a bisection's file before writing it",
     "matrix/results_files.py": "names the file it writes from the data it writes",

@@ -207,6 +207,7 @@ class Matrix:
         """The version each library has in the cell, as far as the matrix pins it (`installed` for the host's torch)."""
         versions = self.stack(cell).versions(gpus=cell.gpus)
         versions["torch"] = self.torch_option(cell).id
+        versions.update(cell.requires)
         return versions
 
 

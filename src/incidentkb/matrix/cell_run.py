@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from incidentkb.host.versions import canonical_name
 from incidentkb.matrix import envs, pytest_process, resolve, results_files
 from incidentkb.matrix.axes import Cell, Matrix
 from incidentkb.matrix.hosts import HostFacts, visible_devices
 from incidentkb.matrix.planning import Assignment
+from incidentkb.records.schema import requirement_name
 from incidentkb.results.runs import Run
 
-__all__ = ["find_uv", "prepare", "cell_environ", "run_cell"]
+__all__ = ["find_uv", "prepare", "cell_environ", "run_cell", "newest_required"]
 
 
 def find_uv() -> str | None:
@@ -187,10 +189,12 @@ def _results_data(cell: Cell, assignment: Assignment, attempt: _Attempt, host: H
         "schema": results_files.SCHEMA,
         "cell": str(cell),
         "axes": cell.as_dict(),
+        # the versions of what the cell's incidents require beyond the stacks, as asked (`any`: the installer's choice)
+        "requires": dict(cell.requires),
         "started": started,
         "finished": results_files.now(),
         "python": facts.get("python"),
-        "versions": facts.get("environment"),
+        "versions": _versions(facts, cell),
         "packages": facts.get("packages"),
         # `hardware` as the cell's pytest saw it (CUDA_VISIBLE_DEVICES applied), and the host's own GPUs
         "host": {**(facts.get("hardware") or {}), "host_gpus": list(host.gpu_names), "host_gpu_count": host.gpu_count},
@@ -212,3 +216,30 @@ def _results_data(cell: Cell, assignment: Assignment, attempt: _Attempt, host: H
         # the plugin's report, whose `cases` are the `cases` above
         "report": None if report is None else {k: v for k, v in report.items() if k != "cases"},
     }
+
+
+def _versions(facts: Mapping[str, Any], cell: Cell) -> dict[str, Any] | None:
+    """The report's library versions, and those of the packages the cell's incidents require, as installed."""
+    versions = facts.get("environment")
+    if not cell.requires:
+        return versions
+    installed = {canonical_name(k): v for k, v in (facts.get("packages") or {}).items()}
+    return {**(versions or {}), **{name: installed.get(name) for name, _ in cell.requires}}
+
+
+def newest_required(matrix: Matrix, cell: Cell, requires: Sequence[str], *, host: HostFacts,
+                    log: Callable[[str], None]) -> dict[str, str]:
+    """The newest versions of `requires` that install with the cell's torch and stack (`uv pip compile`); none
+    when no index can be reached (offline: the record's original versions alone are run, and the log says so)."""
+    option = matrix.torch_option(cell)
+    interpreter = host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable)
+    excludes = envs.host_has(option.host_provides, host.host_site) if option.is_host else ()
+    try:
+        resolution = resolve.resolve(matrix, cell, uv=find_uv(), python=interpreter, excludes=excludes,
+                                     offline=bool(host.wheelhouse), wheelhouse=host.wheelhouse,
+                                     what=f"the newest {', '.join(requires)}", extra=requires)
+    except resolve.ResolveError as exc:
+        log(f"{cell}: {exc}; only the versions the records name are run")
+        return {}
+    names = {requirement_name(text) for text in requires}
+    return {name: version.split("+")[0] for name, version in resolution.chosen.items() if name in names}

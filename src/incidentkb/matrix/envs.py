@@ -101,6 +101,8 @@ def spec_for(
     requirements = [f"-e{project}[regressions]"]
     requirements.extend(option.requirements)
     requirements.extend(stack.requirements(gpus=cell.gpus))
+    # an incident's own requirements (matrix.required): pinned, or left to the installer where no version is known
+    requirements.extend(name if version == "any" else f"{name}=={version}" for name, version in cell.requires)
     find_links = tuple(wheelhouse) + tuple(link for link in option.find_links if Path(link).is_dir())
     excludes: tuple[str, ...] = ()
     constraints: tuple[str, ...] = ()
@@ -112,7 +114,7 @@ def spec_for(
     pyproject = project / "pyproject.toml"
     project_hash = hashlib.sha256(pyproject.read_bytes()).hexdigest()[:16] if pyproject.exists() else ""
     return EnvSpec(
-        name=f"{option.id}-{stack.id}-{'gpu' if cell.gpus else 'cpu'}",
+        name=f"{option.id}-{stack.id}-{'gpu' if cell.gpus else 'cpu'}" + "".join(f"-{n}-{v}" for n, v in cell.requires),
         backend=backend,
         interpreter=interpreter,
         installer=installer if backend == "pip" else "",

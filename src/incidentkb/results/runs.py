@@ -194,6 +194,10 @@ class Run:
     """The GPUs the cell's pytest saw (its `axes`)."""
     versions: Versions = field(default_factory=Versions)
     """What the environment had installed: the torch axis, every package of the stack, Python."""
+    packages: Versions = field(default_factory=Versions)
+    """Every package the environment had installed, by name."""
+    requires: Mapping[str, str] = field(default_factory=dict)
+    """The versions of what an incident requires beyond the stacks that this cell pinned (its cell's extra axes)."""
     host: Host = field(default_factory=Host)
     ran: tuple[str, ...] = ()
     """Incidents this cell ran."""
@@ -278,6 +282,7 @@ class Run:
             cell=Cell.parse(str(data["cell"])), started=str(data["started"]), finished=str(data["finished"]),
             cases=tuple(Case.from_dict(c) for c in data.get("cases", [])),
             gpus=int(axes.get("gpus", 0) or 0), versions=Versions(mapping("versions")),
+            packages=Versions(mapping("packages")), requires=dict(mapping("requires") or {}),
             host=Host.from_dict(data.get("host") or (data.get("report") or {}).get("hardware")),
             ran=tuple(incidents.get("ran", [])), covered=dict(incidents.get("covered_by", {})),
             resolved=mapping("resolved"), candidate=mapping("candidate"), timings=timings, path=path, raw=data,
