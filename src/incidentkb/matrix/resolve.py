@@ -26,7 +26,7 @@ from incidentkb.matrix.axes import Cell, Matrix
 from incidentkb.records.schema import requirement_name
 
 __all__ = ["ResolveError", "Resolution", "needs_resolution", "open_names", "pins_of", "compile_input", "compile_command", "parse_compiled",
-           "explain_failure", "resolve", "from_wheelhouse"]
+           "explain_failure", "resolve", "from_wheelhouse", "from_lock"]
 
 
 class ResolveError(RuntimeError):
@@ -157,6 +157,13 @@ def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes
     wanted = open_names(matrix, cell) + tuple(requirement_name(text) for text in extra)
     chosen = {name: locked[name] for name in wanted if name in locked}
     return Resolution(chosen=chosen, date=dt.datetime.now(dt.timezone.utc).date().isoformat(), locked=locked)
+
+
+def from_lock(matrix: Matrix, cell: Cell, locked: Mapping[str, str]) -> Resolution:
+    """The resolution a cell's lock (`matrix.locks`, the same `uv pip compile` with the project's own
+    dependencies) already made: no second query of the index."""
+    chosen = {name: locked[name] for name in open_names(matrix, cell) if name in locked}
+    return Resolution(chosen=chosen, date=dt.datetime.now(dt.timezone.utc).date().isoformat(), locked=dict(locked))
 
 
 def from_wheelhouse(matrix: Matrix, cell: Cell, folders: Sequence[str], *, what: str) -> Resolution:

@@ -138,6 +138,8 @@ class Case:
     duration_s: float | None = None
     stored: Outcome | None = None
     """The outcome the results file holds, which judging starts from (None: the same as `outcome`)."""
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The entry as written: for copying it into another results file (a reused run), never for reading a field."""
 
     @property
     def name(self) -> str:
@@ -179,7 +181,8 @@ class Case:
         return cls(nodeid=str(data.get("nodeid") or ""), incident=str(data.get("incident") or ""),
                    role=str(data.get("role") or ""), outcome=outcome, detail=data.get("detail"),
                    observation=Observation.from_dict(data.get("observation")),
-                   duration_s=float(duration) if isinstance(duration, (int, float)) else None, stored=outcome)
+                   duration_s=float(duration) if isinstance(duration, (int, float)) else None, stored=outcome,
+                   raw=data)
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,10 @@ class Run:
     """What open versions were resolved to when it ran (`latest`): `date` and `chosen`."""
     candidate: Mapping[str, Any] | None = None
     """A candidate run's own pins and their source."""
+    fingerprint: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Incident -> the fingerprint of its run here (`incidentkb.matrix.fingerprint`), for reusing it."""
+    reused: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Incident -> the stored run (`file`, `finished`) whose cases stand for it here: a copy, never a new run."""
     timings: Mapping[str, float] = field(default_factory=dict)
     """Seconds spent: `environment` (building or reusing it) and `pytest`."""
     path: Path | None = None
@@ -258,6 +265,16 @@ class Run:
             cases.append(dataclasses.replace(case, outcome=verdict.outcome, detail=detail, stored=case.as_stored))
         return dataclasses.replace(self, cases=tuple(cases))
 
+    def run_of(self, incident: str) -> tuple[str | None, str]:
+        """The run behind this incident's verdicts here: its results file's name and when it finished.
+
+        A reused incident (`matrix.reuse`) names the run that produced its verdicts, not this one.
+        """
+        source = self.reused.get(incident)
+        if source is not None and source.get("finished"):
+            return source.get("file"), str(source["finished"])
+        return (self.path.name if self.path else None), self.finished
+
     def failures(self, *, strict: bool = False) -> list[Case]:
         """Cases that make the run fail: a broken fix, a crash, a timeout, and with `strict` any drift."""
         return [c for c in self.cases if c.outcome.fails_run or (strict and c.outcome.is_drift)]
@@ -286,6 +303,8 @@ class Run:
             host=Host.from_dict(data.get("host") or (data.get("report") or {}).get("hardware")),
             ran=tuple(incidents.get("ran", [])), covered=dict(incidents.get("covered_by", {})),
             resolved=mapping("resolved"), candidate=mapping("candidate"), timings=timings, path=path, raw=data,
+            fingerprint={k: v for k, v in (mapping("fingerprint") or {}).items() if isinstance(v, Mapping)},
+            reused={k: v for k, v in (incidents.get("reused") or {}).items() if isinstance(v, Mapping)},
         )
 
 
