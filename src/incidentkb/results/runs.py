@@ -270,10 +270,17 @@ class Run:
 
         A reused incident (`matrix.reuse`) names the run that produced its verdicts, not this one.
         """
-        source = self.reused.get(incident)
-        if source is not None and source.get("finished"):
-            return source.get("file"), str(source["finished"])
+        file, finished = self.reused_from(incident)
+        if finished:
+            return file, finished
         return (self.path.name if self.path else None), self.finished
+
+    def reused_from(self, incident: str) -> tuple[str | None, str | None]:
+        """The run this one reused for an incident: its file name and when it finished, or (None, None) when this
+        run's own cases produced the incident's verdicts. What dates a verdict on the site."""
+        source = self.reused.get(incident) or {}
+        finished = source.get("finished")
+        return (str(source["file"]) if source.get("file") else None), (str(finished) if finished else None)
 
     def failures(self, *, strict: bool = False) -> list[Case]:
         """Cases that make the run fail: a broken fix, a crash, a timeout, and with `strict` any drift."""

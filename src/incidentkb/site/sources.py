@@ -122,7 +122,10 @@ def _runs_of(run: Run, finished: dt.datetime) -> Iterator[CaseRun]:
     versions = ", ".join(f"{name} {run.versions[name]}" for name in SHOWN_VERSIONS if run.versions.get(name))
     for case in run.incident_cases:
         error = error_line(case.error, one_line=False)
-        yield CaseRun(case.incident, case.role, run.cell, case.outcome, finished, machine, run.source, case.variant,
+        reused_file, reused_at = run.reused_from(case.incident)  # a verdict reused from an earlier run keeps its date
+        when = _time(reused_at, run.source) if reused_at else finished
+        yield CaseRun(case.incident, case.role, run.cell, case.outcome, when, machine, reused_file or run.source,
+                      case.variant,
                       versions, clean(error) if error else None, _observed(case.observation),
                       clean(case.detail or "") or None, _memory(case.values))
 
