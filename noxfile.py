@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -207,7 +208,9 @@ def _lock(matrix: axes.Matrix, cell: axes.Cell) -> Any:
         return locks.locks_for([request(cell)], compute)[cell]
     if cell not in RUN.locks:
         others = [c for c in MATRIX.cells() if c not in RUN.locks and c != cell and not hosts.unavailable(MATRIX, c, host)]
+        started = time.monotonic()
         RUN.locks.update(locks.locks_for([request(c) for c in [cell, *others]], compute))
+        print(f"nox > locks of {1 + len(others)} cell(s) in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return RUN.locks[cell]
 
 
@@ -447,7 +450,9 @@ def _mkdocs(session: nox.Session, command: str) -> None:
     if results:
         session.log(f"the site shows the results in {results}")
     strict = ["--strict"] if command == "build" else []
+    started = time.monotonic()
     session.run(sys.executable, "-m", "mkdocs", command, *strict, *extra, external=True, env=env)
+    session.log(f"site built in {time.monotonic() - started:.1f} s")  # bench/main_job.py reads it
 
 
 @nox.session(default=False)

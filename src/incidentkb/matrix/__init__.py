@@ -2,6 +2,9 @@
 
 - `axes`: `regressions/matrix.toml` read into torch options, stacks, GPU settings and cells;
 - `planning`: which incidents each cell runs (and which earlier cell's run stands for the rest);
+- `fingerprint`, `locks`, `reuse`: what decides an incident's outcome in a cell (its regression, incidentkb's
+  code, the cell's lock, the torch build, the host's class), the lock computed without installing, and which
+  committed run stands for an incident instead of running it;
 - `hosts`: what a host gives cells (GPUs, its own torch, a wheelhouse) and why a cell cannot run there;
 - `envs`: a cell's Python environment: what goes in, the commands that build it, when to reuse it;
 - `pytest_process`: the cell's pytest in a subprocess under a time limit;

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from incidentkb.records.schema import Incident
 
 __all__ = ["SCHEMA", "RESULTS_DIR", "results_dir", "ResultsError", "CaseResult", "CellResult", "write", "read", "read_data",
-           "read_all", "result_paths", "latest_per_cell", "stack_note", "add_copy", "write_new"]
+           "read_all", "result_paths", "latest_per_cell", "stack_note", "reused_from", "add_copy", "write_new"]
 
 SCHEMA = 1
 #: Where runs write their results, relative to the repository root (INCIDENTKB_RESULTS overrides it, e.g. for
@@ -119,10 +119,9 @@ class CellResult:
 
         A reused incident (`matrix.reuse`) names the run that produced its verdicts, not this one.
         """
-        reused = (self.data.get("incidents") or {}).get("reused") if self.data else None
-        source = reused.get(incident) if isinstance(reused, Mapping) else None
-        if isinstance(source, Mapping) and source.get("finished"):
-            return source.get("file"), str(source["finished"])
+        file, finished = reused_from(self.data, incident) if self.data else (None, None)
+        if finished:
+            return file, finished
         return (self.path.name if self.path else None), self.finished
 
     def failures(self, *, strict: bool = False) -> list[CaseResult]:
@@ -143,6 +142,16 @@ class CellResult:
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise ResultsError(f"{path}: not a results file ({type(exc).__name__}: {exc})") from None
+
+
+def reused_from(data: Mapping[str, Any], incident: str) -> tuple[str | None, str | None]:
+    """The run a results file reused for an incident (`matrix.reuse`): its file name and when it finished, or
+    (None, None) when the file's own run produced the incident's verdicts. What dates a verdict on the site."""
+    reused = (data.get("incidents") or {}).get("reused")
+    source = reused.get(incident) if isinstance(reused, Mapping) else None
+    if isinstance(source, Mapping) and source.get("finished"):
+        return (str(source["file"]) if source.get("file") else None), str(source["finished"])
+    return None, None
 
 
 def stack_note(data: Mapping[str, Any]) -> str | None:

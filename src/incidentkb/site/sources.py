@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from incidentkb.matrix.axes import Cell, MatrixError
-from incidentkb.matrix.results_files import ResultsError, read_data, result_paths, stack_note
+from incidentkb.matrix.results_files import ResultsError, read_data, result_paths, reused_from, stack_note
 from incidentkb.records.reader import RecordError, load_records
 from incidentkb.records.schema import Incident
 from incidentkb.site.case_runs import CaseRun, Coverage
@@ -162,14 +162,15 @@ def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source:
         observation = case.get("observation") or {}
         error = observation.get("error")
         nodeid = case.get("nodeid") or ""
+        reused_file, reused_at = reused_from(data, str(incident))  # a verdict reused from an earlier run keeps its date
         yield CaseRun(
             str(incident),
             str(role),
             cell,
             verdict.outcome,
-            finished,
+            _time(reused_at, source) if reused_at else finished,
             machine,
-            source,
+            reused_file or source,
             _variant(str(nodeid)) if "[" in nodeid else "",
             versions,
             clean(_error_text(error)) if error else None,  # type: ignore[arg-type]
