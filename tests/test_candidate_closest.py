@@ -7,7 +7,7 @@ from pathlib import Path
 
 from incidentkb.matrix.axes import Cell, load_matrix
 from incidentkb.matrix.candidate import Pins, closest, closest_stack
-from incidentkb.matrix.results_files import CellResult
+from incidentkb.results.runs import Run
 
 REPO = Path(__file__).resolve().parent.parent
 MATRIX = load_matrix(REPO / "regressions/matrix.toml")
@@ -16,9 +16,9 @@ FAULT = ("environment fault: cannot import trl.trainer.orpo_trainer: datasets.fe
          "module 'pyarrow' has no attribute 'PyExtensionType' (installed: trl 0.11.4, datasets 2.14.4, pyarrow 26.0.1)")
 
 
-def run(cell: str, outcome: str, packages: dict[str, str], detail: str | None = None) -> CellResult:
+def run(cell: str, outcome: str, packages: dict[str, str], detail: str | None = None) -> Run:
     axes = dict(part.split("=") for part in cell.split())
-    return CellResult.from_dict({
+    return Run.from_dict({
         "schema": 1, "cell": cell, "axes": {**axes, "gpus": int(axes["gpus"])}, "started": "2026-12-02T08:15:00+00:00",
         "finished": "2026-12-02T08:15:00+00:00", "packages": packages,
         "cases": [{"nodeid": CASE, "incident": "orpo", "role": "symptom", "outcome": outcome, "detail": detail}],

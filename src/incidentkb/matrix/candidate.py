@@ -23,7 +23,7 @@ from typing import Any
 
 from incidentkb.host.versions import canonical_name
 from incidentkb.matrix.axes import Cell, Matrix, Stack, version_key
-from incidentkb.matrix.results_files import CellResult
+from incidentkb.results.runs import Run
 from incidentkb.matrix.session_args import SessionArgsError, SessionParser
 from incidentkb.verdict.outcomes import Outcome
 
@@ -148,10 +148,11 @@ class Options:
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
 
 
-def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True) -> Options:
+def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True, required: Sequence[str] = ()) -> Options:
     """`[name==version ...] [--requirements FILE] [--torch T] [--gpus N] [-- pytest args]`; errors are one line.
 
-    `pins=False` reads the `latest` session's arguments, `[--torch T] [--gpus N] [-- pytest args]`.
+    `pins=False` reads the `latest` session's arguments, `[--torch T] [--gpus N] [-- pytest args]`. `required`:
+    the packages records require beyond the stacks (`regression.requires`), which a candidate may pin too.
     """
     argv = list(argv)
     pytest_args: list[str] = []
@@ -176,7 +177,7 @@ def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True) -> Opt
         if args.pins or args.requirements:
             raise CandidateError("latest: it takes only --torch T and --gpus N; pins belong to `nox -s candidate`")
         return Options(Pins({}), args.torch, args.gpus, tuple(pytest_args))
-    wanted = matrix.packages()
+    wanted = tuple(sorted(set(matrix.packages()) | set(required)))
     pins = command_line_pins(args.pins, wanted)
     if args.requirements is not None:
         from_file = read_pins(args.requirements, wanted)
@@ -222,10 +223,10 @@ def cell_for(matrix: Matrix, options: Options) -> tuple[Matrix, Cell]:
 _QUESTION = {"symptom": "the bug", "fix": "the fix", "attempt": "a failed attempt", "smoke": "the setup"}
 
 
-def summary(result: CellResult) -> str:
+def summary(result: Run) -> str:
     """One screen: a line per incident, its cases' outcomes by role, then the verdict on fixes and bugs.
 
-    `result` should be judged (`CellResult.judged(records)`), as everything shown to a user is. A case that met an
+    `result` should be judged (`Run.judged(records)`), as everything shown to a user is. A case that met an
     environment fault is no outcome of the bug: it is said as such, with the import that failed.
     """
     by_incident: dict[str, list[str]] = {}
@@ -268,7 +269,7 @@ def closest_stack(matrix: Matrix, pins: Pins, *, gpus: int = 1) -> Stack | None:
     return best if best is not None and score(best) != (0, 0) else None
 
 
-def _newest_run(runs: Sequence[CellResult], stack: str, cell: Cell) -> CellResult | None:
+def _newest_run(runs: Sequence[Run], stack: str, cell: Cell) -> Run | None:
     """The stack's newest run, preferring the candidate's torch and GPU count, then its GPU count."""
     mine = [r for r in runs if r.cell.stack == stack]
     for keep in (lambda c: c.torch == cell.torch and c.gpus == cell.gpus, lambda c: c.gpus == cell.gpus, lambda c: True):
@@ -278,7 +279,7 @@ def _newest_run(runs: Sequence[CellResult], stack: str, cell: Cell) -> CellResul
     return None
 
 
-def closest(matrix: Matrix, pins: Pins, result: CellResult, runs: Sequence[CellResult]) -> str:
+def closest(matrix: Matrix, pins: Pins, result: Run, runs: Sequence[Run]) -> str:
     """What the nearest pinned stack shows (its newest judged run in `runs`), and for each case of `result` that met
     an environment fault, the pins that run imported it with: the pins that would fix it."""
     stack = closest_stack(matrix, pins, gpus=result.cell.gpus)
@@ -298,7 +299,7 @@ def closest(matrix: Matrix, pins: Pins, result: CellResult, runs: Sequence[CellR
     return "\n".join(lines) + "\n"
 
 
-def _by_incident(run: CellResult) -> dict[str, list[str]]:
+def _by_incident(run: Run) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for case in run.cases:
         if case.outcome not in (Outcome.not_run, Outcome.not_applicable):
@@ -307,12 +308,12 @@ def _by_incident(run: CellResult) -> dict[str, list[str]]:
     return {incident: list(dict.fromkeys(parts)) for incident, parts in out.items()}
 
 
-def _fixing_pins(matrix: Matrix, result: CellResult, run: CellResult) -> list[str]:
+def _fixing_pins(matrix: Matrix, result: Run, run: Run) -> list[str]:
     """For each environment fault of `result`: the versions `run` had of the packages the fault names, where
     they differ, as pins (those a candidate takes) and as notes (the others)."""
     from incidentkb.verdict.env_fault import parse_installed
 
-    packages = {canonical_name(n): str(v) for n, v in (run.data.get("packages") or {}).items()}
+    packages = {canonical_name(n): str(v) for n, v in run.packages.items()}
     imported = {c.nodeid for c in run.cases if c.outcome not in (Outcome.env_fault, Outcome.not_run, Outcome.crashed)}
     lines = []
     for case in (c for c in result.cases if c.outcome is Outcome.env_fault and c.nodeid in imported):
