@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from incidentkb.match.signatures import ErrorInfo
+from incidentkb.results.runs import Case
 from incidentkb.verdict import env_fault
 from incidentkb.verdict.judge import CellFacts, judge
 from incidentkb.verdict.outcomes import OUTCOMES, Observed, Outcome, Role, decide
@@ -81,13 +82,13 @@ def test_a_caught_error_is_judged_an_environment_fault_unless_it_is_the_symptom(
     info = ErrorInfo.from_exception(_raised(lambda: importlib.import_module("fakelib.trainer")))
     case = {"nodeid": "r.py::test_fix_x", "role": "fix", "outcome": "BROKEN",
             "observation": {"error": info.to_dict(), "values": {}, "notes": []}}
-    verdict = judge(case, None, CellFacts(0, {}))
+    verdict = judge(Case.from_dict(case), None, CellFacts(0, {}))
     assert verdict.outcome is Outcome.env_fault and verdict.note.startswith(
         "environment fault: cannot import fakelib.trainer: fakelib.features raised AttributeError")
     wrapped = {**case, "observation": {"error": {"type": "builtins.RuntimeError", "frames": [], "message":
                "Failed to import trl.trainer.orpo_trainer because of the following error (look up to see its "
                "traceback):\nmodule 'pyarrow' has no attribute 'PyExtensionType'"}}}
-    assert judge(wrapped, None, CellFacts(0, {})).note == (
+    assert judge(Case.from_dict(wrapped), None, CellFacts(0, {})).note == (
         "environment fault: cannot import trl.trainer.orpo_trainer: module 'pyarrow' has no attribute 'PyExtensionType'")
 
 
