@@ -43,7 +43,19 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
 try:
-    from incidentkb.matrix import axes, cell_run, history, hosts, planning, resolve, results_files, session_args, slurm
+    from incidentkb.matrix import (
+        axes,
+        cell_run,
+        history,
+        hosts,
+        planning,
+        required,
+        resolve,
+        results_files,
+        reuse,
+        session_args,
+        slurm,
+    )
     from incidentkb.matrix import candidate as candidate_module
     from incidentkb.matrix import (
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
@@ -71,6 +83,9 @@ class _Invocation:
         self.slurm: slurm.Executor | None = None
         """Set when the cells go to Slurm (`-- --executor slurm`): the cells' sessions submit, `table` collects."""
         self.posargs: list[str] = []
+        self.rerun: frozenset[str] = frozenset()
+        """`--rerun` (everything: `reuse.ALL`) or `--rerun <id>`: what runs whatever stored runs say."""
+        self.locks: dict[axes.Cell, Any] = {}
         self.helped = False
         """`-- --help` was answered (by the first cell of a parametrized session)."""
 
@@ -78,6 +93,16 @@ class _Invocation:
     def records(self) -> dict[str, Any]:
         """The records as they are now: every verdict is judged against them, committed results included."""
         return {incident.id: incident for incident in load_records(ROOT / "incidents")}
+
+    @functools.cached_property
+    def sources(self) -> dict[tuple[str, str], list[reuse.Source]]:
+        """The committed runs that can stand for a run now (never a scratch folder's), by cell and incident."""
+        runs = [results_files.read(path) for path in reuse.committed_paths(ROOT)]
+        return reuse.sources_of(runs, self.records)
+
+    @functools.cached_property
+    def fingerprinter(self) -> reuse.Fingerprinter:
+        return reuse.Fingerprinter(ROOT, self.records)
 
     def host_facts(self) -> hosts.HostFacts:
         if self.host is None:
@@ -108,6 +133,10 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
     if reason:
         RUN.not_run[cell] = reason
         session.skip(f"not run: {reason}")
+    try:
+        RUN.rerun, RUN.posargs = reuse.parse_rerun(RUN.posargs, RUN.records)
+    except reuse.RerunError as exc:
+        session.error(str(exc))
     if RUN.planner is None:
         RUN.planner = planning.Planner(MATRIX, planning.load_targets(ROOT))
     _run_cell(session, MATRIX, cell, RUN.planner.assign(cell), posargs=[a for a in RUN.posargs if a != "--strict"])
@@ -115,12 +144,32 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
 
 def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
               posargs: list[str], candidate: dict[str, Any] | None = None) -> results_files.CellResult:
-    """Run one cell (resolving what it leaves open), keep its judged result for the table, fail on failures."""
+    """Run one cell (resolving what it leaves open), then each version of what its incidents require beyond the
+    stacks in a cell of its own (`incidentkb.matrix.required`); keep the judged results for the table, fail on failures."""
+    results = required.run_all(
+        matrix, cell, assignment, run_one=lambda c, a: _run_one(session, matrix, c, a, posargs, candidate),
+        newest=lambda names: cell_run.newest_required(matrix, cell, names, host=RUN.host_facts(), log=session.log),
+    )
+    if failures := [c for r in results for c in r.failures(strict=RUN.strict)]:
+        session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
+    return results[0]
+
+
+def _run_one(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
+             posargs: list[str], candidate: dict[str, Any] | None) -> results_files.CellResult:
+    """Run one cell, or one version of what an incident requires, and keep its judged result for the table.
+
+    What stored runs stand for is not run (`matrix.reuse`); a cell left with nothing to run needs no environment.
+    """
     try:
+        assignment, reused = _reuse(session, matrix, cell, assignment, posargs, fresh=candidate is not None)
+        if not assignment.run:
+            RUN.results.append(reuse.composed(cell, assignment.covered, reused.reused).judged(RUN.records))
+            return RUN.results[-1]
         result = cell_run.run_cell(
             matrix, cell, assignment, host=RUN.host_facts(), root=ROOT,
             run=lambda command: session.run(*command, external=True, env=_CLEAN), log=session.log,
-            posargs=posargs, strict=RUN.strict, candidate=candidate,
+            posargs=posargs, strict=RUN.strict, candidate=candidate, reuse=reused,
         )
     except resolve.ResolveError as exc:
         if exc.offline and candidate is None and session.name.startswith("regressions"):
@@ -129,9 +178,62 @@ def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assign
         session.error(str(exc))
     result = result.judged(RUN.records)
     RUN.results.append(result)
-    if failures := result.failures(strict=RUN.strict):
-        session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
     return result
+
+
+def _lock(matrix: axes.Matrix, cell: axes.Cell) -> Any:
+    """The cell's lock, or the `resolve.ResolveError` that says why there is none; the first call asks for the
+    locks of every cell of the matrix this host runs at once (each is mostly a wait on the index)."""
+    from incidentkb.matrix import envs, locks
+
+    host, uv = RUN.host_facts(), cell_run.find_uv()
+    if uv is None:
+        return resolve.ResolveError("a lock is computed with uv (`pip install uv`)")
+
+    def request(c: axes.Cell) -> locks.LockRequest:
+        option = matrix.torch_option(c)
+        return locks.LockRequest(
+            c, python=host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable),
+            find_links=host.wheelhouse + tuple(option.find_links), no_index=bool(host.wheelhouse),
+            excludes=envs.host_has(option.host_provides, host.host_site) if option.is_host else (),
+            host_site=host.host_site if option.is_host else ())
+
+    try:
+        ttl = locks.lock_ttl(os.environ.get("INCIDENTKB_LOCK_TTL"))
+    except ValueError as exc:
+        return resolve.ResolveError(str(exc))
+    compute = functools.partial(locks.cached, matrix, uv=uv, project=ROOT, folder=ROOT / ".nox" / "incidentkb-locks", ttl_s=ttl)
+    if matrix is not MATRIX:
+        return locks.locks_for([request(cell)], compute)[cell]
+    if cell not in RUN.locks:
+        others = [c for c in MATRIX.cells() if c not in RUN.locks and c != cell and not hosts.unavailable(MATRIX, c, host)]
+        RUN.locks.update(locks.locks_for([request(c) for c in [cell, *others]], compute))
+    return RUN.locks[cell]
+
+
+def _reuse(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
+           posargs: list[str], fresh: bool) -> tuple[planning.Assignment, cell_run.Reuse]:
+    """The part of the assignment no stored run stands for, and what the cell's run records about the rest.
+
+    `fresh` (a candidate) runs everything, as do pytest arguments of the user's; each reused incident says so.
+    """
+    lock = _lock(matrix, cell)
+    if isinstance(lock, resolve.ResolveError):
+        if resolve.needs_resolution(matrix, cell):
+            raise lock
+        session.log(f"{cell}: no lock ({lock}): every incident runs, without a fingerprint")
+        lock = None
+    host = RUN.host_facts()
+    torch = f"installed {host.host_torch}" if matrix.torch_option(cell).is_host else (lock.torch if lock else "?")
+    prints = RUN.fingerprinter.for_cell(assignment.run, lock=lock.digest if lock else None, torch=str(torch),
+                                        host=host.host_class(cell.gpus))
+    rerun = RUN.rerun | ({reuse.ALL} if fresh or [a for a in posargs if a != "--strict"] else set())
+    decision = reuse.decide(cell, assignment.run, prints, RUN.sources, frozenset(rerun))
+    for incident, source in decision.reused.items():
+        session.log(f"{cell}: {incident}: {source.line()}")
+    for incident, why in decision.reasons.items():
+        session.log(f"{cell}: {incident}: runs ({why})")
+    return planning.Assignment(decision.run, assignment.covered), cell_run.Reuse(lock, prints, decision.reused)
 
 
 def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_args: list[str],
@@ -148,9 +250,11 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
     try:
         _run_cell(session, matrix, cell, assignment, posargs=pytest_args, candidate=candidate)
     finally:  # also when a case failed: the summary is the answer
-        if RUN.results and RUN.results[-1].cell == cell:
-            print("\n" + candidate_module.summary(RUN.results[-1]))
-            _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)), {cell})
+        mine = [result for result in RUN.results if result.cell.base == cell]  # the versions of requires too
+        for result in mine:
+            print("\n" + candidate_module.summary(result))
+        if mine:
+            _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)), {r.cell for r in mine})
 
 
 @nox.session(default=False)
@@ -170,7 +274,8 @@ def latest(session: nox.Session) -> None:
 @nox.session(default=False)
 def candidate(session: nox.Session) -> None:
     """Run every incident against your versions: `-- transformers==5.25.0 trl==1.17.0` or `-- --requirements FILE`."""
-    options = _parsed(session, lambda args: candidate_module.parse_args(args, MATRIX))
+    options = _parsed(session, lambda args: candidate_module.parse_args(
+        args, MATRIX, required=required.names(planning.load_targets(ROOT))))
     if options is None:
         return
     try:

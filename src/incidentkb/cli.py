@@ -116,6 +116,8 @@ def check_command(args: argparse.Namespace) -> int:
         if problem.path not in shown:
             shown[problem.path] = _shown(problem.path)
         print(_line(f"{shown[problem.path]}:{problem.line}:{problem.col}: {problem.message}"))
+    for note in report.notes:  # not problems: a fix the matrix cannot verify, said rather than passed over
+        print(_line(f"{_shown(note.path)}:{note.line}:{note.col}: {note.message}"))
     print(report.summary())
     return 0 if report.ok else 1
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from incidentkb.check.agreement import depends_on_problems, known_libraries, stated_result_problems
+from incidentkb.check.reach import offer_of, reach_problems
 from incidentkb.check.regression_scan import (
     Case,
     RegressionFile,
@@ -64,6 +65,9 @@ class Report:
     """Results files whose observed symptom errors were checked against the signatures."""
     helpers: tuple[Path, ...] = ()
     """Python files under regressions/ that hold no case (helper modules): checked, but not regression files."""
+    notes: tuple[Problem, ...] = ()
+    """Not problems: cases whose record states hardware that no cell of the matrix has ("verifiable on no cell of
+    this matrix: needs ..."), listed so that a fix verified nowhere is never silent."""
 
     def adding(self, problems: Iterable[Problem]) -> "Report":
         """This report with more problems (each once, in order)."""
@@ -82,7 +86,8 @@ class Report:
             if self.helpers:
                 parts.append(_plural(len(self.helpers), "helper module"))
             checked = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-            return f"checked {checked}: all good"
+            unverifiable = f" ({_plural(len(self.notes), 'case')} verifiable on no cell of this matrix)" if self.notes else ""
+            return f"checked {checked}: all good{unverifiable}"
         paths = {p.path for p in self.problems}
         bad_records = sum(str(p) in paths for p in self.records)
         bad_regressions = sum(str(p) in paths for p in (*self.regressions, *self.helpers))
@@ -369,6 +374,8 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
     if matrix is not None:
         chosen = [r for r in checker.records if r.path in chosen_records]
         report = report.adding(depends_on_problems(chosen, known_libraries(matrix)))
+        unreachable, notes = reach_problems(chosen, root, offer_of(matrix, _pyproject(root), _committed(root)))
+        report = replace(report.adding(unreachable), notes=tuple(sorted(notes)))
     if not whole:
         return report
     # Every wording a symptom case observed must match its own incident's signatures, and no other's.
@@ -389,6 +396,21 @@ def _matrix(root: Path) -> Matrix | None:
         return load_matrix(root / MATRIX_FILE) if (root / MATRIX_FILE).is_file() else None
     except MatrixError:
         return None
+
+
+def _pyproject(root: Path) -> Mapping[str, Any]:
+    """The project's pyproject.toml, read (empty when it has none or it does not parse)."""
+    from incidentkb.matrix.axes import tomllib  # the standard library's, or tomli on Python 3.10
+
+    try:
+        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _committed(root: Path) -> list[Mapping[str, Any]]:
+    """The committed cell results' contents (what environments installed, which GPUs they ran on)."""
+    return [data for _, data, _ in read_results_files(root / RESULTS_DIR) if data.get("kind") != "bisection"]
 
 
 def _cell_result(data: Mapping[str, Any], path: Path) -> CellResult | None:

@@ -58,25 +58,43 @@ class Cell:
     torch: str
     stack: str
     gpus: int
+    requires: tuple[tuple[str, str], ...] = ()
+    """The versions of what an incident `requires` beyond the stacks (`(("albumentations", "1.3.1"),)`), sorted by
+    name: axes of that incident only, so a cell that has them runs that incident alone, in an environment of its own."""
 
     def __str__(self) -> str:
-        return f"torch={self.torch} stack={self.stack} gpus={self.gpus}"
+        extra = "".join(f" {name}={version}" for name, version in self.requires)
+        return f"torch={self.torch} stack={self.stack} gpus={self.gpus}{extra}"
 
     @property
     def slug(self) -> str:
-        """The id as a file-name part: `torch-2.6.0_stack-4.51.3_gpus-0`."""
-        return f"torch-{self.torch}_stack-{self.stack}_gpus-{self.gpus}"
+        """The id as a file-name part: `torch-2.6.0_stack-4.51.3_gpus-0` (`_albumentations-1.3.1` after it)."""
+        extra = "".join(f"_{name}-{version}" for name, version in self.requires)
+        return f"torch-{self.torch}_stack-{self.stack}_gpus-{self.gpus}{extra}"
+
+    @property
+    def base(self) -> "Cell":
+        """The matrix's own cell, without the versions of what an incident requires."""
+        return replace(self, requires=())
+
+    def requiring(self, versions: Mapping[str, str]) -> "Cell":
+        """This cell with the versions of required packages, by canonical name."""
+        return replace(self, requires=tuple(sorted((canonical_name(n), v) for n, v in versions.items())))
 
     def as_dict(self) -> dict[str, Any]:
         return {"torch": self.torch, "stack": self.stack, "gpus": self.gpus}
 
     @classmethod
     def parse(cls, text: str) -> "Cell":
-        """Read `torch=2.6.0 stack=4.51.3 gpus=0` (the order of the parts does not matter)."""
+        """Read `torch=2.6.0 stack=4.51.3 gpus=0` (the order of the parts does not matter), and after it the
+        versions of required packages, `albumentations=1.3.1`."""
         parts = dict(part.partition("=")[::2] for part in text.split())
-        if set(parts) != set(AXES) or not parts["gpus"].isdigit():
-            raise MatrixError(f"cell {text!r}: write it as 'torch=<id> stack=<id> gpus=<n>', e.g. 'torch=2.6.0 stack=4.51.3 gpus=0'")
-        return cls(parts["torch"], parts["stack"], int(parts["gpus"]))
+        extra = {name: version for name, version in parts.items() if name not in AXES}
+        if not set(AXES) <= set(parts) or not parts["gpus"].isdigit() or not all(
+                re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", n) and v for n, v in extra.items()):
+            raise MatrixError(f"cell {text!r}: write it as 'torch=<id> stack=<id> gpus=<n>', e.g. 'torch=2.6.0 "
+                              "stack=4.51.3 gpus=0', then any required package's 'name=version'")
+        return cls(parts["torch"], parts["stack"], int(parts["gpus"])).requiring(extra)
 
 
 _PARTS = re.compile(r"\d+|[^\d.+-]+")
@@ -90,7 +108,8 @@ def version_key(text: str) -> tuple[tuple[int, int | str], ...]:
 @functools.lru_cache(maxsize=None)
 def cell_key(cell: Cell) -> tuple[Any, ...]:
     """Orders cells by torch, stack and GPUs, versions compared as versions (the table's and the site's order)."""
-    return (version_key(cell.torch), version_key(cell.stack), cell.gpus)
+    return (version_key(cell.torch), version_key(cell.stack), cell.gpus,
+            tuple((name, version_key(version)) for name, version in cell.requires))
 
 
 def pinned_version(requirement: str) -> tuple[str, str | None]:
@@ -254,6 +273,7 @@ class Matrix:
         """The version each library has in the cell, as far as the matrix pins it (`installed` for the host's torch)."""
         versions = self.stack(cell).versions(gpus=cell.gpus)
         versions["torch"] = self.torch_option(cell).id
+        versions.update(cell.requires)
         return versions
 
 

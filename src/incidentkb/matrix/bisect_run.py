@@ -311,9 +311,12 @@ def _endpoints(args: argparse.Namespace, matrix: Matrix, records: dict[str, Any]
     return good, bad, Cell.parse(cell)
 
 
-def _default_cell(args: argparse.Namespace, matrix: Matrix) -> Cell:
-    """The cell named by --torch/--stack/--gpus; the stack defaults to one that pins the package to --bad or --good."""
+def _default_cell(args: argparse.Namespace, matrix: Matrix, required: frozenset[str] = frozenset()) -> Cell:
+    """The cell named by --torch/--stack/--gpus; the stack defaults to one that pins the package to --bad or --good,
+    or, for a package the incident `requires` beyond the stacks (which no stack pins), to the matrix's first."""
     stack = args.stack
+    if stack is None and canonical_name(args.package) in required:
+        stack = matrix.stacks[0].id
     if stack is None:
         for version in (args.bad, args.good):
             stack = next((s.id for s in matrix.stacks
@@ -338,7 +341,9 @@ def plan(args: argparse.Namespace, matrix: Matrix, records: dict[str, Any], root
     if args.good is None:
         args.good, args.bad, cell = _endpoints(args, matrix, records, incident, cases, root)
     else:
-        cell = _default_cell(args, matrix)
+        from incidentkb.records.schema import requirement_name
+
+        cell = _default_cell(args, matrix, frozenset(map(requirement_name, records[incident].regression.requires)))
     found = releases(args.package, find_links=args.find_links, offline=args.offline)
     versions = candidates(found, args.package, good=args.good, bad=args.bad, pre=args.pre)
     options = [f"--torch {cell.torch}", f"--stack {cell.stack}"] + ([f"--gpus {cell.gpus}"] if cell.gpus else [])

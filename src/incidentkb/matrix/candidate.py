@@ -148,10 +148,11 @@ class Options:
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
 
 
-def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True) -> Options:
+def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True, required: Sequence[str] = ()) -> Options:
     """`[name==version ...] [--requirements FILE] [--torch T] [--gpus N] [-- pytest args]`; errors are one line.
 
-    `pins=False` reads the `latest` session's arguments, `[--torch T] [--gpus N] [-- pytest args]`.
+    `pins=False` reads the `latest` session's arguments, `[--torch T] [--gpus N] [-- pytest args]`. `required`:
+    the packages records require beyond the stacks (`regression.requires`), which a candidate may pin too.
     """
     argv = list(argv)
     pytest_args: list[str] = []
@@ -176,7 +177,7 @@ def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True) -> Opt
         if args.pins or args.requirements:
             raise CandidateError("latest: it takes only --torch T and --gpus N; pins belong to `nox -s candidate`")
         return Options(Pins({}), args.torch, args.gpus, tuple(pytest_args))
-    wanted = matrix.packages()
+    wanted = tuple(sorted(set(matrix.packages()) | set(required)))
     pins = command_line_pins(args.pins, wanted)
     if args.requirements is not None:
         from_file = read_pins(args.requirements, wanted)

@@ -114,6 +114,17 @@ class CellResult:
             cases.append(replace(case, outcome=verdict.outcome, detail=detail))
         return replace(self, cases=tuple(cases))
 
+    def run_of(self, incident: str) -> tuple[str | None, str]:
+        """The run behind this incident's verdicts here: its results file's name and when it finished.
+
+        A reused incident (`matrix.reuse`) names the run that produced its verdicts, not this one.
+        """
+        reused = (self.data.get("incidents") or {}).get("reused") if self.data else None
+        source = reused.get(incident) if isinstance(reused, Mapping) else None
+        if isinstance(source, Mapping) and source.get("finished"):
+            return source.get("file"), str(source["finished"])
+        return (self.path.name if self.path else None), self.finished
+
     def failures(self, *, strict: bool = False) -> list[CaseResult]:
         """Cases that make the run fail: a broken fix, a crash, a timeout, and with `strict` any drift."""
         return [c for c in self.cases if c.outcome.fails_run or (strict and c.outcome.is_drift)]

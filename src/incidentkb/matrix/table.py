@@ -3,13 +3,15 @@
 Built from results files only, so `nox -s regressions` prints it at the end of a run and the site can render the
 same table from the committed results. Columns are numbered (`c1`, `c2`, ...) with a legend, since a cell's id is
 too wide for a column head. An incident that a cell left to an earlier cell of the same dependency versions shows
-`= c1`; a cell the host could not run is listed under the table with its reason, never dropped.
+`= c1`; a cell the host could not run is listed under the table with its reason, never dropped. The last column,
+`run`, is the date of the run(s) behind the row's verdicts: a verdict reused from a stored run (`matrix.reuse`)
+keeps that run's date, so a table of today can show a verdict of last week, and says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from incidentkb.matrix.axes import Cell
 from incidentkb.matrix.results_files import CellResult, stack_note
@@ -36,6 +38,8 @@ class Table:
     entries: Mapping[tuple[Row, int], str]
     """(row, column index) -> text."""
     not_run: Mapping[Cell, str]
+    dates: Mapping[Row, str] = field(default_factory=dict)
+    """The date (or `first..last`) of the runs behind each row's verdicts."""
 
     def column_name(self, index: int) -> str:
         return f"c{index + 1}"
@@ -78,25 +82,36 @@ def build(results: Iterable[CellResult], not_run: Mapping[Cell, str] | None = No
                 entries[row, index] = f"= c{column_of[by] + 1}" if by in column_of else f"= {by}"
             else:
                 entries[row, index] = NOT_IN_RUN
-    return Table(results, ordered, entries, dict(not_run or {}))
+    return Table(results, ordered, entries, dict(not_run or {}), _dates(results, ordered))
+
+
+def _dates(results: tuple[CellResult, ...], rows: tuple[Row, ...]) -> dict[Row, str]:
+    """Each row's run date(s): of the runs that produced its outcomes, a reused one's own date included."""
+    dates: dict[Row, str] = {}
+    for row in rows:
+        days = sorted({r.run_of(row.incident)[1][:10] for r in results
+                       if any(c.incident == row.incident and c.name == row.case for c in r.cases)})
+        dates[row] = "" if not days else days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
+    return dates
 
 
 def _grid(table: Table) -> tuple[list[str], list[list[str]]]:
-    head = ["incident / case (role)"] + [table.column_name(i) for i in range(len(table.results))]
+    head = ["incident / case (role)"] + [table.column_name(i) for i in range(len(table.results))] + ["run"]
     lines: list[list[str]] = []
     incident = None
     for row in table.rows:
         if row.incident != incident:
             incident = row.incident
-            lines.append([incident] + [""] * len(table.results))
-        lines.append([f"  {row.case} ({row.role})"] + [table.entries[row, i] for i in range(len(table.results))])
+            lines.append([incident] + [""] * (len(table.results) + 1))
+        lines.append([f"  {row.case} ({row.role})"] + [table.entries[row, i] for i in range(len(table.results))]
+                     + [table.dates.get(row, "")])
     return head, lines
 
 
 def _legend(table: Table) -> list[str]:
     lines = []
     for index, result in enumerate(table.results):
-        where = f"  ({result.path.name})" if result.path else ""
+        where = f"  ({result.path.name})" if result.path else "  (nothing ran: every verdict reused)" if result.data.get("fingerprint") else ""
         note = stack_note(result.data)
         lines.append(f"{table.column_name(index)}  {result.cell}{where}" + (f"  [{note}]" if note else ""))
     return lines
