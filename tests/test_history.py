@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from incidentkb.matrix.axes import Cell
-from incidentkb.matrix.history import broken_fixes, history, newest, render
+from incidentkb.results.history import broken_fixes, history, newest, render
 from incidentkb.matrix.results_files import SCHEMA, read_all, write
 from incidentkb.verdict.outcomes import Outcome
 

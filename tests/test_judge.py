@@ -9,6 +9,7 @@ import pytest
 from incidentkb.check.agreement import depends_on_problems, known_libraries
 from incidentkb.matrix.axes import load_matrix
 from incidentkb.records.reader import load_record, read_record
+from incidentkb.results.runs import Case
 from incidentkb.verdict.judge import CellFacts, judge
 from incidentkb.verdict.outcomes import DECISIONS, OUTCOMES, Observed, Outcome, Role, decide
 
@@ -41,7 +42,7 @@ def entry(name: str, role: str, outcome: str, error: dict | None = None) -> dict
 ])
 def test_a_stored_observation_is_judged_with_the_record_of_today(case: dict, gpus: int, expected: Outcome,
                                                                  note: str | None) -> None:
-    verdict = judge(case, BATCH, CellFacts(gpus=gpus, versions={}))
+    verdict = judge(Case.from_dict(case), BATCH, CellFacts(gpus=gpus, versions={}))
     assert verdict.outcome is expected
     assert (verdict.note is None) if note is None else (note in (verdict.note or ""))
 
@@ -66,7 +67,6 @@ def test_a_misspelt_dependency_is_refused_with_a_did_you_mean(tmp_path: Path) ->
 
 def test_a_measured_symptom_is_judged_against_todays_threshold() -> None:
     from incidentkb.records.reader import load_record
-    from incidentkb.verdict.judge import CellFacts, judge
     from incidentkb.verdict.outcomes import Outcome
 
     record = load_record(Path(__file__).resolve().parents[1] / "incidents" /
@@ -74,12 +74,12 @@ def test_a_measured_symptom_is_judged_against_todays_threshold() -> None:
     case = {"nodeid": "regressions/test_stylegan_generation_leak.py::test_symptom_memory_grows_without_no_grad[cpu]",
             "role": "symptom", "outcome": "reproduces",
             "observation": {"error": None, "values": {"growth_per_call_bytes": 1000}, "notes": []}}
-    verdict = judge(case, record, CellFacts(gpus=0, versions={}))
+    verdict = judge(Case.from_dict(case), record, CellFacts(gpus=0, versions={}))
     assert verdict.outcome is Outcome.no_longer_reproduces
     assert verdict.note == ("measured 1000 bytes; the record's symptom is memory left behind per image-test "
                             "generator call above 262,144 bytes")
     case["observation"]["values"]["growth_per_call_bytes"] = 9_900_000
-    assert judge(case, record, CellFacts(gpus=0, versions={})).outcome is Outcome.reproduces
+    assert judge(Case.from_dict(case), record, CellFacts(gpus=0, versions={})).outcome is Outcome.reproduces
 
 
 def test_a_package_the_record_requires_may_be_named_in_depends_on(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ the torch build, the host) and asserts which incidents the decision runs; the po
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -173,13 +174,16 @@ def test_the_code_part_covers_the_plugin_and_what_it_imports_not_the_site() -> N
     assert not {f for f in files if f.startswith(("site/", "check/")) or f in ("cli.py", "matrix/table.py")}
 
 
-def test_editing_the_plugin_changes_the_code_part(tmp_path: Path) -> None:
+def test_editing_the_plugin_changes_the_code_part_and_rewording_it_does_not(tmp_path: Path) -> None:
     package = tmp_path / "src" / "incidentkb"
     shutil.copytree(REPO / "src" / "incidentkb", package, ignore=shutil.ignore_patterns("__pycache__"))
     before = fingerprint.code_hash(package, tmp_path / "pyproject.toml")
     (package / "site" / "plots.py").write_text((package / "site" / "plots.py").read_text() + "# the site\n")
     assert fingerprint.code_hash.__wrapped__(package, tmp_path / "pyproject.toml") == before
-    (package / "plugin" / "wording.py").write_text((package / "plugin" / "wording.py").read_text() + "# edited\n")
+    wording = package / "plugin" / "wording.py"
+    wording.write_text(wording.read_text().replace('"""', '"""Reworded. ', 1) + "# a comment\n")
+    assert fingerprint.code_hash.__wrapped__(package, tmp_path / "pyproject.toml") == before
+    wording.write_text(wording.read_text() + "EDITED = True\n")
     assert fingerprint.code_hash.__wrapped__(package, tmp_path / "pyproject.toml") != before
 
 
@@ -237,3 +241,15 @@ def test_only_committed_unmodified_results_feed_reuse(tmp_path: Path) -> None:
     write(_results(CELL, "2026-12-03T10:00:00+00:00", fp), folder)  # a run nobody committed
     changed.write_text(changed.read_text().replace("holds", "BROKEN"))
     assert reuse.committed_paths(tmp_path) == [kept]
+
+
+def test_the_site_dates_a_reused_verdict_by_its_own_run(tmp_path: Path) -> None:
+    from incidentkb.results.runs import Run
+    from incidentkb.site.sources import _runs_of
+
+    fp = Fingerprint("R", "C", "L", "T", "H")
+    data = {**_results(CELL, "2026-12-05T00:00:00+00:00", fp),
+            "incidents": {"ran": [], "reused": {"a": {"file": "20261201T100000Z_x.json", "finished": "2026-12-01T10:00:00+00:00"}}}}
+    stored = Run.from_dict(data, Path("new.json"))
+    (run,) = _runs_of(stored, dt.datetime(2026, 12, 5, tzinfo=dt.timezone.utc))
+    assert (run.date, run.source) == ("2026-12-01", "20261201T100000Z_x.json")

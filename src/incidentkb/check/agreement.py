@@ -15,7 +15,7 @@ from pathlib import Path
 
 from incidentkb.host.versions import canonical_name
 from incidentkb.matrix.axes import Cell, Matrix
-from incidentkb.matrix.results_files import CellResult
+from incidentkb.results.runs import Run
 from incidentkb.records.reader import Problem, RecordFile
 from incidentkb.records.schema import Incident
 from incidentkb.records.wording import did_you_mean
@@ -79,12 +79,12 @@ def _expected(role_text: str, stated: str | None) -> Outcome:
     return Outcome(stated) if stated else DECISIONS[parse_role(role_text)[0], Observed.as_recorded]
 
 
-def _newest_runs(results: Sequence[CellResult], records: Mapping[str, Incident]) -> dict[tuple[str, str], list]:
+def _newest_runs(results: Sequence[Run], records: Mapping[str, Incident]) -> dict[tuple[str, str], list]:
     """(incident, case function) -> [(cell, outcome, results file, torch)] of the newest judged run in each cell."""
     newest: dict[tuple[str, str, Cell], tuple[str, Outcome, Path | None, str | None]] = {}
     for result in results:
         judged = result.judged(records)
-        torch = (result.data.get("versions") or {}).get("torch")
+        torch = result.versions.get("torch")
         for case in judged.cases:
             key = (case.incident, case.function, result.cell)
             if key not in newest or newest[key][0] <= result.finished:
@@ -96,7 +96,7 @@ def _newest_runs(results: Sequence[CellResult], records: Mapping[str, Incident])
     return runs
 
 
-def stated_result_problems(records: Sequence[RecordFile], results: Sequence[CellResult], root: Path) -> list[Problem]:
+def stated_result_problems(records: Sequence[RecordFile], results: Sequence[Run], root: Path) -> list[Problem]:
     """A problem for each case whose newest runs closest to the original environment disagree with its record."""
     valid = {r.incident.id: r for r in records if r.incident is not None}
     runs = _newest_runs(results, {i: r.incident for i, r in valid.items() if r.incident is not None})

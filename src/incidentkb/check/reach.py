@@ -25,6 +25,7 @@ from incidentkb.host.versions import canonical_name, version_satisfies
 from incidentkb.matrix.axes import MATRIX_FILE, Matrix, pinned_version
 from incidentkb.records.reader import Problem, RecordFile
 from incidentkb.records.schema import Applicability, requirement_name
+from incidentkb.results.runs import Run
 
 __all__ = ["Needs", "Offer", "Reach", "offer_of", "needs_in", "unmet_reach", "unverifiable_note", "reach_problems"]
 
@@ -70,11 +71,6 @@ def _hardware_seen(gpus: Sequence[GpuFacts], capability: str | None, memory: str
     return any(not gpu_conditions.unmet([gpu], compute_capability=capability, gpu_memory_gb=memory) for gpu in gpus)
 
 
-def _hardware_words(capability: str | None, memory: str | None) -> str:
-    parts = [f"compute capability {capability}" if capability else "", f"{memory} GiB" if memory else ""]
-    return "a GPU of " + " and ".join(p for p in parts if p)
-
-
 def unmet_reach(needs: Needs, applies: Applicability | None, offer: Offer, required: Iterable[str] = ()) -> Reach:
     """Why no cell of the matrix can run (or show) a case, each reason worded with its remedy.
 
@@ -99,7 +95,7 @@ def unmet_reach(needs: Needs, applies: Applicability | None, offer: Offer, requi
                           f"{', '.join(sorted(offer.pins[key]))})")
     if needs.compute_capability or needs.gpu_memory_gb:
         if not _hardware_seen(offer.gpus_seen, needs.compute_capability, needs.gpu_memory_gb):
-            words = _hardware_words(needs.compute_capability, needs.gpu_memory_gb)
+            words = gpu_conditions.condition_words(needs.compute_capability, needs.gpu_memory_gb)
             stated = applies is not None and applies.hardware
             if not stated:
                 errors.append(f"{words} (its needs marker), which no GPU of the committed results has; say so in "
@@ -107,16 +103,16 @@ def unmet_reach(needs: Needs, applies: Applicability | None, offer: Offer, requi
     note = None
     if applies is not None and applies.hardware and not _hardware_seen(
             offer.gpus_seen, applies.compute_capability, applies.gpu_memory_gb):
-        note = f"{_hardware_words(applies.compute_capability, applies.gpu_memory_gb)} ({applies.why})"
+        note = f"{gpu_conditions.condition_words(applies.compute_capability, applies.gpu_memory_gb)} ({applies.why})"
     return Reach(tuple(errors), note)
 
 
 def unverifiable_note(reach: Reach) -> str | None:
     """The words `check` and the incident's page use for a case no cell of the matrix can show."""
-    return f"verifiable on no cell of this matrix: needs {reach.unverifiable}" if reach.unverifiable else None
+    return f"{gpu_conditions.NOWHERE}{reach.unverifiable}" if reach.unverifiable else None
 
 
-def offer_of(matrix: Matrix, project: Mapping[str, Any], results: Iterable[Mapping[str, Any]]) -> Offer:
+def offer_of(matrix: Matrix, project: Mapping[str, Any], results: Iterable[Run]) -> Offer:
     """What the matrix offers, from its axes, the project's `pyproject.toml` data and the committed results."""
     packages = {"torch"}
     pins: dict[str, set[str]] = {}
@@ -133,9 +129,9 @@ def offer_of(matrix: Matrix, project: Mapping[str, Any], results: Iterable[Mappi
     wanted = (project.get("project") or {}).get("optional-dependencies", {}).get("regressions", [])
     packages.update(requirement_name(text) for text in wanted)
     gpus: list[GpuFacts] = []
-    for data in results:
-        packages.update(canonical_name(name) for name in (data.get("packages") or {}))
-        gpus.extend(gpu_conditions.gpus_from_results(data.get("host")))
+    for run in results:
+        packages.update(canonical_name(name) for name in run.packages)
+        gpus.extend(run.host.gpus)
     return Offer(max((g.count for g in matrix.gpus), default=0), frozenset(packages),
                  {name: frozenset(v) for name, v in pins.items() if name not in resolved}, tuple(dict.fromkeys(gpus)))
 

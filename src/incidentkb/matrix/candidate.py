@@ -23,7 +23,7 @@ from typing import Any
 
 from incidentkb.host.versions import canonical_name
 from incidentkb.matrix.axes import Cell, Matrix, Stack, version_key
-from incidentkb.matrix.results_files import CellResult
+from incidentkb.results.runs import Run
 from incidentkb.matrix.session_args import SessionArgsError, SessionParser
 from incidentkb.verdict.outcomes import Outcome
 
@@ -223,10 +223,10 @@ def cell_for(matrix: Matrix, options: Options) -> tuple[Matrix, Cell]:
 _QUESTION = {"symptom": "the bug", "fix": "the fix", "attempt": "a failed attempt", "smoke": "the setup"}
 
 
-def summary(result: CellResult) -> str:
+def summary(result: Run) -> str:
     """One screen: a line per incident, its cases' outcomes by role, then the verdict on fixes and bugs.
 
-    `result` should be judged (`CellResult.judged(records)`), as everything shown to a user is.
+    `result` should be judged (`Run.judged(records)`), as everything shown to a user is.
     """
     by_incident: dict[str, list[str]] = {}
     broken = reproduces = 0

@@ -9,8 +9,9 @@ The parts, each a hash or a short string so that the log can say which one chang
   cases read the symptom's signatures and thresholds through `incident_record`; the record's prose does not
   change an outcome, and verdicts are judged anew from the records whenever results are read);
 - `code`: incidentkb's code that runs a regression: the pytest plugin and every module it imports, the module
-  that makes the cell's pytest command, and pyproject.toml; a hash of the code, not its version number (the
-  site, `check`, the table and the command line are left out: they never touch a run);
+  that makes the cell's pytest command, and pyproject.toml; a hash of the code (its syntax tree: a reworded
+  docstring or comment re-runs nothing), not its version number (the site, `check`, the table and the command
+  line are left out: they never touch a run);
 - `lock`: the exact versions the cell's environment holds (`matrix.locks`), not the stack's id;
 - `torch`: the torch build: its version with its local tag (`2.13.0+cpu`) and where it comes from;
 - `host`: the host's class: on a GPU cell the GPUs the cell sees (model and count), the driver and the CUDA the
@@ -158,11 +159,23 @@ def code_files(package: Path) -> list[Path]:
     return sorted(seen)
 
 
+def _code_digest(path: Path) -> str:
+    """A module's code without its docstrings and comments (its syntax tree): rewording one re-runs nothing."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
 @functools.lru_cache(maxsize=4)
 def code_hash(package: Path, pyproject: Path) -> str:
-    """The `code` part: a hash of `code_files` and of pyproject.toml (the project's dependencies, its plugin)."""
+    """The `code` part: a hash of `code_files` (their code, not their docstrings or comments) and of
+    pyproject.toml (the project's dependencies, its pytest plugin)."""
     files = code_files(package)
-    digests = _files_digest(package.parent, files)
+    digests = {str(p.relative_to(package.parent)): _code_digest(p) for p in files}
     if pyproject.is_file():
         digests["pyproject.toml"] = hashlib.sha256(pyproject.read_bytes()).hexdigest()
     return digest_of(digests)

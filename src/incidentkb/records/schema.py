@@ -377,19 +377,12 @@ class Applicability(_Model):
     """Why the claim cannot be shown elsewhere; shown with every *not applicable*, and by `incidentkb check` for a
     case that no cell of the matrix can show (hardware the matrix does not have)."""
 
-    @field_validator("compute_capability")
+    @field_validator("compute_capability", "gpu_memory_gb")
     @classmethod
-    def _capability_range(cls, value: Optional[str]) -> Optional[str]:
+    def _hardware_range(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        check = check_compute_capability if info.field_name == "compute_capability" else check_memory
         try:
-            return None if value is None else check_compute_capability(value)
-        except ConditionError as exc:
-            raise ValueError(str(exc)) from None
-
-    @field_validator("gpu_memory_gb")
-    @classmethod
-    def _memory_range(cls, value: Optional[str]) -> Optional[str]:
-        try:
-            return None if value is None else check_memory(value)
+            return None if value is None else check(value)
         except ConditionError as exc:
             raise ValueError(str(exc)) from None
 

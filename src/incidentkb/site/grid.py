@@ -1,9 +1,10 @@
 """The answer grid at the top of an incident page: torch x stack x GPUs, a mark per case, open to what was seen.
 
 A visitor comes with one question: on my versions, is the bug there and does the fix hold? The grid answers it
-before anything else: a row per stack (with what the stack installs, spelled out), a column per torch and GPU
-count, and in each cell the symptom's mark then the fix's (and the smoke case's, where there is one). Every
-mark is a `<details>`: a click or a tap opens what that run saw, in plain text (`incidentkb.site.evidence`),
+before anything else, on the incident's own axes (`own_axes`): a row per stack where its `depends_on` says stacks
+matter (with what the stack installs, spelled out) and per version of each package it `requires`, a column per GPU
+count and torch where torch matters, and in each cell the symptom's mark then the fix's (and the smoke case's,
+where there is one). Every mark is a `<details>`: a click or a tap opens what that run saw, in plain text (`incidentkb.site.evidence`),
 and since when the outcome has been what it is. Written in Python, like the big tables (`table_bodies`).
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 import html
 from markupsafe import Markup
 
-from incidentkb.site.case_runs import Cell, Entry, axis_words, version_key
+from incidentkb.site.case_runs import Cell, Entry, axis_words
+from incidentkb.site.own_axes import own_axes
 from incidentkb.site.marks import COPY, NOT_IN_RESULTS, Mark, legend, mark_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase, history_phrase
 from incidentkb.verdict.outcomes import Outcome
@@ -38,20 +40,13 @@ def pop_text(entry: Entry) -> str:
     return "\n".join(parts)
 
 
-def _columns(kb: KnowledgeBase) -> list[tuple[str, int]]:
-    return sorted({(c.torch, c.gpus) for c in kb.cells}, key=lambda t: (t[1], t[0] == "installed", version_key(t[0])))
-
-
-def _stacks(kb: KnowledgeBase) -> list[str]:
-    return sorted({c.stack for c in kb.cells}, key=version_key, reverse=True)
-
-
-def _mark(item: IncidentStanding, kb: KnowledgeBase, cell: Cell, role: str, entry: Entry) -> str:
+def _mark(item: IncidentStanding, kb: KnowledgeBase, cell: Cell, entry: Entry, role: str) -> str:
     mark: Mark = mark_of(entry.outcome)
     copy = entry.covered_by is not None
     history_cell = entry.covered_by or cell
     since = history_phrase(kb.history.get((item.id, str(history_cell), role), ()))
-    where = f"torch {kb.torch_of(cell)} · stack {cell.stack} · {axis_words(cell, 'gpus')}"
+    where = f"torch {kb.torch_of(cell)} · stack {cell.stack} · {axis_words(cell, 'gpus')}" + "".join(
+        f" · {name} {version}" for name, version in cell.requires)
     label = f"{role}: {entry.label}"
     copied = (f'<span class="ikb-pop-copy">same as {html.escape(str(entry.covered_by))}: that cell\'s run '
               "(same versions of what the incident depends on)</span>" if copy else "")
@@ -61,33 +56,54 @@ def _mark(item: IncidentStanding, kb: KnowledgeBase, cell: Cell, role: str, entr
             f'<span>{html.escape(since)}</span><pre>{html.escape(pop_text(entry), quote=False)}</pre></div></details>')
 
 
-def answer_grid(item: IncidentStanding, kb: KnowledgeBase) -> Markup:
-    """The grid: a row per stack, a column per (torch, GPUs), the marks of `GRID_ROLES` in each cell."""
-    columns, stacks = _columns(kb), _stacks(kb)
-    cells = {(c.torch, c.gpus, c.stack): c for c in kb.cells}
-    first = {(c.torch, c.gpus): c for c in reversed(kb.cells)}
-    roles = [r for r in GRID_ROLES if any(c.role == r for c in item.columns)]
-    head = "".join(f'<th scope="col">torch {html.escape(kb.torch_of(first[col]))}<small>{axis_words(first[col], "gpus")}</small></th>'
-                   for col in columns)
+def _heads(item: IncidentStanding, kb: KnowledgeBase) -> tuple[list[str], list[str]]:
+    """The row and column headings of the incident's own axes (`incidentkb.site.own_axes`)."""
+    axes = own_axes(item.incident)
+    first_col = {axes.column(c): c for c in reversed(item.cells)}
+    cols = []
+    for column in axes.columns(item.cells):
+        torch = f"torch {kb.torch_of(first_col[column])}" if column[0] else "any torch"
+        cols.append(f'<th scope="col">{html.escape(torch)}<small>{axis_words(first_col[column], "gpus")}</small></th>')
     rows = []
-    for stack in stacks:
-        words = kb.stack_versions.get(stack, "")
-        out = [f'<tr><th scope="row">stack {html.escape(stack)}<small>{html.escape(words)}</small></th>']
-        for torch, gpus in columns:
-            cell = cells.get((torch, gpus, stack))
-            if cell is None:
-                out.append('<td class="ikb-nocell" title="not a cell of the matrix"></td>')
-                continue
-            marks = []
-            for role in roles:
-                entry = item.entries.get((cell, role))
-                if entry is not None:
-                    marks.append(_mark(item, kb, cell, role, entry))
+    for stack, requires in axes.rows(item.cells):
+        own = ", ".join(f"{name} {version}" for name, version in requires)
+        if stack:
+            words = " · ".join(w for w in (own, kb.stack_versions.get(stack, "")) if w)
+            rows.append(f'stack {html.escape(stack)}<small>{html.escape(words)}</small>')
+        else:
+            rows.append(f'{html.escape(own or "any stack")}<small>its outcome depends on no stack</small>')
+    return rows, cols
+
+
+def _entry(item: IncidentStanding, cells: list[Cell], role: str) -> tuple[Cell, Entry] | None:
+    """The entry a grid cell shows: a cell's own run before a copy of another's."""
+    found = [(cell, entry) for cell in cells if (entry := item.entries.get((cell, role))) is not None]
+    return min(found, key=lambda pair: pair[1].covered_by is not None, default=None)
+
+
+def answer_grid(item: IncidentStanding, kb: KnowledgeBase) -> Markup:
+    """The grid of the incident's own axes: a row per stack where stacks matter (and per version of what it
+    requires), a column per GPU count (and torch where it matters), the marks of `GRID_ROLES` in each cell."""
+    if not item.cells:
+        return Markup('<p class="ikb-grid-empty">No run of this incident in the results yet.</p>')
+    axes = own_axes(item.incident)
+    roles = [r for r in GRID_ROLES if any(c.role == r for c in item.columns)]
+    row_heads, col_heads = _heads(item, kb)
+    by_place: dict[tuple[object, object], list[Cell]] = {}
+    for cell in item.cells:
+        by_place.setdefault((axes.row(cell), axes.column(cell)), []).append(cell)
+    rows = []
+    for row, head in zip(axes.rows(item.cells), row_heads):
+        out = [f'<tr><th scope="row">{head}</th>']
+        for column in axes.columns(item.cells):
+            cells = by_place.get((row, column), [])
+            marks = [_mark(item, kb, *found, role) for role in roles if (found := _entry(item, cells, role))]
             out.append(f"<td>{''.join(marks)}</td>" if marks else
                        f'<td class="ikb-empty" title="{html.escape(NOT_IN_RESULTS.words)}"></td>')
         rows.append("".join(out) + "</tr>")
     return Markup(f'<div class="ikb-grid-wrap"><table class="ikb-grid"><thead><tr><th scope="col">'
-                  f'{" · ".join(roles)} in each cell</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+                  f'{" · ".join(roles)} in each cell</th>{"".join(col_heads)}</tr></thead><tbody>{"".join(rows)}'
+                  '</tbody></table></div>')
 
 
 def grid_legend(item: IncidentStanding, kb: KnowledgeBase) -> Markup:
@@ -95,7 +111,7 @@ def grid_legend(item: IncidentStanding, kb: KnowledgeBase) -> Markup:
     roles = [r for r in GRID_ROLES if any(c.role == r for c in item.columns)]
     shown: list[Outcome] = []
     copies = empty = False
-    for cell in kb.cells:
+    for cell in item.cells:
         found = False
         for role in roles:
             entry = item.entries.get((cell, role))

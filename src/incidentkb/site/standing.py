@@ -338,6 +338,9 @@ class KnowledgeBase:
     """For cells whose versions were chosen when they ran (`latest`, candidates): what they were (results files)."""
     windows: dict[str, list[Any]] = field(default_factory=dict)
     """Version windows found by bisections (`site.windows.Window`), by incident id."""
+    matrix: Any = None
+    """The declared matrix (`regressions/matrix.toml`, an `incidentkb.matrix.axes.Matrix`), for the pins of each
+    incident's run-locally commands; None where the site has none."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
 
     def torch_of(self, cell: Cell) -> str:

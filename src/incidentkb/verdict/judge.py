@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from incidentkb.host import gpu_conditions
 from incidentkb.host.gpu_conditions import GpuFacts
@@ -28,7 +28,7 @@ from incidentkb.verdict.outcomes import Outcome, Role, parse_role
 if TYPE_CHECKING:
     from incidentkb.records.schema import Applicability, Incident, RegressionCase
 
-__all__ = ["CellFacts", "Verdict", "judge", "unmet_applicability"]
+__all__ = ["CellFacts", "StoredCase", "Verdict", "judge", "unmet_applicability"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,20 @@ class CellFacts:
     hardware: tuple[GpuFacts, ...] = ()
     """The GPUs the cell's pytest saw (compute capability, memory), for `applies_when`'s hardware conditions."""
 
-    @classmethod
-    def from_results(cls, data: Mapping[str, Any]) -> "CellFacts":
-        """From a results file's content: the cell's GPU count, the versions its environment had and its GPUs."""
-        axes = data.get("axes") if isinstance(data.get("axes"), Mapping) else {}
-        versions = data.get("versions") if isinstance(data.get("versions"), Mapping) else {}
-        hardware = gpu_conditions.gpus_from_results(data.get("host")) if int(axes.get("gpus", 0) or 0) else ()
-        return cls(gpus=int(axes.get("gpus", 0) or 0), versions=dict(versions), hardware=hardware)
+
+class StoredCase(Protocol):
+    """What judging reads of a case as a run stored it (`incidentkb.results.runs.Case` is one)."""
+
+    @property
+    def as_stored(self) -> Outcome: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def function(self) -> str: ...
+    @property
+    def error(self) -> ErrorInfo | None: ...
+    @property
+    def values(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -79,25 +86,12 @@ def _entry(record: Incident, name: str) -> RegressionCase | None:
     return next((case for case in record.regression.cases if case.name == name), None)
 
 
-def _error(case: Mapping[str, Any]) -> ErrorInfo | None:
-    observation = case.get("observation")
-    error = observation.get("error") if isinstance(observation, Mapping) else None
-    if not isinstance(error, Mapping) or not isinstance(error.get("frames", []), list):
-        return None
-    try:
-        return ErrorInfo.from_dict(error)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _measured_value(case: Mapping[str, Any], name: str) -> float | None:
-    observation = case.get("observation")
-    values = observation.get("values") if isinstance(observation, Mapping) else None
-    value = values.get(name) if isinstance(values, Mapping) else None
+def _measured_value(case: StoredCase, name: str) -> float | None:
+    value = case.values.get(name)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _symptom(stored: Outcome, case: Mapping[str, Any], record: Incident) -> Verdict:
+def _symptom(stored: Outcome, case: StoredCase, record: Incident) -> Verdict:
     """A symptom that saw an error reproduces only if the error is the recorded one; a measured one only past
     today's threshold (a stored run that passed an older, looser threshold no longer reproduces)."""
     measured = record.symptom.measured
@@ -106,7 +100,7 @@ def _symptom(stored: Outcome, case: Mapping[str, Any], record: Incident) -> Verd
             and not measured.shows_symptom(value):
         return Verdict(Outcome.no_longer_reproduces,
                        f"measured {value:g} {measured.unit}; the record's symptom is {measured.sentence()}")
-    error = _error(case)
+    error = case.error
     if stored not in (Outcome.reproduces, Outcome.changed) or error is None:
         return Verdict(stored)
     if any_matches(record.symptom.signatures, error):
@@ -118,19 +112,18 @@ def _symptom(stored: Outcome, case: Mapping[str, Any], record: Incident) -> Verd
     return Verdict(Outcome.changed, note)
 
 
-def judge(case: Mapping[str, Any], record: Incident | None, cell: CellFacts) -> Verdict:
-    """The verdict on one case entry of a results file (as `results_files` stores it) in the cell `cell`."""
-    stored = Outcome(case["outcome"])
+def judge(case: StoredCase, record: Incident | None, cell: CellFacts) -> Verdict:
+    """The verdict on one case of a run (as its results file stores it) in the cell `cell`."""
+    stored = case.as_stored
     if record is None or stored.fails_run or stored in (Outcome.not_run, Outcome.not_applicable):
         return Verdict(stored)
-    name = str(case.get("nodeid", "")).rsplit("::", 1)[-1].split("[", 1)[0]
-    entry = _entry(record, name)
+    entry = _entry(record, case.function)
     if entry is not None and entry.applies_when is not None:
         missing = unmet_applicability(entry.applies_when, cell.gpus, cell.versions, cell.hardware)
         if missing:
             return Verdict(Outcome.not_applicable, f"{entry.applies_when.why} (needs {'; '.join(missing)})")
     try:
-        role, _ = parse_role(str(case.get("role", "")))
+        role, _ = parse_role(case.role)
     except ValueError:
         return Verdict(stored)
     if role is Role.symptom:

@@ -1,7 +1,7 @@
 """What changed: for each cell, every case whose outcome differs from the run before, since when, and the error seen.
 
 Results files are never overwritten, so a cell's files are its history. Each run is judged anew against today's
-records (`CellResult.judged`) before runs are compared, so a corrected record never shows up as a change of
+records (`Run.judged`) before runs are compared, so a corrected record never shows up as a change of
 behaviour. A case is compared between two runs only where both ran it (a case skipped for unmet needs, `not run`,
 or deselected, says nothing about the libraries). `nox -s changes` prints the newest change of each cell and fails
 when a fix broke, so a scheduled run of `latest` can raise the alarm; the site shows each cell's whole history.
@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from incidentkb.matrix.axes import Cell, cell_key
-from incidentkb.matrix.results_files import CellResult
-from incidentkb.verdict.outcomes import Outcome
+from incidentkb.results.cells import Cell, cell_key
+from incidentkb.results.runs import Run
+from incidentkb.verdict.outcomes import LEVEL_RANK, Outcome
 
 if TYPE_CHECKING:
     from incidentkb.records.schema import Incident
 
-__all__ = ["Change", "history", "newest", "broken_fixes", "render"]
+__all__ = ["Change", "history", "newest", "broken_fixes", "render", "role_outcomes"]
 
 
 @dataclass(frozen=True)
@@ -51,37 +51,20 @@ class Change:
         return self.role.startswith("fix") and self.after.fails_run and not self.before.fails_run
 
 
-def _error(data: Mapping[str, Any], nodeid: str) -> str | None:
-    for stored in data.get("cases", []):
-        if isinstance(stored, Mapping) and stored.get("nodeid") == nodeid:
-            error = (stored.get("observation") or {}).get("error")
-            if isinstance(error, Mapping) and (error.get("type") or error.get("message")):
-                kind = str(error.get("type") or "").rsplit(".", 1)[-1]
-                message = (str(error.get("message") or "").strip().splitlines() or [""])[0][:300]
-                return f"{kind}: {message}" if kind else message
-    return None
-
-
-def _version_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
-    before, after = old.get("versions") or {}, new.get("versions") or {}
-    return tuple(f"{name} {before.get(name)} -> {after.get(name)}" for name in sorted(set(before) | set(after))
-                 if before.get(name) != after.get(name))
-
-
-def history(results: Iterable[CellResult], records: Mapping[str, Incident]) -> dict[Cell, list[Change]]:
+def history(results: Iterable[Run], records: Mapping[str, Incident]) -> dict[Cell, list[Change]]:
     """Every outcome change of every cell, oldest first, each run judged against `records` before comparing.
 
-    `results` are the results files as `results_files.read_all` reads them (any order); cells without a change
+    `results` are the results files as `results.runs.read_all` reads them (any order); cells without a change
     are left out. A case is followed from run to run of its cell: a change is reported in the first run with the
     new outcome (`since`), compared with the case's previous run in that cell (runs that left the case out are
     skipped over, not counted as a change).
     """
-    by_cell: dict[Cell, list[CellResult]] = defaultdict(list)
+    by_cell: dict[Cell, list[Run]] = defaultdict(list)
     for result in results:
         by_cell[result.cell].append(result)
     out: dict[Cell, list[Change]] = {}
     for cell in sorted(by_cell, key=cell_key):
-        last: dict[tuple[str, str], tuple[Outcome, CellResult]] = {}
+        last: dict[tuple[str, str], tuple[Outcome, Run]] = {}
         changes: list[Change] = []
         for run in sorted(by_cell[cell], key=lambda r: r.finished):
             judged = run.judged(records)
@@ -95,8 +78,8 @@ def history(results: Iterable[CellResult], records: Mapping[str, Incident]) -> d
                         cell=cell, incident=case.incident, case=case.name, role=case.role, before=previous[0],
                         after=case.outcome, since=run.finished, since_file=run.path.name if run.path else None,
                         previous_file=previous[1].path.name if previous[1].path else None,
-                        error=_error(run.data, case.nodeid) or case.detail,
-                        versions=_version_changes(previous[1].data, run.data),
+                        error=case.error_line or case.detail,
+                        versions=previous[1].versions.changes(run.versions),
                     ))
                 last[key] = (case.outcome, run)
         if changes:
@@ -104,7 +87,18 @@ def history(results: Iterable[CellResult], records: Mapping[str, Incident]) -> d
     return out
 
 
-def newest(changes: Mapping[Cell, list[Change]], results: Iterable[CellResult]) -> dict[Cell, list[Change]]:
+def role_outcomes(run: Run) -> dict[tuple[str, str], Outcome]:
+    """The outcome of each (incident, role) in a judged run: the most telling of its cases and variants."""
+    outcomes: dict[tuple[str, str], Outcome] = {}
+    for case in run.incident_cases:
+        key = (case.incident, case.role)
+        kept = outcomes.get(key)
+        if kept is None or LEVEL_RANK[case.outcome.level] > LEVEL_RANK[kept.level]:
+            outcomes[key] = case.outcome
+    return outcomes
+
+
+def newest(changes: Mapping[Cell, list[Change]], results: Iterable[Run]) -> dict[Cell, list[Change]]:
     """Of each cell's changes, those its newest run brought (the newest result compared with the previous one)."""
     latest: dict[Cell, str] = {}
     for result in results:
