@@ -20,6 +20,7 @@ from incidentkb.match.signatures import ErrorInfo
 from incidentkb.results.cells import Cell, MatrixError, cell_key
 from incidentkb.results.files import RESULTS_DIR, SCHEMA, ResultsError, read_json, read_text, result_paths
 from incidentkb.verdict.judge import CellFacts, judge
+from incidentkb.verdict.needed import Judged, in_context, symptom_in_cell
 from incidentkb.verdict.outcomes import Outcome
 
 if TYPE_CHECKING:
@@ -256,11 +257,15 @@ class Run:
     def judged(self, records: Mapping[str, Incident]) -> "Run":
         """This run with each case's verdict derived anew from what the file stores and the records as they are.
 
-        The file is not changed: a corrected record or a new rule re-judges every committed run when it is read.
+        Each case is judged on its own, then a fix or failed attempt against its incident's symptom in this same
+        run (`incidentkb.verdict.needed`). The file is not changed: a corrected record or a new rule re-judges
+        every committed run when it is read.
         """
-        facts, cases = self.facts, []
-        for case in self.cases:
-            verdict = judge(case, records.get(case.incident), facts)
+        facts = self.facts
+        alone = [Judged(c.incident, c.role, c.variant, judge(c, records.get(c.incident), facts)) for c in self.cases]
+        cases = []
+        for case, judged in zip(self.cases, alone):
+            verdict = in_context(judged, symptom_in_cell(alone, case.incident, case.variant))
             detail = "; ".join(filter(None, (verdict.note, case.detail))) or None
             cases.append(dataclasses.replace(case, outcome=verdict.outcome, detail=detail, stored=case.as_stored))
         return dataclasses.replace(self, cases=tuple(cases))

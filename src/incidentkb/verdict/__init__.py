@@ -2,7 +2,8 @@
 
 `outcomes` holds the one table from (role, what was observed) to the outcome word, and each word's meaning,
 sentence form, level and effect on a run. The pytest plugin, the results files, the terminal table, the site and
-the docs all read it.
+the docs all read it. `judge` derives a case's verdict from what a run stored; `needed` judges a fix (or failed
+attempt) against its incident's symptom in the same cell.
 
 May import: `incidentkb.match`, `incidentkb.records`, `incidentkb.host`.
 """
