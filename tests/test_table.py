@@ -106,3 +106,13 @@ def test_the_run_column_dates_each_verdict_by_the_run_that_produced_it_reused_on
         "ran": [], "covered_by": {}, "reused": {"sft": {"file": "x.json", "finished": "2026-12-01T09:00:00+00:00"}}}})
     table = build([FIRST, reused])
     assert table.dates[table.rows[-1]] == "2026-11-27..2026-12-01"
+
+
+def test_a_cell_covered_for_an_incident_that_requires_a_package_points_at_the_cells_of_its_versions() -> None:
+    base = run("torch=2.6.0 stack=4.51.3 gpus=0", sft__test_fix="holds")
+    old = run("torch=2.6.0 stack=4.51.3 gpus=0 albumentations=1.3.1", aug__test_fix="holds")
+    new = run("torch=2.6.0 stack=4.51.3 gpus=0 albumentations=2.0.8", aug__test_fix="BROKEN")
+    later = run("torch=2.6.0 stack=5.24.0 gpus=0", {"aug": "torch=2.6.0 stack=4.51.3 gpus=0"}, sft__test_fix="holds")
+    table = build([base, old, new, later])
+    aug = next(row for row in table.rows if row.incident == "aug")
+    assert [table.entries[aug, i] for i in range(4)] == ["·", "holds", "BROKEN", "= c2,c3"]

@@ -72,14 +72,20 @@ def build(results: Iterable[Run], not_run: Mapping[Cell, str] | None = None) -> 
             rows.setdefault(Row(case.incident, case.name, case.role), None)
     ordered = tuple(sorted(rows, key=lambda row: row.incident))  # stable: first-seen order within an incident
     entries: dict[tuple[Row, int], str] = {}
+    outcomes = [{(c.incident, c.name): c.outcome.value for c in result.cases} for result in results]
+    # an incident that requires packages runs in the cells of each of their versions, beside the cell it was planned in
+    ran_in: dict[tuple[str, str, str], list[int]] = {}
     for index, result in enumerate(results):
-        outcomes = {(c.incident, c.name): c.outcome.value for c in result.cases}
+        for incident, case in outcomes[index]:
+            ran_in.setdefault((str(result.cell.base), incident, case), []).append(index)
+    for index, result in enumerate(results):
         for row in ordered:
-            if (row.incident, row.case) in outcomes:
-                entries[row, index] = outcomes[row.incident, row.case]
+            if (row.incident, row.case) in outcomes[index]:
+                entries[row, index] = outcomes[index][row.incident, row.case]
             elif row.incident in result.covered:
                 by = result.covered[row.incident]
-                entries[row, index] = f"= c{column_of[by] + 1}" if by in column_of else f"= {by}"
+                columns = ran_in.get((by, row.incident, row.case)) or ([column_of[by]] if by in column_of else [])
+                entries[row, index] = "= " + ",".join(f"c{i + 1}" for i in columns) if columns else f"= {by}"
             else:
                 entries[row, index] = NOT_IN_RUN
     return Table(results, ordered, entries, dict(not_run or {}), _dates(results, ordered))

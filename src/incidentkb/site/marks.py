@@ -36,6 +36,7 @@ MARKS: dict[Outcome, Mark] = {
     Outcome.works: Mark("◇", "ok", "works: the setup runs here (where the fix's claim cannot be shown)"),
     Outcome.does_not_work: Mark("✗", "bad", "does not work: the setup fails here"),
     Outcome.harness_error: Mark("!", "bad", "harness error: the regression's own check failed"),
+    Outcome.env_fault: Mark("⊘", "bad", "environment fault: the cell could not import what the case tests"),
     Outcome.crashed: Mark("!", "bad", "crashed: the case could not finish"),
     Outcome.timed_out: Mark("⧗", "bad", "timed out"),
     Outcome.not_applicable: Mark("–", "none", "not applicable: the claim cannot be shown in this cell"),

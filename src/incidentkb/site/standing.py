@@ -134,7 +134,7 @@ class Standing:
 
 def _columns(incident: Incident) -> list[Column]:
     attempts = {a.id: a.tried for a in incident.failed_attempts}
-    alternatives = {a.id: a.summary for a in incident.fix.alternatives}
+    alternatives = {a.id: a.summary for a in incident.fix.alternatives} if incident.fix is not None else {}
     order = {Role.symptom: 0, Role.fix: 1, Role.smoke: 3, Role.attempt: 4}
     columns: list[tuple[int, int, Column]] = []
     for index, case in enumerate(incident.regression.cases):
@@ -142,7 +142,7 @@ def _columns(incident: Incident) -> list[Column]:
         if role is Role.symptom:
             about = incident.symptom.summary
         elif role is Role.fix:
-            about = alternatives.get(name, "") if name else incident.fix.summary
+            about = alternatives.get(name, "") if name else incident.fix_summary
         elif role is Role.smoke:
             about = "The setup runs on these versions (where the fix's claim cannot be shown): not the fix."
         else:
@@ -252,6 +252,8 @@ class IncidentStanding:
                 sentences.append(f"{subject} {_join(clauses)}.")
         for reason, cells in self.not_run("symptom"):
             sentences.append(f"It was not run {describe_cells(cells, self.cells)} ({reason}).")
+        if self.incident.fix is None:
+            sentences.append(f"No fix is known (status: {self.incident.status.value}).")
         return " ".join(sentences) or "Every case was skipped in every cell where the regression ran."
 
     @functools.cached_property

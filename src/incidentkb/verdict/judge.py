@@ -7,6 +7,8 @@ committed results file without re-running it:
 
 - a case whose record says where its claim can be shown (`applies_when`: at least 2 visible GPUs) is *not
   applicable* in any other cell, whatever it observed there: a fix that could not have failed did not hold;
+- a case that caught an import failing (`env_fault`: an ImportError, or an error raised while a library was being
+  imported) met an *environment fault*, unless that error is the record's own symptom;
 - a symptom *reproduces* only when the error it observed is the recorded one (it matches `symptom.signatures`), and
   a silent one only when the value it recorded under `symptom.measured.name` is past the record's threshold;
   another error is *changed*, and when it matches one of the record's `symptom.successors` (the library now
@@ -23,6 +25,7 @@ from incidentkb.host import gpu_conditions
 from incidentkb.host.gpu_conditions import GpuFacts
 from incidentkb.host.versions import version_satisfies
 from incidentkb.match.signatures import ErrorInfo, any_matches
+from incidentkb.verdict import env_fault
 from incidentkb.verdict.outcomes import Outcome, Role, parse_role
 
 if TYPE_CHECKING:
@@ -112,9 +115,24 @@ def _symptom(stored: Outcome, case: StoredCase, record: Incident) -> Verdict:
     return Verdict(Outcome.changed, note)
 
 
+#: Stored outcomes that saw an error, which may have been an import the environment could not do.
+_SAW_AN_ERROR = (Outcome.reproduces, Outcome.changed, Outcome.broken, Outcome.behaves_differently, Outcome.does_not_work)
+
+
+def _import_fault(stored: Outcome, case: StoredCase, record: Incident | None) -> Verdict | None:
+    """An error the case caught that was an import failing (`env_fault`), unless it is the record's own symptom."""
+    error = case.error if stored in _SAW_AN_ERROR else None
+    fault = env_fault.from_error(error.type, error.message, error.frames) if error is not None else None
+    if fault is None or (record is not None and any_matches(record.symptom.signatures, error)):
+        return None
+    return Verdict(Outcome.env_fault, fault.sentence())
+
+
 def judge(case: StoredCase, record: Incident | None, cell: CellFacts) -> Verdict:
     """The verdict on one case of a run (as its results file stores it) in the cell `cell`."""
     stored = case.as_stored
+    if (fault := _import_fault(stored, case, record)) is not None:
+        return fault
     if record is None or stored.fails_run or stored in (Outcome.not_run, Outcome.not_applicable):
         return Verdict(stored)
     entry = _entry(record, case.function)
