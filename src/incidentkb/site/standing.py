@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from incidentkb.matrix.axes import AXES
 from incidentkb.records.schema import Incident
+from incidentkb.results.runs import newest_by
 from incidentkb.site.case_runs import CaseRun, Cell, Entry, axis_words, cell_key
 from incidentkb.site.sources import LoadedRuns
 from incidentkb.verdict.outcomes import LEVEL_RANK, Outcome, Role, parse_role
@@ -383,21 +384,9 @@ class KnowledgeBase:
 
 
 def _newest_runs(runs: Iterable[CaseRun]) -> dict[tuple[str, Cell], list[CaseRun]]:
-    """The runs of the newest results file of each (incident, cell): a rerun replaces what an older file said."""
-    grouped: dict[tuple[str, Cell], list[CaseRun]] = {}
-    for run in runs:
-        key = (run.incident, run.cell)
-        kept = grouped.get(key)
-        if kept is None:
-            grouped[key] = [run]
-        else:
-            kept.append(run)
-    for key, kept in grouped.items():
-        first = kept[0]
-        if any(run.source != first.source or run.finished != first.finished for run in kept):  # reruns
-            newest = max((run.finished, run.source) for run in kept)
-            grouped[key] = [run for run in kept if (run.finished, run.source) == newest]
-    return grouped
+    """The runs of the newest results file of each (incident, cell): a rerun replaces what an older file said
+    (`incidentkb.results.runs.newest_by`, the rule `check` follows too)."""
+    return newest_by(runs, key=lambda r: (r.incident, r.cell), order=lambda r: (r.finished, r.source))
 
 
 def build(incidents: Sequence[Incident], results: LoadedRuns) -> KnowledgeBase:
