@@ -32,6 +32,7 @@ MARKS: dict[Outcome, Mark] = {
     Outcome.broken: Mark("✗", "bad", "fix BROKEN"),
     Outcome.still_fails: Mark("●", "ok", "failed attempt still fails as recorded"),
     Outcome.behaves_differently: Mark("≠", "drift", "failed attempt now behaves differently"),
+    Outcome.not_needed: Mark("◌", "ok", "not needed here: the fix holds, but the original code works here too"),
     Outcome.works: Mark("◇", "ok", "works: the setup runs here (where the fix's claim cannot be shown)"),
     Outcome.does_not_work: Mark("✗", "bad", "does not work: the setup fails here"),
     Outcome.harness_error: Mark("!", "bad", "harness error: the regression's own check failed"),

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from incidentkb.host import gpu_conditions
 from incidentkb.host.gpu_conditions import GpuFacts
-from incidentkb.host.versions import version_satisfies
+from incidentkb.host.versions import canonical_name, version_satisfies
 from incidentkb.match.signatures import ErrorInfo, any_matches
 from incidentkb.verdict import env_fault
 from incidentkb.verdict.outcomes import Outcome, Role, parse_role
@@ -76,8 +76,9 @@ def unmet_applicability(applies: Applicability, gpus: int, versions: Mapping[str
     missing = []
     if applies.gpus and gpus < applies.gpus:
         missing.append(f"{applies.gpus} visible GPU{'s' if applies.gpus != 1 else ''} (the cell has {gpus})")
+    by_name = {canonical_name(n): v for n, v in versions.items()}  # `liger_kernel` is PyPI's `liger-kernel`
     for name, specifier in applies.versions.items():
-        found = versions.get(name)
+        found = by_name.get(canonical_name(name))
         if found is None or not version_satisfies(found, specifier):
             missing.append(f"{name}{specifier} (the cell has {found or 'none'})")
     missing += gpu_conditions.unmet(hardware[:gpus] if gpus else (), compute_capability=applies.compute_capability,
@@ -96,17 +97,22 @@ def _measured_value(case: StoredCase, name: str) -> float | None:
 
 def _symptom(stored: Outcome, case: StoredCase, record: Incident) -> Verdict:
     """A symptom that saw an error reproduces only if the error is the recorded one; a measured one only past
-    today's threshold (a stored run that passed an older, looser threshold no longer reproduces)."""
+    today's threshold (a stored run that passed an older, looser threshold no longer reproduces), and only with
+    the value it is measured by. Rules only ever say less than the run did: a run whose own checks failed
+    (stored `changed`) is never made `reproduces` because its error matches a signature."""
     measured = record.symptom.measured
-    value = _measured_value(case, measured.name) if measured is not None else None
-    if measured is not None and value is not None and stored is Outcome.reproduces \
-            and not measured.shows_symptom(value):
-        return Verdict(Outcome.no_longer_reproduces,
-                       f"measured {value:g} {measured.unit}; the record's symptom is {measured.sentence()}")
+    if measured is not None and stored is Outcome.reproduces:
+        value = _measured_value(case, measured.name)
+        if value is None:
+            return Verdict(Outcome.harness_error, f"the run stored no value of {measured.name}, by which the record's "
+                                                  "symptom is measured: it cannot be shown to reproduce")
+        if not measured.shows_symptom(value):
+            return Verdict(Outcome.no_longer_reproduces,
+                           f"measured {value:g} {measured.unit}; the record's symptom is {measured.sentence()}")
     error = case.error
     if stored not in (Outcome.reproduces, Outcome.changed) or error is None:
         return Verdict(stored)
-    if any_matches(record.symptom.signatures, error):
+    if stored is Outcome.reproduces and any_matches(record.symptom.signatures, error):
         return Verdict(Outcome.reproduces)
     for successor in record.symptom.successors:
         if any_matches([successor.signature], error):

@@ -76,6 +76,7 @@ class Outcome(str, Enum):
     broken = "BROKEN"
     still_fails = "still fails"
     behaves_differently = "now behaves differently"
+    not_needed = "not needed here"
     works = "works"
     does_not_work = "does not work"
     harness_error = "harness error"
@@ -153,6 +154,12 @@ OUTCOMES: dict[Outcome, OutcomeInfo] = {
     Outcome.behaves_differently: OutcomeInfo(
         "The failed attempt was re-run and no longer fails the way the record says.", "now behaves differently",
         drift=True),
+    Outcome.not_needed: OutcomeInfo(
+        "A fix (or failed attempt) ran in a cell where the incident's symptom no longer reproduces: its symptom case "
+        "ran the original code there and saw no error. The fix holds but is not needed here (the original code works "
+        "too), and a failed attempt says nothing about a bug that is gone; the detail says what it did. Never "
+        "counted as holding. Where the symptom changed instead (the original code still fails, with another error), "
+        "a fix that works still holds and is still needed.", "is not needed here"),
     Outcome.works: OutcomeInfo(
         "The smoke case ran the incident's pipeline on these versions, in a cell where the fix's claim cannot be "
         "shown: the setup still works here. It is not counted as the fix holding.", "works"),
