@@ -47,16 +47,16 @@ try:
     from incidentkb.matrix import (
         axes,
         cell_run,
-        history,
         hosts,
         planning,
         required,
         resolve,
-        results_files,
         reuse,
         session_args,
         slurm,
     )
+    from incidentkb.results import history, runs as stored_runs
+    from incidentkb.results.files import RESULTS_DIR, results_dir
     from incidentkb.matrix import candidate as candidate_module
     from incidentkb.matrix import (
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
@@ -78,7 +78,7 @@ class _Invocation:
     def __init__(self) -> None:
         self.planner: planning.Planner | None = None
         self.host: hosts.HostFacts | None = None
-        self.results: list[results_files.CellResult] = []
+        self.results: list[stored_runs.Run] = []
         self.not_run: dict[axes.Cell, str] = {}
         self.strict = False
         self.slurm: slurm.Executor | None = None
@@ -98,7 +98,7 @@ class _Invocation:
     @functools.cached_property
     def sources(self) -> dict[tuple[str, str], list[reuse.Source]]:
         """The committed runs that can stand for a run now (never a scratch folder's), by cell and incident."""
-        runs = [results_files.read(path) for path in reuse.committed_paths(ROOT)]
+        runs = [stored_runs.read(path) for path in reuse.committed_paths(ROOT)]
         return reuse.sources_of(runs, self.records)
 
     @functools.cached_property
@@ -144,7 +144,7 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
 
 
 def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
-              posargs: list[str], candidate: dict[str, Any] | None = None) -> results_files.CellResult:
+              posargs: list[str], candidate: dict[str, Any] | None = None) -> stored_runs.Run:
     """Run one cell (resolving what it leaves open), then each version of what its incidents require beyond the
     stacks in a cell of its own (`incidentkb.matrix.required`); keep the judged results for the table, fail on failures."""
     results = required.run_all(
@@ -157,7 +157,7 @@ def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assign
 
 
 def _run_one(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
-             posargs: list[str], candidate: dict[str, Any] | None) -> results_files.CellResult:
+             posargs: list[str], candidate: dict[str, Any] | None) -> stored_runs.Run:
     """Run one cell, or one version of what an incident requires, and keep its judged result for the table.
 
     What stored runs stand for is not run (`matrix.reuse`); a cell left with nothing to run needs no environment.
@@ -256,8 +256,16 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
         mine = [result for result in RUN.results if result.cell.base == cell]  # the versions of requires too
         for result in mine:
             print("\n" + candidate_module.summary(result))
+            if candidate is not None:  # what the matrix's nearest pinned stack shows beside it
+                print(candidate_module.closest(matrix, candidate_module.Pins(candidate["pins"]), result, _committed()))
         if mine:
-            _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)), {r.cell for r in mine})
+            _print_changes(session, stored_runs.read_all(results_dir(ROOT)), {r.cell for r in mine})
+
+
+def _committed() -> list[stored_runs.Run]:
+    """The newest committed run of each cell, judged: what the matrix itself shows (not a scratch folder)."""
+    runs = stored_runs.latest_per_cell(stored_runs.read_all(ROOT / RESULTS_DIR))
+    return [run.judged(RUN.records) for run in runs]
 
 
 @nox.session(default=False)
@@ -297,10 +305,10 @@ def changes(session: nox.Session) -> None:
     """Print what changed in each cell between its two newest runs; fails when a fix broke (for scheduled runs)."""
     if _parsed(session, _no_options("changes", changes.__doc__)) is None:
         return
-    _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)))
+    _print_changes(session, stored_runs.read_all(results_dir(ROOT)))
 
 
-def _print_changes(session: nox.Session, runs: list[results_files.CellResult], cells: set[axes.Cell] | None = None) -> None:
+def _print_changes(session: nox.Session, runs: list[stored_runs.Run], cells: set[axes.Cell] | None = None) -> None:
     found = history.newest(history.history(runs, RUN.records), runs)
     if cells is not None:
         found = {cell: items for cell, items in found.items() if cell in cells}
@@ -332,7 +340,7 @@ def _collect_slurm(session: nox.Session) -> None:
     planner = planning.Planner(MATRIX, planning.load_targets(ROOT))
     try:
         got = RUN.slurm.collect(lambda cell: planning.Planner(MATRIX, planner.targets).assign(cell).run,
-                                results_files.results_dir(ROOT))
+                                results_dir(ROOT))
     except KeyboardInterrupt:
         session.error("interrupted: the jobs keep running; run the same command again to wait for them and collect them")
     except slurm.SlurmError as exc:
@@ -349,12 +357,12 @@ def table(session: nox.Session) -> None:
     if RUN.slurm is not None:
         _collect_slurm(session)
     ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only
-    runs = RUN.results if ran else results_files.latest_per_cell(results_files.read_all(results_files.results_dir(ROOT)))
+    runs = RUN.results if ran else stored_runs.latest_per_cell(stored_runs.read_all(results_dir(ROOT)))
     built = table_module.build([run.judged(RUN.records) for run in runs], RUN.not_run)
     print(table_module.render_text(built), end="")
     if RUN.results:  # after a run: what its cells changed, against each cell's previous results file
         print()
-        everything = results_files.read_all(results_files.results_dir(ROOT))
+        everything = stored_runs.read_all(results_dir(ROOT))
         _print_changes(session, everything, {run.cell for run in RUN.results})
     if RUN.slurm is not None and (failed := [r for r in RUN.results if r.failures(strict=RUN.strict)]):
         session.error(f"{len(failed)} Slurm cell(s) failed: " + ", ".join(str(r.cell) for r in failed))

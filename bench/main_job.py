@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "src"))
 
 import scale  # noqa: E402 - the page writer is shared, not copied
-from incidentkb.matrix import results_files  # noqa: E402
+from incidentkb.results import runs as results_files  # noqa: E402
 
 START = "<!-- bench/main_job.py: start (generated: rerun the benchmark rather than edit) -->"
 END = "<!-- bench/main_job.py: end -->"
@@ -67,8 +67,8 @@ class Measured:
 def _split(results: Path, since: set[Path] | None = None) -> tuple[int, float, float]:
     """Cells run, seconds building environments and seconds in pytest, from the results files a run wrote."""
     runs = [r for r in results_files.read_all(results) if since is None or r.path not in since]
-    env = sum(float((r.data.get("environment") or {}).get("seconds") or 0) for r in runs)
-    tests = sum(float((r.data.get("pytest") or {}).get("seconds") or 0) for r in runs)
+    env = sum(r.timings["environment"] for r in runs)
+    tests = sum(r.timings["pytest"] for r in runs)
     return len(runs), round(env, 1), round(tests, 1)
 
 

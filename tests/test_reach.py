@@ -121,3 +121,13 @@ def test_a_symptom_on_hardware_no_cell_has_is_listed_not_failed(root: Path, caps
         "capability <8.0 (fp16 overflows only on cards without bf16)",
         "checked 1 record and 1 regression file: all good (1 case verifiable on no cell of this matrix)",
     ]
+
+
+def test_a_pep_723_block_in_a_regression_is_pointed_at_requires(root: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(root)
+    _edit(root / REGRESSION, "from __future__ import annotations",
+          "# /// script\n# dependencies = [\"albumentations\"]\n# ///\nfrom __future__ import annotations")
+    assert main(["check", "--root", str(root)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{REGRESSION}:3:1: a PEP 723 `# /// script` block is not read by the matrix; list its dependencies in the "
+        "record's regression.requires instead, and remove it")

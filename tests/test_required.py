@@ -124,7 +124,7 @@ def test_a_required_package_runs_at_its_original_and_newest_version_each_in_a_ca
         "torch=installed stack=none gpus=0 tinyaug=2.0": {"test_symptom_scale_drops_a_value": "no longer reproduces",
                                                          "test_fix_scale_by_hand": "holds"},
     }
-    assert [(r.data["requires"], r.data["versions"].get("tinyaug")) for r in results[1:]] == [
+    assert [(r.requires, r.versions.get("tinyaug")) for r in results[1:]] == [
         ({"tinyaug": "1.0"}, "1.0"), ({"tinyaug": "2.0"}, "2.0")]
     on_disk = sorted(p.name.split("_", 1)[1] for p in results_files.result_paths(tmp_path / "results"))
     assert any(name.startswith("torch-installed_stack-none_gpus-0_tinyaug-2.0") for name in on_disk), on_disk

@@ -244,10 +244,12 @@ def test_only_committed_unmodified_results_feed_reuse(tmp_path: Path) -> None:
 
 
 def test_the_site_dates_a_reused_verdict_by_its_own_run(tmp_path: Path) -> None:
+    from incidentkb.results.runs import Run
     from incidentkb.site.sources import _runs_of
 
     fp = Fingerprint("R", "C", "L", "T", "H")
     data = {**_results(CELL, "2026-12-05T00:00:00+00:00", fp),
             "incidents": {"ran": [], "reused": {"a": {"file": "20261201T100000Z_x.json", "finished": "2026-12-01T10:00:00+00:00"}}}}
-    (run,) = _runs_of(data, CELL, dt.datetime(2026, 12, 5, tzinfo=dt.timezone.utc), "new.json", {})
+    stored = Run.from_dict(data, Path("new.json"))
+    (run,) = _runs_of(stored, dt.datetime(2026, 12, 5, tzinfo=dt.timezone.utc))
     assert (run.date, run.source) == ("2026-12-01", "20261201T100000Z_x.json")

@@ -91,9 +91,9 @@ def test_a_changed_symptom_is_listed_with_the_error_it_observed() -> None:
 
 def test_the_legend_says_what_latest_and_a_candidate_resolved_to() -> None:
     latest = run("torch=2.13.0 stack=latest gpus=0", sft__test_fix="holds")
-    latest = CellResult.from_dict({**latest.data, "resolved": {"date": "2026-12-03", "chosen": {"transformers": "5.25.0"}}})
+    latest = CellResult.from_dict({**latest.raw, "resolved": {"date": "2026-12-03", "chosen": {"transformers": "5.25.0"}}})
     mine = run("torch=2.13.0 stack=candidate-0123abcd gpus=0", sft__test_fix="holds")
-    mine = CellResult.from_dict({**mine.data, "candidate": {"pins": {"trl": "1.17.0"}, "source": "uv.lock"}})
+    mine = CellResult.from_dict({**mine.raw, "candidate": {"pins": {"trl": "1.17.0"}, "source": "uv.lock"}})
     legend = render_text(build([latest, mine])).split("\n\n")[1].rstrip("\n")
     assert legend == (
         "c1  torch=2.13.0 stack=latest gpus=0  [resolved 2026-12-03: transformers 5.25.0]\n"
@@ -102,7 +102,17 @@ def test_the_legend_says_what_latest_and_a_candidate_resolved_to() -> None:
 
 
 def test_the_run_column_dates_each_verdict_by_the_run_that_produced_it_reused_ones_too() -> None:
-    reused = CellResult.from_dict({**SECOND.data, "finished": "2026-12-08T10:00:00+00:00", "incidents": {
+    reused = CellResult.from_dict({**SECOND.raw, "finished": "2026-12-08T10:00:00+00:00", "incidents": {
         "ran": [], "covered_by": {}, "reused": {"sft": {"file": "x.json", "finished": "2026-12-01T09:00:00+00:00"}}}})
     table = build([FIRST, reused])
     assert table.dates[table.rows[-1]] == "2026-11-27..2026-12-01"
+
+
+def test_a_cell_covered_for_an_incident_that_requires_a_package_points_at_the_cells_of_its_versions() -> None:
+    base = run("torch=2.6.0 stack=4.51.3 gpus=0", sft__test_fix="holds")
+    old = run("torch=2.6.0 stack=4.51.3 gpus=0 albumentations=1.3.1", aug__test_fix="holds")
+    new = run("torch=2.6.0 stack=4.51.3 gpus=0 albumentations=2.0.8", aug__test_fix="BROKEN")
+    later = run("torch=2.6.0 stack=5.24.0 gpus=0", {"aug": "torch=2.6.0 stack=4.51.3 gpus=0"}, sft__test_fix="holds")
+    table = build([base, old, new, later])
+    aug = next(row for row in table.rows if row.incident == "aug")
+    assert [table.entries[aug, i] for i in range(4)] == ["·", "holds", "BROKEN", "= c2,c3"]

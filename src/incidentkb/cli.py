@@ -310,9 +310,10 @@ def results_command(args: argparse.Namespace) -> int:
     Example:
       incidentkb results merge artifacts/*/ --into regressions/results
     """
-    from incidentkb.matrix import merge, results_files
+    from incidentkb.matrix import merge
+    from incidentkb.results.files import results_dir
 
-    into = args.into if args.into is not None else results_files.results_dir(_root(args))
+    into = args.into if args.into is not None else results_dir(_root(args))
     if into.exists() and not into.is_dir():
         raise CommandError(f"--into {_shown(into)} is not a folder")
     report = merge.merge(args.folders, into)

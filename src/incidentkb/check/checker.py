@@ -24,7 +24,8 @@ from incidentkb.check.regression_scan import (
 )
 from incidentkb.check.results_wordings import check_results_wordings, read_results_files
 from incidentkb.matrix.axes import MATRIX_FILE, Matrix, MatrixError, load_matrix
-from incidentkb.matrix.results_files import RESULTS_DIR, CellResult, ResultsError
+from incidentkb.results.files import RESULTS_DIR
+from incidentkb.results.runs import Run
 from incidentkb.records.bulk import collector_paused
 from incidentkb.records.json_schema import SCHEMA_FILE
 from incidentkb.records.reader import Problem, RecordFile, read_record, record_files
@@ -189,8 +190,12 @@ class _Checker:
         return ids if all(isinstance(i, str) for i in ids) else None
 
     def _role_names_something(self, record: RecordFile, index: int, role: str) -> bool:
-        """False (and a problem) when an `attempt:<id>` or `fix:<id>` role names nothing in the record."""
+        """False (and a problem) when an `attempt:<id>`, `fix:<id>` or `fix` role names nothing in the record."""
         kind, name = parse_role(role)
+        if kind.value == "fix" and record.raw("fix") is None and record.usable(("fix",)):
+            self.report(record, ("regression", "cases", index, "role"), f"role '{role}' but the record has no fix "
+                        "(`fix` is left out: no fix known); add the fix, or list the case as a `smoke` or an attempt")
+            return False
         if name is None:
             return True
         if kind.value == "attempt":
@@ -380,10 +385,10 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
         return report  # no signatures to compile: a fifth of the time at 5,000 records
     with collector_paused():
         wordings = check_results_wordings(checker.records, results, root=root)
-        cell_results = [r for r in (_cell_result(data, path) for path, data, _ in results) if r is not None]
-        stated = stated_result_problems(checker.records, cell_results, root)
+        runs = [file.run for file in results if file.run is not None]  # the others: the results reader reports them
+        stated = stated_result_problems(checker.records, runs, root)
     problems = tuple(sorted({*report.problems, *wordings, *stated}))
-    return replace(report, problems=problems, results=tuple(path for path, _, _ in results))
+    return replace(report, problems=problems, results=tuple(file.path for file in results))
 
 
 def _matrix(root: Path) -> Matrix | None:
@@ -404,16 +409,9 @@ def _pyproject(root: Path) -> Mapping[str, Any]:
         return {}
 
 
-def _committed(root: Path) -> list[Mapping[str, Any]]:
-    """The committed cell results' contents (what environments installed, which GPUs they ran on)."""
-    return [data for _, data, _ in read_results_files(root / RESULTS_DIR) if data.get("kind") != "bisection"]
-
-
-def _cell_result(data: Mapping[str, Any], path: Path) -> CellResult | None:
-    try:
-        return CellResult.from_dict(data, path)
-    except ResultsError:
-        return None  # the results reader reports it where it matters
+def _committed(root: Path) -> list[Run]:
+    """The committed cell runs (what environments installed, which GPUs they ran on); bisections are not listed."""
+    return [file.run for file in read_results_files(root / RESULTS_DIR) if file.run is not None]
 
 
 def _run(checker: _Checker, chosen_records: set[Path], chosen_regressions: set[Path]) -> Report:

@@ -25,6 +25,7 @@ from incidentkb.host.versions import canonical_name, version_satisfies
 from incidentkb.matrix.axes import MATRIX_FILE, Matrix, pinned_version
 from incidentkb.records.reader import Problem, RecordFile
 from incidentkb.records.schema import Applicability, requirement_name
+from incidentkb.results.runs import Run
 
 __all__ = ["Needs", "Offer", "Reach", "offer_of", "needs_in", "unmet_reach", "unverifiable_note", "reach_problems"]
 
@@ -111,7 +112,7 @@ def unverifiable_note(reach: Reach) -> str | None:
     return f"{gpu_conditions.NOWHERE}{reach.unverifiable}" if reach.unverifiable else None
 
 
-def offer_of(matrix: Matrix, project: Mapping[str, Any], results: Iterable[Mapping[str, Any]]) -> Offer:
+def offer_of(matrix: Matrix, project: Mapping[str, Any], results: Iterable[Run]) -> Offer:
     """What the matrix offers, from its axes, the project's `pyproject.toml` data and the committed results."""
     packages = {"torch"}
     pins: dict[str, set[str]] = {}
@@ -128,9 +129,9 @@ def offer_of(matrix: Matrix, project: Mapping[str, Any], results: Iterable[Mappi
     wanted = (project.get("project") or {}).get("optional-dependencies", {}).get("regressions", [])
     packages.update(requirement_name(text) for text in wanted)
     gpus: list[GpuFacts] = []
-    for data in results:
-        packages.update(canonical_name(name) for name in (data.get("packages") or {}))
-        gpus.extend(gpu_conditions.gpus_from_results(data.get("host")))
+    for run in results:
+        packages.update(canonical_name(name) for name in run.packages)
+        gpus.extend(run.host.gpus)
     return Offer(max((g.count for g in matrix.gpus), default=0), frozenset(packages),
                  {name: frozenset(v) for name, v in pins.items() if name not in resolved}, tuple(dict.fromkeys(gpus)))
 

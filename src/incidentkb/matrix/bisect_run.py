@@ -37,6 +37,8 @@ from incidentkb.matrix.bisect import BisectError, Search, candidates, skipped, d
 from incidentkb.matrix.package_index import releases
 from incidentkb.matrix.planning import Target
 from incidentkb.matrix.session_args import SessionParser
+from incidentkb.results.files import BISECT_DIR, RESULTS_DIR
+from incidentkb.results.runs import Case, Versions, latest_per_cell, read_all
 from incidentkb.verdict.judge import CellFacts, judge
 
 __all__ = ["Bisection", "StepEnv", "step_spec", "build_step", "run_bisection", "parse_args", "plan", "KIND", "BISECT_DIR"]
@@ -44,7 +46,6 @@ __all__ = ["Bisection", "StepEnv", "step_spec", "build_step", "run_bisection", "
 #: The `kind` of a bisection's results file; cell results files have none.
 KIND = "bisection"
 #: Where bisections are written, inside the results folder; the readers of cell results list only the top level.
-BISECT_DIR = "bisect"
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def _one_run(bisection: Bisection, step: StepEnv, root: Path, matrix: Matrix, re
     target = Target(bisection.incident, bisection.path, (), bisection.cases)
     cases = pytest_process.cases_for([target], report, pytest_run)
     versions = (report or {}).get("environment") or {}
-    facts = CellFacts(bisection.cell.gpus, versions)
+    facts = CellFacts(bisection.cell.gpus, Versions(versions))
     wanted = {name for name, _ in bisection.cases}
     verdicts: dict[str, str] = {}
     details: dict[str, Any] = {}
@@ -175,10 +176,12 @@ def _one_run(bisection: Bisection, step: StepEnv, root: Path, matrix: Matrix, re
         name = str(case["nodeid"]).rsplit("::", 1)[-1]
         if name.split("[", 1)[0] not in wanted:
             continue
-        verdicts[name] = judge(case, records.get(bisection.incident), facts).outcome.value
-        error = (case.get("observation") or {}).get("error") if isinstance(case.get("observation"), dict) else None
-        details[name] = {"outcome_stored": case["outcome"], "error": error and {k: error.get(k) for k in ("type", "message")},
-                         "detail": (case.get("detail") or "")[-600:] or None}
+        stored = Case.from_dict(case)
+        verdicts[name] = judge(stored, records.get(bisection.incident), facts).outcome.value
+        error = stored.error
+        details[name] = {"outcome_stored": stored.as_stored.value,
+                         "error": error and {"type": error.type, "message": error.message},
+                         "detail": (stored.detail or "")[-600:] or None}
     for name, _ in bisection.cases:  # a case pytest did not report (deselected, not collected) is not silently old
         if not any(v.split("[", 1)[0] == name for v in verdicts):
             verdicts[name] = "not run"
@@ -293,7 +296,7 @@ def _cases(record: Any, target: str) -> tuple[str, tuple[tuple[str, str], ...]]:
 def _endpoints(args: argparse.Namespace, matrix: Matrix, records: dict[str, Any], incident: str,
                cases: tuple[tuple[str, str], ...], root: Path) -> tuple[str, str, Cell]:
     """--good/--bad from the committed results: cells that differ only in the package's pin, with other outcomes."""
-    committed = results_files.latest_per_cell(results_files.read_all(root / results_files.RESULTS_DIR))
+    committed = latest_per_cell(read_all(root / RESULTS_DIR))
     wanted, rows = {name for name, _ in cases}, []
     for result in committed:
         cell = result.cell

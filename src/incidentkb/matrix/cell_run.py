@@ -28,6 +28,7 @@ from incidentkb.matrix.reuse import Source
 from incidentkb.matrix.hosts import HostFacts, visible_devices
 from incidentkb.matrix.planning import Assignment
 from incidentkb.records.schema import requirement_name
+from incidentkb.results.runs import Run
 
 __all__ = ["find_uv", "prepare", "cell_environ", "Reuse", "run_cell", "newest_required"]
 
@@ -182,7 +183,7 @@ def run_cell(
     strict: bool = False,
     candidate: Mapping[str, Any] | None = None,
     reuse: Reuse | None = None,
-) -> results_files.CellResult:
+) -> Run:
     """Build (or reuse) the cell's environment, run its assigned regressions, write and return its results.
 
     A cell that leaves versions open (`latest`, a candidate) has them chosen first (from its lock, else
@@ -215,7 +216,7 @@ def run_cell(
         data["candidate"] = dict(candidate)
     path = results_files.write(data, results_files.results_dir(root))
     log(f"{cell}: results in {path}")
-    return results_files.CellResult.from_dict(data, path)
+    return Run.from_dict(data, path)
 
 
 def _results_data(cell: Cell, assignment: Assignment, attempt: _Attempt, host: HostFacts, *, started: str,

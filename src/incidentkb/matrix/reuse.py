@@ -29,6 +29,7 @@ from incidentkb.matrix import results_files
 from incidentkb.matrix.axes import Cell
 from incidentkb.matrix.fingerprint import Fingerprint
 from incidentkb.matrix.planning import Target
+from incidentkb.results.runs import Case, Run
 from incidentkb.verdict.outcomes import Outcome
 
 if TYPE_CHECKING:
@@ -110,27 +111,27 @@ def committed_paths(root: Path) -> list[Path]:
     return [p for p in results_files.result_paths(folder) if str(p.relative_to(root)) in keep]
 
 
-def _failed(cases: Iterable[Mapping[str, Any]], judged: Iterable[results_files.CaseResult]) -> bool:
-    stored = [str(c.get("outcome", "")) for c in cases]
+def _failed(cases: Iterable[Case], judged: Iterable[Case]) -> bool:
+    stored = [c.as_stored.value for c in cases]
     bad = {o.value for o in Outcome if o.fails_run} | NEVER_REUSED
     return any(o in bad for o in stored) or any(c.outcome.value in bad for c in judged)
 
 
-def sources_of(runs: Iterable[results_files.CellResult], records: Mapping[str, Incident]) -> dict[tuple[str, str], list[Source]]:
+def sources_of(runs: Iterable[Run], records: Mapping[str, Incident]) -> dict[tuple[str, str], list[Source]]:
     """Every stored run of every incident in every cell that has a fingerprint, newest first, by (cell, incident)."""
     found: dict[tuple[str, str], list[Source]] = {}
     for run in runs:
-        stored = run.data.get("fingerprint") if isinstance(run.data.get("fingerprint"), Mapping) else {}
-        judged = run.judged(records).cases if stored else ()
-        for incident, data in stored.items():
-            fp = Fingerprint.from_dict(data) if isinstance(data, Mapping) else None
-            cases = tuple(c for c in run.data.get("cases", []) if isinstance(c, Mapping) and c.get("incident") == incident)
+        judged = run.judged(records).cases if run.fingerprint else ()
+        for incident, data in run.fingerprint.items():
+            fp = Fingerprint.from_dict(data)
+            cases = tuple(c for c in run.cases if c.incident == incident)
             if fp is None or not cases:
                 continue
             file, finished = run.run_of(incident)
-            functions = frozenset(str(c.get("nodeid", "")).rsplit("::", 1)[-1].split("[", 1)[0] for c in cases)
+            functions = frozenset(c.function for c in cases)
             failed = _failed(cases, (c for c in judged if c.incident == incident))
-            found.setdefault((str(run.cell), incident), []).append(Source(file or "?", finished, fp, functions, failed, cases))
+            found.setdefault((str(run.cell), incident), []).append(
+                Source(file or "?", finished, fp, functions, failed, tuple(c.raw for c in cases)))
     for sources in found.values():
         sources.sort(key=lambda s: s.finished, reverse=True)
     return found
@@ -195,7 +196,7 @@ class Fingerprinter:
         return prints
 
 
-def composed(cell: Cell, covered: Mapping[str, Cell], reused: Mapping[str, Source]) -> results_files.CellResult:
+def composed(cell: Cell, covered: Mapping[str, Cell], reused: Mapping[str, Source]) -> Run:
     """The cell's result when nothing had to run: the reused runs' cases, each incident dated by its own run."""
     finished = max((s.finished for s in reused.values()), default=results_files.now())
     data = {
@@ -205,4 +206,4 @@ def composed(cell: Cell, covered: Mapping[str, Cell], reused: Mapping[str, Sourc
                       "reused": {i: {"file": s.file, "finished": s.finished} for i, s in reused.items()}},
         "fingerprint": {i: s.fingerprint.as_dict() for i, s in reused.items()},
     }
-    return results_files.CellResult.from_dict(data)
+    return Run.from_dict(data)

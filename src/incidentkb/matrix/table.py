@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from incidentkb.matrix.axes import Cell
-from incidentkb.matrix.results_files import CellResult, stack_note
+from incidentkb.results.runs import Run
 from incidentkb.verdict.outcomes import Outcome
 
 __all__ = ["Row", "Table", "build", "render_text", "render_markdown", "NOT_IN_RUN"]
@@ -32,7 +32,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    results: tuple[CellResult, ...]
+    results: tuple[Run, ...]
     """One per column, in column order."""
     rows: tuple[Row, ...]
     entries: Mapping[tuple[Row, int], str]
@@ -57,12 +57,12 @@ class Table:
         for result in self.results:
             for case in result.cases if result.cell == cell else ():
                 if case.nodeid == nodeid:
-                    text = case.error or next(iter((case.detail or "").strip().splitlines()), "")
+                    text = case.error_line or next(iter((case.detail or "").strip().splitlines()), "")
                     return f" ({text[:157] + '...' if len(text) > 160 else text})" if text else ""
         return ""
 
 
-def build(results: Iterable[CellResult], not_run: Mapping[Cell, str] | None = None) -> Table:
+def build(results: Iterable[Run], not_run: Mapping[Cell, str] | None = None) -> Table:
     """The table of the given runs (one column each, in the order given) and of the cells that did not run."""
     results = tuple(results)
     column_of = {str(r.cell): i for i, r in enumerate(results)}
@@ -72,20 +72,26 @@ def build(results: Iterable[CellResult], not_run: Mapping[Cell, str] | None = No
             rows.setdefault(Row(case.incident, case.name, case.role), None)
     ordered = tuple(sorted(rows, key=lambda row: row.incident))  # stable: first-seen order within an incident
     entries: dict[tuple[Row, int], str] = {}
+    outcomes = [{(c.incident, c.name): c.outcome.value for c in result.cases} for result in results]
+    # an incident that requires packages runs in the cells of each of their versions, beside the cell it was planned in
+    ran_in: dict[tuple[str, str, str], list[int]] = {}
     for index, result in enumerate(results):
-        outcomes = {(c.incident, c.name): c.outcome.value for c in result.cases}
+        for incident, case in outcomes[index]:
+            ran_in.setdefault((str(result.cell.base), incident, case), []).append(index)
+    for index, result in enumerate(results):
         for row in ordered:
-            if (row.incident, row.case) in outcomes:
-                entries[row, index] = outcomes[row.incident, row.case]
+            if (row.incident, row.case) in outcomes[index]:
+                entries[row, index] = outcomes[index][row.incident, row.case]
             elif row.incident in result.covered:
                 by = result.covered[row.incident]
-                entries[row, index] = f"= c{column_of[by] + 1}" if by in column_of else f"= {by}"
+                columns = ran_in.get((by, row.incident, row.case)) or ([column_of[by]] if by in column_of else [])
+                entries[row, index] = "= " + ",".join(f"c{i + 1}" for i in columns) if columns else f"= {by}"
             else:
                 entries[row, index] = NOT_IN_RUN
     return Table(results, ordered, entries, dict(not_run or {}), _dates(results, ordered))
 
 
-def _dates(results: tuple[CellResult, ...], rows: tuple[Row, ...]) -> dict[Row, str]:
+def _dates(results: tuple[Run, ...], rows: tuple[Row, ...]) -> dict[Row, str]:
     """Each row's run date(s): of the runs that produced its outcomes, a reused one's own date included."""
     dates: dict[Row, str] = {}
     for row in rows:
@@ -111,8 +117,9 @@ def _grid(table: Table) -> tuple[list[str], list[list[str]]]:
 def _legend(table: Table) -> list[str]:
     lines = []
     for index, result in enumerate(table.results):
-        where = f"  ({result.path.name})" if result.path else "  (nothing ran: every verdict reused)" if result.data.get("fingerprint") else ""
-        note = stack_note(result.data)
+        reused = "  (nothing ran: every verdict reused)" if result.fingerprint else ""
+        where = f"  ({result.path.name})" if result.path else reused
+        note = result.stack_note()
         lines.append(f"{table.column_name(index)}  {result.cell}{where}" + (f"  [{note}]" if note else ""))
     return lines
 

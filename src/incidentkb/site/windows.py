@@ -15,10 +15,10 @@ from typing import Any
 
 from packaging.version import Version
 
+from incidentkb.results.files import BISECT_DIR, bisection_paths
+
 __all__ = ["Window", "load_windows", "window_of"]
 
-#: The folder of bisections inside the results folder (matrix.bisect_run.BISECT_DIR; the site reads it as data).
-BISECT_DIR = "bisect"
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,7 @@ def _to(start: str, end: str) -> str:
 def load_windows(results: Path) -> dict[str, list[Window]]:
     """Every bisection's window, by incident id, newest first; of the same bisection run again, the newest only."""
     windows: dict[str, list[Window]] = defaultdict(list)
-    folder = results / BISECT_DIR
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        if path.name.startswith("."):
-            continue
+    for path in bisection_paths(results):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             window = window_of(data, f"regressions/results/{BISECT_DIR}/{path.name}")
