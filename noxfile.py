@@ -56,7 +56,7 @@ try:
         slurm,
     )
     from incidentkb.results import history, runs as stored_runs
-    from incidentkb.results.files import results_dir
+    from incidentkb.results.files import RESULTS_DIR, results_dir
     from incidentkb.matrix import candidate as candidate_module
     from incidentkb.matrix import (
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
@@ -256,8 +256,16 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
         mine = [result for result in RUN.results if result.cell.base == cell]  # the versions of requires too
         for result in mine:
             print("\n" + candidate_module.summary(result))
+            if candidate is not None:  # what the matrix's nearest pinned stack shows beside it
+                print(candidate_module.closest(matrix, candidate_module.Pins(candidate["pins"]), result, _committed()))
         if mine:
             _print_changes(session, stored_runs.read_all(results_dir(ROOT)), {r.cell for r in mine})
+
+
+def _committed() -> list[stored_runs.Run]:
+    """The newest committed run of each cell, judged: what the matrix itself shows (not a scratch folder)."""
+    runs = stored_runs.latest_per_cell(stored_runs.read_all(ROOT / RESULTS_DIR))
+    return [run.judged(RUN.records) for run in runs]
 
 
 @nox.session(default=False)

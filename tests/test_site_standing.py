@@ -144,3 +144,14 @@ def test_a_cell_whose_versions_were_chosen_when_it_ran_is_labelled_with_them(tmp
     kb = build([_incident()], load_results(tmp_path))
     assert kb.stack_of(latest) == "latest (resolved 2026-12-02: transformers 5.25.0, trl 1.17.0)"
     assert kb.stack_of(A) == "4.51.3"
+
+
+def test_a_copy_of_another_cells_run_is_counted_neither_as_a_run_nor_as_a_cell() -> None:
+    at = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+    ran = [c for c in FOUR if c.gpus == 0] or FOUR[:2]
+    copies = [c for c in FOUR if c not in ran]
+    results = LoadedRuns(runs=[_run("fix", c, "holds", incident=DTYPE) for c in ran],
+                         coverage=[Coverage(DTYPE, c, ran[0], at) for c in copies])
+    item = build([_incident()], results).incidents[0]
+    assert item.summary() == f"The fix holds in all {len(ran)} cells."
+    assert item.verdict("fix", short=True).text == f"holds ({len(ran)} runs; {len(copies)} more cells have their versions)"

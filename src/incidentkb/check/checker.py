@@ -190,8 +190,12 @@ class _Checker:
         return ids if all(isinstance(i, str) for i in ids) else None
 
     def _role_names_something(self, record: RecordFile, index: int, role: str) -> bool:
-        """False (and a problem) when an `attempt:<id>` or `fix:<id>` role names nothing in the record."""
+        """False (and a problem) when an `attempt:<id>`, `fix:<id>` or `fix` role names nothing in the record."""
         kind, name = parse_role(role)
+        if kind.value == "fix" and record.raw("fix") is None and record.usable(("fix",)):
+            self.report(record, ("regression", "cases", index, "role"), f"role '{role}' but the record has no fix "
+                        "(`fix` is left out: no fix known); add the fix, or list the case as a `smoke` or an attempt")
+            return False
         if name is None:
             return True
         if kind.value == "attempt":

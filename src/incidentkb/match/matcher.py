@@ -78,7 +78,7 @@ class _Found:
     @property
     def fix(self) -> str:
         """The fix, on one line."""
-        return collapse_whitespace(self.known.incident.fix.summary)
+        return collapse_whitespace(self.known.incident.fix_summary)
 
     @property
     def page(self) -> str:

@@ -131,10 +131,11 @@ def _runs_of(run: Run, finished: dt.datetime) -> Iterator[CaseRun]:
 
 
 def _add_history(run: Run, finished: dt.datetime, results: LoadedRuns) -> None:
-    """One history point per (incident, role) of a judged run: the most telling outcome of its cases."""
+    """One history point per (incident, role) that ran in a judged run (`results.history.role_outcomes`, the rule
+    `nox -s changes` follows too)."""
     cell_id = str(run.cell)
-    for (incident, role), outcome in role_outcomes(run).items():
-        results.history.setdefault((incident, cell_id, role), []).append((finished, outcome))
+    for (incident, role), case in role_outcomes(run).items():
+        results.history.setdefault((incident, cell_id, role), []).append((finished, case.outcome))
 
 
 def _stack_words(versions: Mapping[str, Any]) -> str:

@@ -122,12 +122,13 @@ class IncidentRows:
         severity = html.escape(i.severity.value)
         original = f" ({html.escape(i.severity_original)})" if i.severity_original else ""
         attempts = "<br>".join(markup.html_prose(a.tried) for a in i.failed_attempts) or "none"
-        today = (f'{_standing(item.verdict("fix", short=True), "fix")}<br>'
+        fix = item.verdict("fix", short=True) if i.fix is not None else Standing("none known", "none")
+        today = (f'{_standing(fix, "fix")}<br>'
                  f'{_standing(item.verdict("symptom", short=True), "symptom")}')
         middle = f'">{html.escape(i.category)}</a></td><td><a class="ikb-incident-link" href="'
         after = (f'">{html.escape(i.title)}</a></td><td class="ikb-nowrap">{i.date.strftime("%Y-%m-%d")}</td>'
                  f'<td><span class="ikb-severity-{severity}">{severity}</span>{original}</td>'
-                 f"<td>{html.escape(i.status.value)}</td><td>{markup.html_prose(i.fix.summary)}</td>"
+                 f"<td>{html.escape(i.status.value)}</td><td>{markup.html_prose(i.fix_summary)}</td>"
                  f"<td>{attempts}</td><td>{today}</td></tr>\n")
         return '<tr><td><a href="', middle, after
 
