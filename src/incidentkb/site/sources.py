@@ -94,14 +94,15 @@ _PLAIN = {str, int, float, bool, type(None)}
 
 
 def _observed(observation: Observation) -> str:
-    """The measured values (`name = value`, JSON for what is not a plain value) and the notes, one a line."""
+    """The notes (what the case says it saw, in words), then the measured values (`name = value`, JSON for what is
+    not a plain value), one a line: a box that shows the first lines shows the words first."""
     values, notes = observation.values, observation.notes
     if not values and not notes:
         return ""
     lines = [f"{name} = {value}" if type(value) in _PLAIN else f"{name} = {json.dumps(value)}"
              for name, value in (values or {}).items()]
     if notes:
-        lines += [str(note) for note in notes]
+        lines = [str(note) for note in notes] + lines
     return clean("\n".join(lines)) if notes else "\n".join(lines)
 
 
