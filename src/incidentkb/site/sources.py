@@ -171,7 +171,9 @@ def _add_newest(run: Run, finished: dt.datetime, results: LoadedRuns, notes: lis
     results.coverage.extend(Coverage(incident, run.cell, Cell.parse(by), finished)
                             for incident, by in run.covered.items())
     torch, note = run.versions.get("torch"), run.stack_note()
-    notes.append((finished, run.source, run.cell, torch, note, _stack_words(run.versions)))
+    required = dict(run.cell.requires)  # an incident's own packages (`... albumentations=1.3.1`) are no stack's
+    stack = {name: version for name, version in run.versions.items() if name not in required}
+    notes.append((finished, run.source, run.cell, torch, note, _stack_words(stack)))
 
 
 def _settle(results: LoadedRuns, notes: list[tuple[Any, ...]]) -> None:
