@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from incidentkb.results.cells import Cell, cell_key
-from incidentkb.results.runs import Run
+from incidentkb.results.runs import Case, Run
 from incidentkb.verdict.outcomes import LEVEL_RANK, Outcome
 
 if TYPE_CHECKING:
@@ -44,58 +44,83 @@ class Change:
     """The error the new run observed (`type: message`, first line), else the verdict's detail."""
     versions: tuple[str, ...] = ()
     """What differed between the two runs' installed versions: `transformers 5.24.0 -> 5.25.0`."""
+    installed: str = ""
+    """The versions that matter in the newer run: `torch 2.11.0, transformers 4.57.6, trl 0.27.0`."""
 
     @property
     def broke(self) -> bool:
-        """A fix that held (or was new) and now fails: what a scheduled job must raise an alarm for."""
-        return self.role.startswith("fix") and self.after.fails_run and not self.before.fails_run
+        """A fix that ran and failed its checks (BROKEN), where it did not before: what a scheduled job must raise
+        an alarm for. A crash, a timeout or a harness error says nothing about the fix (`alarm` words them)."""
+        return self.role.startswith("fix") and self.after is Outcome.broken and self.before is not Outcome.broken
+
+    @property
+    def alarm(self) -> str:
+        """What the change means for a fix, in a few words, or '' where it means nothing for one."""
+        if not self.role.startswith("fix") or self.after is self.before:
+            return ""
+        if self.broke:
+            return "a fix BROKE"
+        if self.after.fails_run:
+            return f"a fix {self.after.verb} (not a broken fix: it did not finish its checks)"
+        if self.after is Outcome.not_needed:
+            return f"the fix is no longer needed with {self.installed or 'these versions'}"
+        if self.before is Outcome.not_needed and self.after is Outcome.holds:
+            return f"the fix is needed again with {self.installed or 'these versions'}"
+        return ""
 
 
 def history(results: Iterable[Run], records: Mapping[str, Incident]) -> dict[Cell, list[Change]]:
     """Every outcome change of every cell, oldest first, each run judged against `records` before comparing.
 
     `results` are the results files as `results.runs.read_all` reads them (any order); cells without a change
-    are left out. A case is followed from run to run of its cell: a change is reported in the first run with the
-    new outcome (`since`), compared with the case's previous run in that cell (runs that left the case out are
-    skipped over, not counted as a change).
+    are left out. A case is followed from run to run of its cell by its incident and role, as the site's history
+    follows it (`role_outcomes`, the one rule): a change is reported in the first run with the new outcome
+    (`since`), compared with the previous run in that cell where the case ran (runs that skipped it, left it out
+    or could not show its claim are passed over, not counted as a change).
     """
     by_cell: dict[Cell, list[Run]] = defaultdict(list)
     for result in results:
         by_cell[result.cell].append(result)
     out: dict[Cell, list[Change]] = {}
     for cell in sorted(by_cell, key=cell_key):
-        last: dict[tuple[str, str], tuple[Outcome, Run]] = {}
+        last: dict[tuple[str, str], tuple[Case, Run]] = {}
         changes: list[Change] = []
         for run in sorted(by_cell[cell], key=lambda r: r.finished):
-            judged = run.judged(records)
-            for case in judged.cases:
-                if case.outcome is Outcome.not_run:
-                    continue
-                key = (case.incident, case.name)
+            for key, case in role_outcomes(run.judged(records)).items():
                 previous = last.get(key)
-                if previous is not None and previous[0] is not case.outcome:
-                    changes.append(Change(
-                        cell=cell, incident=case.incident, case=case.name, role=case.role, before=previous[0],
-                        after=case.outcome, since=run.finished, since_file=run.path.name if run.path else None,
-                        previous_file=previous[1].path.name if previous[1].path else None,
-                        error=case.error_line or case.detail,
-                        versions=previous[1].versions.changes(run.versions),
-                    ))
-                last[key] = (case.outcome, run)
+                if previous is not None and previous[0].outcome is not case.outcome:
+                    changes.append(_change(cell, case, previous, run))
+                last[key] = (case, run)
         if changes:
             out[cell] = changes
     return out
 
 
-def role_outcomes(run: Run) -> dict[tuple[str, str], Outcome]:
-    """The outcome of each (incident, role) in a judged run: the most telling of its cases and variants."""
-    outcomes: dict[tuple[str, str], Outcome] = {}
+def _change(cell: Cell, case: Case, previous: tuple[Case, Run], run: Run) -> Change:
+    before, earlier = previous
+    return Change(
+        cell=cell, incident=case.incident, case=case.name, role=case.role, before=before.outcome,
+        after=case.outcome, since=run.finished, since_file=run.source or None, previous_file=earlier.source or None,
+        error=case.error_line or case.detail, versions=earlier.versions.changes(run.versions),
+        installed=", ".join(f"{n} {run.versions[n]}" for n in ("torch", "transformers", "trl") if run.versions.get(n)),
+    )
+
+
+def role_outcomes(run: Run) -> dict[tuple[str, str], Case]:
+    """Each (incident, role) of a judged run that ran there, as the case (or variant) with its most telling
+    outcome: the one rule by which the site's history and `nox -s changes` follow a case from run to run.
+
+    A case that did not run (`not run`) or could not show its claim there (`not applicable`) says nothing about
+    the libraries, so it is no point of the history.
+    """
+    kept: dict[tuple[str, str], Case] = {}
     for case in run.incident_cases:
+        if not case.outcome.info.ran:
+            continue
         key = (case.incident, case.role)
-        kept = outcomes.get(key)
-        if kept is None or LEVEL_RANK[case.outcome.level] > LEVEL_RANK[kept.level]:
-            outcomes[key] = case.outcome
-    return outcomes
+        if key not in kept or LEVEL_RANK[case.outcome.level] > LEVEL_RANK[kept[key].outcome.level]:
+            kept[key] = case
+    return kept
 
 
 def newest(changes: Mapping[Cell, list[Change]], results: Iterable[Run]) -> dict[Cell, list[Change]]:
@@ -123,7 +148,7 @@ def render(changes: Mapping[Cell, list[Change]], *, cells: int | None = None) ->
         moved = f"; {', '.join(first.versions)}" if first.versions else ""
         lines.append(f"{cell}: {len(items)} change(s), {first.previous_file} -> {first.since_file}{moved}")
         for change in items:
-            alarm = "  <- a fix BROKE" if change.broke else ""
+            alarm = f"  <- {change.alarm}" if change.alarm else ""
             lines.append(f"  {change.incident}::{change.case} ({change.role}): {change.before.value} -> "
                          f"{change.after.value} since {change.since}{alarm}")
             if change.error:

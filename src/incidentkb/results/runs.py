@@ -9,10 +9,10 @@ fingerprint) is one line here, and an older file still reads.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from incidentkb.host.gpu_conditions import GpuFacts
 from incidentkb.host.versions import canonical_name
@@ -20,13 +20,14 @@ from incidentkb.match.signatures import ErrorInfo
 from incidentkb.results.cells import Cell, MatrixError, cell_key
 from incidentkb.results.files import RESULTS_DIR, SCHEMA, ResultsError, read_json, read_text, result_paths
 from incidentkb.verdict.judge import CellFacts, judge
+from incidentkb.verdict.needed import Judged, in_context, symptom_in_cell
 from incidentkb.verdict.outcomes import Outcome
 
 if TYPE_CHECKING:
     from incidentkb.records.schema import Incident
 
 __all__ = ["Versions", "Host", "Observation", "Case", "Run", "ResultsFile", "read", "read_all", "read_files",
-           "latest_per_cell", "error_line"]
+           "latest_per_cell", "newest_by", "newest_cases", "error_line"]
 
 
 def _known(cls: type, data: Any) -> dict[str, Any]:
@@ -256,11 +257,15 @@ class Run:
     def judged(self, records: Mapping[str, Incident]) -> "Run":
         """This run with each case's verdict derived anew from what the file stores and the records as they are.
 
-        The file is not changed: a corrected record or a new rule re-judges every committed run when it is read.
+        Each case is judged on its own, then a fix or failed attempt against its incident's symptom in this same
+        run (`incidentkb.verdict.needed`). The file is not changed: a corrected record or a new rule re-judges
+        every committed run when it is read.
         """
-        facts, cases = self.facts, []
-        for case in self.cases:
-            verdict = judge(case, records.get(case.incident), facts)
+        facts = self.facts
+        alone = [Judged(c.incident, c.role, c.variant, judge(c, records.get(c.incident), facts)) for c in self.cases]
+        cases = []
+        for case, judged in zip(self.cases, alone):
+            verdict = in_context(judged, symptom_in_cell(alone, case.incident, case.variant))
             detail = "; ".join(filter(None, (verdict.note, case.detail))) or None
             cases.append(dataclasses.replace(case, outcome=verdict.outcome, detail=detail, stored=case.as_stored))
         return dataclasses.replace(self, cases=tuple(cases))
@@ -313,6 +318,28 @@ class Run:
             fingerprint={k: v for k, v in (mapping("fingerprint") or {}).items() if isinstance(v, Mapping)},
             reused={k: v for k, v in (incidents.get("reused") or {}).items() if isinstance(v, Mapping)},
         )
+
+
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+
+
+def newest_by(items: Iterable[T], key: Callable[[T], K], order: Callable[[T], Any]) -> dict[K, list[T]]:
+    """Of each key's items, those of the newest run (by `order`, e.g. when it finished and its file): the one rule
+    by which a rerun replaces what an older run said of an incident in a cell (the site's grids, `check`)."""
+    grouped: dict[K, list[T]] = {}
+    for item in items:
+        grouped.setdefault(key(item), []).append(item)
+    for found, kept in grouped.items():
+        newest = max(order(item) for item in kept)
+        grouped[found] = [item for item in kept if order(item) == newest]
+    return grouped
+
+
+def newest_cases(runs: Iterable[Run]) -> dict[tuple[str, Cell], list[tuple[Run, Case]]]:
+    """Every case (every variant) of the newest run of each incident in each cell (`newest_by`)."""
+    pairs = ((run, case) for run in runs for case in run.incident_cases)
+    return newest_by(pairs, key=lambda p: (p[1].incident, p[0].cell), order=lambda p: (p[0].finished, p[0].source))
 
 
 def read(path: str | Path) -> Run:

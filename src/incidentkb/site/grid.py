@@ -27,15 +27,23 @@ GRID_ROLES = ("symptom", "fix", "smoke")
 _VALUE_LINES = 8
 
 
+#: What `evidence.clean` makes of a bare failed `assert`: it says nothing of what the run saw.
+_BARE = "the regression's check failed"
+
+
 def pop_text(entry: Entry) -> str:
-    """What a mark opens to: each variant's error, or its reason, or the first of its measured values."""
+    """What a mark opens to: each variant's error, or its reason, or what it observed (its notes first, then its
+    measured values); a run that saw no error says so, rather than that a check failed."""
     parts = []
     for run in entry.runs:
         head = f"[{run.variant}] " if len(entry.runs) > 1 and run.variant else ""
-        lines = [line for line in (run.error, run.detail) if line]
-        if not lines and run.observed:
+        lines = [line for line in (run.error, run.detail) if line and _BARE not in line]
+        if run.error is None and run.outcome.info.ran and run.detail and _BARE in run.detail:
+            lines.insert(0, "no error")
+        if (not lines or lines == ["no error"]) and run.observed:
             values = run.observed.splitlines()
-            lines = values[:_VALUE_LINES] + ([f"... {len(values) - _VALUE_LINES} more below"] if len(values) > _VALUE_LINES else [])
+            more = [f"... {len(values) - _VALUE_LINES} more below"] if len(values) > _VALUE_LINES else []
+            lines = lines + values[:_VALUE_LINES] + more
         parts.append(head + ("\n".join(lines) if lines else "(nothing observed)"))
     return "\n".join(parts)
 

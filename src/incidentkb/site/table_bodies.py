@@ -86,7 +86,8 @@ def _overview_mark(role: str, entry: Entry, href: str) -> str:
     to the incident's grid, where a tap opens the whole text (a page of 30,000 opened texts would be too big)."""
     mark = mark_of(entry.outcome)
     first = entry.first
-    seen = first_line(first.error or first.detail or "")
+    bare = first.error is None and "the regression's check failed" in (first.detail or "")
+    seen = first_line(first.error or ("no error" if bare else first.detail) or "")
     covered = f"; same as {entry.covered_by}" if entry.covered_by is not None else ""
     title = html.escape(f"{role} {entry.label} ({entry.date}{covered}){': ' + seen if seen else ''}")
     copy = " ikb-copy" if entry.covered_by is not None else ""
