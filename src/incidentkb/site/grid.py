@@ -12,8 +12,9 @@ from __future__ import annotations
 import html
 from markupsafe import Markup
 
-from incidentkb.site.case_runs import Cell, Entry, axis_words, version_key
-from incidentkb.site.marks import COPY, NOT_IN_RESULTS, Mark, legend, mark_of
+from incidentkb.site.case_runs import Cell, Entry, axis_words
+from incidentkb.site.layout import Layout, Slot, decisive, layout
+from incidentkb.site.marks import COPY, NOT_A_CELL, NOT_IN_RESULTS, Mark, legend, mark_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase, history_phrase
 from incidentkb.verdict.outcomes import Outcome
 
@@ -38,12 +39,24 @@ def pop_text(entry: Entry) -> str:
     return "\n".join(parts)
 
 
-def _columns(kb: KnowledgeBase) -> list[tuple[str, int]]:
-    return sorted({(c.torch, c.gpus) for c in kb.cells}, key=lambda t: (t[1], t[0] == "installed", version_key(t[0])))
+def _stack_label(kb: KnowledgeBase, stack: str) -> str:
+    """`stack 5.24.0` over `trl 1.16.0`: the two libraries a stack is named for; the rest on hover."""
+    words = kb.stack_versions.get(stack, "")
+    parts = [p.strip() for p in words.split(",") if p.strip()]
+    second = next((p for p in parts if not p.startswith("transformers ")), "")
+    return (f'<th scope="row" title="{html.escape(words)}">stack {html.escape(stack)}'
+            f'<small>{html.escape(second)}</small></th>')
 
 
-def _stacks(kb: KnowledgeBase) -> list[str]:
-    return sorted({c.stack for c in kb.cells}, key=version_key, reverse=True)
+def _plan(item: IncidentStanding, kb: KnowledgeBase, roles: list[str]) -> tuple[list[str], list[tuple[str, int]]]:
+    """The rows and columns of an incident's grid: stacks newest first, and the columns where its claim was
+    judged first (on a phone they are the ones in view); stacks and columns without any of its runs fold away."""
+    plan = layout(kb)
+    ran = {slot for slot in plan.cells_at if any(plan.entry(item, slot, r) is not None for r in roles)}
+    judged = {slot.column for slot in ran if any(decisive(plan.entry(item, slot, r)) for r in ("symptom", "fix"))}
+    stacks = [s for s in plan.stacks if any(slot.stack == s for slot in ran)]
+    columns = [c for c in plan.columns if any(slot.column == c for slot in ran)]
+    return stacks, sorted(columns, key=lambda c: c not in judged)  # stable: the usual order within each part
 
 
 def _mark(item: IncidentStanding, kb: KnowledgeBase, cell: Cell, role: str, entry: Entry) -> str:
@@ -61,50 +74,63 @@ def _mark(item: IncidentStanding, kb: KnowledgeBase, cell: Cell, role: str, entr
             f'<span>{html.escape(since)}</span><pre>{html.escape(pop_text(entry), quote=False)}</pre></div></details>')
 
 
+def _grid_roles(item: IncidentStanding) -> list[str]:
+    return [r for r in GRID_ROLES if any(c.role == r for c in item.columns)]
+
+
 def answer_grid(item: IncidentStanding, kb: KnowledgeBase) -> Markup:
-    """The grid: a row per stack, a column per (torch, GPUs), the marks of `GRID_ROLES` in each cell."""
-    columns, stacks = _columns(kb), _stacks(kb)
-    cells = {(c.torch, c.gpus, c.stack): c for c in kb.cells}
-    first = {(c.torch, c.gpus): c for c in reversed(kb.cells)}
-    roles = [r for r in GRID_ROLES if any(c.role == r for c in item.columns)]
-    head = "".join(f'<th scope="col">torch {html.escape(kb.torch_of(first[col]))}<small>{axis_words(first[col], "gpus")}</small></th>'
-                   for col in columns)
+    """The grid: a row per stack, a column per (torch that ran, GPUs), the marks of `GRID_ROLES` in each cell."""
+    plan, roles = layout(kb), _grid_roles(item)
+    stacks, columns = _plan(item, kb, roles)
+    head = "".join(f'<th scope="col">torch {html.escape(torch)}<small>{_gpu_words(gpus)}</small></th>'
+                   for torch, gpus in columns)
     rows = []
     for stack in stacks:
-        words = kb.stack_versions.get(stack, "")
-        out = [f'<tr><th scope="row">stack {html.escape(stack)}<small>{html.escape(words)}</small></th>']
+        out = [f"<tr>{_stack_label(kb, stack)}"]
         for torch, gpus in columns:
-            cell = cells.get((torch, gpus, stack))
-            if cell is None:
-                out.append('<td class="ikb-nocell" title="not a cell of the matrix"></td>')
+            slot = Slot(torch, stack, gpus)
+            if slot not in plan.cells_at:
+                out.append(f'<td class="ikb-nocell" title="{html.escape(NOT_A_CELL.words)}"></td>')
                 continue
-            marks = []
-            for role in roles:
-                entry = item.entries.get((cell, role))
-                if entry is not None:
-                    marks.append(_mark(item, kb, cell, role, entry))
+            marks = [_mark(item, kb, entry.cell, role, entry) for role in roles
+                     if (entry := plan.entry(item, slot, role)) is not None]
             out.append(f"<td>{''.join(marks)}</td>" if marks else
                        f'<td class="ikb-empty" title="{html.escape(NOT_IN_RESULTS.words)}"></td>')
         rows.append("".join(out) + "</tr>")
+    folded = _folded(plan, stacks, columns)
     return Markup(f'<div class="ikb-grid-wrap"><table class="ikb-grid"><thead><tr><th scope="col">'
-                  f'{" · ".join(roles)} in each cell</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+                  f'{" · ".join(roles)} in each cell</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+                  f"</div>{folded}")
+
+
+def _gpu_words(gpus: int) -> str:
+    return "CPU" if gpus == 0 else "1 GPU" if gpus == 1 else f"{gpus} GPUs"
+
+
+def _folded(plan: Layout, stacks: list[str], columns: list[tuple[str, int]]) -> str:
+    """A line naming the stacks and columns of the matrix the grid leaves out (the incident never ran there)."""
+    left = [f"stack {s}" for s in plan.stacks if s not in stacks]
+    left += [f"torch {t} on {_gpu_words(g)}" for t, g in plan.columns if (t, g) not in columns]
+    return f'<p class="ikb-folded">Not run with: {html.escape(", ".join(left))}.</p>' if left else ""
 
 
 def grid_legend(item: IncidentStanding, kb: KnowledgeBase) -> Markup:
     """The legend of the marks this incident's grid shows, and only those."""
-    roles = [r for r in GRID_ROLES if any(c.role == r for c in item.columns)]
+    plan, roles = layout(kb), _grid_roles(item)
+    stacks, columns = _plan(item, kb, roles)
     shown: list[Outcome] = []
-    copies = empty = False
-    for cell in kb.cells:
-        found = False
-        for role in roles:
-            entry = item.entries.get((cell, role))
-            if entry is not None:
-                found = True
-                shown.append(entry.outcome)
-                copies = copies or entry.covered_by is not None
-        empty = empty or not found
-    return _legend_list(legend(shown, copies=copies, empty=empty))
+    copies = empty = nocells = False
+    for stack in stacks:
+        for torch, gpus in columns:
+            slot = Slot(torch, stack, gpus)
+            if slot not in plan.cells_at:
+                nocells = True
+                continue
+            entries = [e for r in roles if (e := plan.entry(item, slot, r)) is not None]
+            shown.extend(e.outcome for e in entries)
+            copies = copies or any(e.covered_by is not None for e in entries)
+            empty = empty or not entries
+    return _legend_list(legend(shown, copies=copies, empty=empty, nocells=nocells))
 
 
 def overview_legend(kb: KnowledgeBase) -> Markup:
@@ -117,7 +143,8 @@ def overview_legend(kb: KnowledgeBase) -> Markup:
 def _legend_list(marks: list[Mark]) -> Markup:
     items = "".join(
         f'<li><span class="ikb-mark ikb-{m.level}{" ikb-copy" if m is COPY else ""}"><span class="ikb-glyph">'
-        f'{html.escape(m.glyph) if m is not COPY else "✓"}</span></span> {html.escape(m.words)}</li>'
+        f'{html.escape(m.glyph) if m is not COPY else "✓"}</span></span> <span title="{html.escape(m.words)}">'
+        f'{html.escape(m.short or m.words)}</span></li>'
         for m in marks
     )
     return Markup(f'<ul class="ikb-legend">{items}</ul>')

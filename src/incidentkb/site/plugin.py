@@ -37,7 +37,7 @@ from incidentkb.site.windows import load_windows
 from incidentkb.site.standing import KnowledgeBase, build
 from incidentkb.site.worker import PageWorker, worth_a_worker
 
-__all__ = ["IncidentKBPlugin", "relative_404", "INCIDENTS_PLACEHOLDER", "SCHEMA_PLACEHOLDER", "OUTCOMES_PLACEHOLDER", "STYLESHEET", "WORKER_SHIM"]
+__all__ = ["IncidentKBPlugin", "relative_404", "INCIDENTS_PLACEHOLDER", "SCHEMA_PLACEHOLDER", "OUTCOMES_PLACEHOLDER", "STYLESHEET", "SCRIPT", "WORKER_SHIM"]
 
 log: logging.LoggerAdapter[logging.Logger] = get_plugin_logger(__name__)
 
@@ -45,6 +45,8 @@ INCIDENTS_PLACEHOLDER = "<!-- incidentkb/incidents -->"
 SCHEMA_PLACEHOLDER = "<!-- incidentkb/schema -->"
 OUTCOMES_PLACEHOLDER = "<!-- incidentkb/outcomes -->"
 STYLESHEET = "assets/incidentkb.css"
+#: The one script of the site's own: a tap on a matrix page mark opens what was seen (a touch screen has no hover).
+SCRIPT = "assets/incidentkb.js"
 #: Material's offline plugin (search in a site opened from disk) loads this shim from unpkg.com; the site
 #: carries its own copy instead, so that it loads no script from the network.
 WORKER_SHIM = "assets/javascripts/iframe-worker-shim.js"
@@ -111,6 +113,8 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         self.renderer = Renderer(str(overrides) if overrides else None)
         if STYLESHEET not in config.extra_css:
             config.extra_css.append(STYLESHEET)
+        if SCRIPT not in [str(script) for script in config.extra_javascript]:
+            config.extra_javascript.append(SCRIPT)
         polyfills = [str(url) for url in config.extra.get("polyfills") or []]
         self._shim = any(url.startswith("https://unpkg.com/iframe-worker") for url in polyfills)
         if self._shim:
@@ -131,7 +135,7 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
             self.kb = build(incidents, results)
             self.kb.windows = load_windows(self._path(self.config.results))
             specs = pages.plan(self.kb)
-            assets = {STYLESHEET: self.renderer.asset("incidentkb.css")}
+            assets = {STYLESHEET: self.renderer.asset("incidentkb.css"), SCRIPT: self.renderer.asset("incidentkb.js")}
             if self._shim:
                 assets[WORKER_SHIM] = self.renderer.asset(_PACKAGED_SHIM)
         except (SourceError, pages.PageConflict, RenderError) as exc:
@@ -187,7 +191,8 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         late = self.late.setdefault(page.file.src_uri, [])
         try:
             if INCIDENTS_PLACEHOLDER in markdown:
-                token = self.renderer.fragment("incident_table.html", {"items": self.kb.incidents}, links, late)
+                token = self.renderer.fragment("incident_table.html", {"items": self.kb.incidents, "kb": self.kb},
+                                               links, late)
                 markdown = markdown.replace(INCIDENTS_PLACEHOLDER, token)
             if SCHEMA_PLACEHOLDER in markdown:
                 markdown = markdown.replace(SCHEMA_PLACEHOLDER, self.renderer.schema_reference(links))

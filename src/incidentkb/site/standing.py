@@ -336,6 +336,8 @@ class KnowledgeBase:
     """For cells whose versions were chosen when they ran (`latest`, candidates): what they were (results files)."""
     windows: dict[str, list[Any]] = field(default_factory=dict)
     """Version windows found by bisections (`site.windows.Window`), by incident id."""
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
+    """What the pages work out from the rest once per build (`site.layout.Layout`), by name."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
 
     def torch_of(self, cell: Cell) -> str:
