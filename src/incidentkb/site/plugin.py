@@ -30,6 +30,7 @@ from mkdocs.structure.pages import Page
 
 from incidentkb.site import pages
 from incidentkb.site.config import SiteConfig
+from incidentkb.site.folding import fold_sections
 from incidentkb.site.generated import GeneratedPage
 from incidentkb.site.render import Links, RenderedPage, Renderer, RenderError, fill_late
 from incidentkb.site.sources import SourceError, load_incidents, load_results
@@ -201,6 +202,11 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         except RenderError as exc:
             raise PluginError(f"incidentkb: {page.file.src_uri}: {exc}") from None
         return markdown
+
+    def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        if isinstance(page, GeneratedPage) or not page.meta.get("fold"):
+            return html
+        return fold_sections(html)
 
     # Search indexes a page in its own `on_page_context`; a generated page's short search text (or nothing)
     # stands in for its content just while it does, so the search plugin never goes through the page's tables.

@@ -25,3 +25,20 @@ document.addEventListener("click", function (event) {
   sheet.replaceChildren(text, link);
   sheet.hidden = false;
 });
+
+// A long page folds its long sections (incidentkb.site.folding); a link or a search result that points into one
+// opens it, so the reader lands on the text, not on a closed box.
+function ikbOpenTarget() {
+  var id = decodeURIComponent(location.hash.slice(1));
+  var target = id && document.getElementById(id);
+  if (!target) return;
+  var fold = target.closest("details.ikb-fold");
+  if (!fold && target.tagName === "H2" && target.nextElementSibling && target.nextElementSibling.matches("details.ikb-fold")) {
+    fold = target.nextElementSibling;
+  }
+  if (fold) fold.open = true;
+  var outer = target.closest("details.ikb-fold");
+  if (outer && outer !== fold) outer.open = true;
+}
+window.addEventListener("hashchange", ikbOpenTarget);
+document.addEventListener("DOMContentLoaded", ikbOpenTarget);
