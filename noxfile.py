@@ -13,13 +13,17 @@
     nox -s changes                          # what changed in each cell since its previous run; fails if a fix broke
     nox -s bisect -- <incident>[::<case>] --package transformers --good 4.45.0 --bad 4.46.3 --stack 4.46.3
     nox -s docs                             # build the website into site/ (mkdocs build --strict)
+    nox -s docs -- --results DIR            # ... from another results folder (a scratch run); serve takes it too
     nox -s serve                            # serve it on http://127.0.0.1:8000, rebuilt on changes
     nox -s bench                            # bench/scale.py into docs/performance.md
     nox -s bench -- --matrix                # and bench/matrix_overhead.py (cold uv and pip environments)
     nox -s wheelhouse -- --python 3.12 --platform manylinux_2_28_x86_64 --torch installed --stack 4.51.3 --dest DIR
+    nox -s wheelhouse -- --torch installed --stack latest ...   # today's newest releases, frozen for an offline host
+    nox -s wheelhouse -- --torch installed --pin trl==0.11.4 ... # a candidate's pins (or --requirements FILE), frozen
     INCIDENTKB_WHEELHOUSE=DIR nox -s regressions   # offline: install from DIR only (several DIRs: join with ':')
     sh DIR/bootstrap.sh PYTHON && .venv-offline/bin/incidentkb-nox -s regressions  # offline host with only torch
     INCIDENTKB_RESULTS=DIR nox -s regressions      # write results files elsewhere than regressions/results/
+    nox -s NAME -- --help                   # every session's own options
 
 The axes live in regressions/matrix.toml. Start nox from an environment that has incidentkb's dependencies
 (`pip install -e '.[test]'` brings nox with them). Environments are built with uv when it is found, else with
@@ -39,7 +43,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
 try:
-    from incidentkb.matrix import axes, cell_run, history, hosts, planning, resolve, results_files, slurm
+    from incidentkb.matrix import axes, cell_run, history, hosts, planning, resolve, results_files, session_args, slurm
     from incidentkb.matrix import candidate as candidate_module
     from incidentkb.matrix import (
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
@@ -67,6 +71,8 @@ class _Invocation:
         self.slurm: slurm.Executor | None = None
         """Set when the cells go to Slurm (`-- --executor slurm`): the cells' sessions submit, `table` collects."""
         self.posargs: list[str] = []
+        self.helped = False
+        """`-- --help` was answered (by the first cell of a parametrized session)."""
 
     @functools.cached_property
     def records(self) -> dict[str, Any]:
@@ -88,9 +94,13 @@ _CLEAN: dict[str, str | None] = {"PYTHONPATH": None, "PIP_REQUIRE_VIRTUALENV": N
 @nox.parametrize("cell", [nox.param(cell, id=str(cell)) for cell in MATRIX.cells()])
 def regressions(session: nox.Session, cell: axes.Cell) -> None:
     """Run the regressions of one matrix cell (torch x stack x GPUs) and write its results file."""
+    split = _parsed(session, lambda args: slurm.split_args(args, slurm.load_settings(ROOT / axes.MATRIX_FILE)),
+                    once=True)
+    if split is None:
+        return
     session.notify("table")
-    RUN.strict = "--strict" in session.posargs
-    settings, RUN.posargs = slurm.split_args(session.posargs, slurm.load_settings(ROOT / axes.MATRIX_FILE))
+    settings, RUN.posargs = split
+    RUN.strict = "--strict" in RUN.posargs
     if settings is not None:
         _submit(session, cell, settings)
         return
@@ -146,8 +156,10 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
 @nox.session(default=False)
 def latest(session: nox.Session) -> None:
     """Run every incident on the newest releases, resolved now (`-- --torch latest` for the newest torch too, `--gpus N`)."""
+    options = _parsed(session, lambda args: candidate_module.parse_args(args, MATRIX, pins=False))
+    if options is None:
+        return
     try:
-        options = candidate_module.parse_args(session.posargs, MATRIX, pins=False)
         cell = axes.Cell(candidate_module.candidate_torch(MATRIX, options.pins, options.torch), "latest", options.gpus)
         MATRIX.torch_option(cell), MATRIX.stack(cell), MATRIX.gpu_setting(cell)
     except (candidate_module.CandidateError, axes.MatrixError) as exc:
@@ -158,8 +170,10 @@ def latest(session: nox.Session) -> None:
 @nox.session(default=False)
 def candidate(session: nox.Session) -> None:
     """Run every incident against your versions: `-- transformers==5.25.0 trl==1.17.0` or `-- --requirements FILE`."""
+    options = _parsed(session, lambda args: candidate_module.parse_args(args, MATRIX))
+    if options is None:
+        return
     try:
-        options = candidate_module.parse_args(session.posargs, MATRIX)
         matrix, cell = candidate_module.cell_for(MATRIX, options)
         matrix.torch_option(cell), matrix.gpu_setting(cell)
     except (candidate_module.CandidateError, axes.MatrixError) as exc:
@@ -173,6 +187,8 @@ def candidate(session: nox.Session) -> None:
 @nox.session(default=False)
 def changes(session: nox.Session) -> None:
     """Print what changed in each cell between its two newest runs; fails when a fix broke (for scheduled runs)."""
+    if _parsed(session, _no_options("changes", changes.__doc__)) is None:
+        return
     _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)))
 
 
@@ -220,6 +236,8 @@ def _collect_slurm(session: nox.Session) -> None:
 @nox.session(default=False)
 def table(session: nox.Session) -> None:
     """Print the incidents x cells table of this run, or of the newest results file of each cell."""
+    if not (RUN.results or RUN.not_run or RUN.slurm) and _parsed(session, _no_options("table", table.__doc__)) is None:
+        return  # after `regressions`, the posargs were that session's
     if RUN.slurm is not None:
         _collect_slurm(session)
     ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only
@@ -238,12 +256,18 @@ def table(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def wheelhouse(session: nox.Session) -> None:
-    """Download every wheel some cells need into a folder, for a host without internet (`-- --help`)."""
-    options = wheelhouse_module.parse_args(session.posargs)
+    """Download every wheel some cells need into a folder, for a host without internet; `--stack latest` freezes today's newest."""
+    parsed = _parsed(session, wheelhouse_module.parse_args)
+    if parsed is None:
+        return
     uv = cell_run.find_uv()
     if uv is None:
         session.error("the wheelhouse is resolved with uv for the target platform: `pip install uv`, then run again")
-    steps, files = wheelhouse_module.commands(MATRIX, options, ROOT, uv=uv)
+    try:
+        matrix, options = wheelhouse_module.with_candidate(MATRIX, parsed)
+        steps, files = wheelhouse_module.commands(matrix, options, ROOT, uv=uv)
+    except axes.MatrixError as exc:
+        session.error(str(exc))
     more_steps, more_files = wheelhouse_module.bootstrap_commands(options, ROOT, uv=uv)  # nox, deps, the project
     steps, files = steps + more_steps, {**files, **more_files}
     for path, text in files.items():
@@ -251,23 +275,86 @@ def wheelhouse(session: nox.Session) -> None:
         path.write_text(text, encoding="utf-8")
     for command in steps:
         session.run(*command, external=True)
+    for path in wheelhouse_module.freeze_resolutions(matrix, options):
+        session.log(f"froze {path.name.removesuffix('.frozen.json')}: {path}")
     session.log(wheelhouse_module.size_report(options.dest))
+
+
+def _parsed(session: nox.Session, parse: Any, *, once: bool = False) -> Any:
+    """`parse(session.posargs)`; None after printing the help (`-- --help`); a wrong argument aborts in one line.
+
+    `once`: a parametrized session (every cell of `regressions`) prints its help for the first cell only.
+    """
+    try:
+        return parse(session.posargs)
+    except session_args.HelpRequested as shown:
+        if not (once and RUN.helped):
+            print(shown.text, end="")
+        RUN.helped = True
+        return None
+    except (session_args.SessionArgsError, candidate_module.CandidateError, axes.MatrixError) as exc:
+        session.error(str(exc))
 
 
 #: MkDocs 1.x prints a notice about MkDocs 2 on every run; the site's builds need not repeat it.
 _MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
 
 
+def _no_options(name: str, doc: str | None) -> Any:
+    """The parse of a session that takes no arguments: `--help` prints its docstring, anything else is refused."""
+    def parse(args: list[str]) -> None:
+        session_args.SessionParser(prog=f"nox -s {name} --", description=(doc or "").strip()).parse_args(args)
+    return parse
+
+
+def _site_args(name: str, doc: str | None) -> Any:
+    """The options of `docs` and `serve`: which results folder the site shows, and mkdocs' own few."""
+    def parse(args: list[str]) -> list[str]:
+        parser = session_args.SessionParser(prog=f"nox -s {name} --", description=(doc or "").strip())
+        parser.add_argument("--results", metavar="DIR", type=Path,
+                            help="build from the results files in DIR (default: $INCIDENTKB_RESULTS, else "
+                                 "regressions/results/); nothing under regressions/results/ is read or written")
+        if name == "docs":
+            parser.add_argument("--site-dir", metavar="DIR", help="write the site there (default: site/)")
+        else:
+            parser.add_argument("--dev-addr", metavar="IP:PORT", help="serve there (default: 127.0.0.1:8000)")
+        options = parser.parse_args(args)
+        if options.results is not None and not options.results.is_dir():
+            raise session_args.SessionArgsError(f"--results {options.results}: no such folder")
+        results = str(options.results.resolve()) if options.results else os.environ.get("INCIDENTKB_RESULTS")
+        extra = [f"--site-dir={options.site_dir}"] if name == "docs" and options.site_dir else []
+        extra += [f"--dev-addr={options.dev_addr}"] if name == "serve" and options.dev_addr else []
+        return [results or "", *extra]
+    return parse
+
+
+#: MkDocs 1.x prints a notice about MkDocs 2 on every run; the site's builds need not repeat it.
+_MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
+
+
+def _mkdocs(session: nox.Session, command: str) -> None:
+    """`mkdocs build|serve` with the session's options; `--results DIR` (or INCIDENTKB_RESULTS) picks the results."""
+    parsed = _parsed(session, _site_args(session.name, (docs if command == "build" else serve).__doc__))
+    if parsed is None:
+        return
+    results, *extra = parsed
+    env = {**_MKDOCS_ENV, **({"INCIDENTKB_RESULTS": results} if results else {})}
+    if results:
+        session.log(f"the site shows the results in {results}")
+    strict = ["--strict"] if command == "build" else []
+    session.run(sys.executable, "-m", "mkdocs", command, *strict, *extra, external=True, env=env)
+
+
 @nox.session(default=False)
 def docs(session: nox.Session) -> None:
-    """Build the website into site/ from incidents/ and regressions/results/ (mkdocs build --strict)."""
-    session.run(sys.executable, "-m", "mkdocs", "build", "--strict", *session.posargs, external=True, env=_MKDOCS_ENV)
+    """Build the website into site/ from incidents/ and regressions/results/ (`-- --results DIR` for other results)."""
+    _mkdocs(session, "build")
 
 
 @nox.session(default=False)
 def serve(session: nox.Session) -> None:
-    """Serve the website on http://127.0.0.1:8000, rebuilt when a record, results file or page changes."""
-    session.run(sys.executable, "-m", "mkdocs", "serve", *session.posargs, external=True, env=_MKDOCS_ENV)
+    """Serve the website on http://127.0.0.1:8000, rebuilt on changes (`-- --results DIR` for other results)."""
+    _mkdocs(session, "serve")
 
 
 @nox.session(default=False)
@@ -280,9 +367,16 @@ def bench(session: nox.Session) -> None:
     """
     args = list(session.posargs)
     cut = args.index("--matrix") if "--matrix" in args else len(args)
-    session.run(sys.executable, str(ROOT / "bench" / "scale.py"), *args[:cut], external=True, env=_MKDOCS_ENV)
-    if "--matrix" in args:
-        session.run(sys.executable, str(ROOT / "bench" / "matrix_overhead.py"), *args[cut + 1:], external=True)
+    if {"-h", "--help"} & set(args):
+        print((bench.__doc__ or "").strip() + "\n")
+    try:
+        session_args.run_script([sys.executable, str(ROOT / "bench" / "scale.py"), *args[:cut]],
+                                help_with="nox -s bench -- --help", env=_MKDOCS_ENV)
+        if "--matrix" in args:
+            session_args.run_script([sys.executable, str(ROOT / "bench" / "matrix_overhead.py"), *args[cut + 1:]],
+                                    help_with="nox -s bench -- --matrix --help")
+    except session_args.SessionArgsError as exc:
+        session.error(str(exc))
 
 
 @nox.session(default=False)
@@ -293,7 +387,9 @@ def bisect(session: nox.Session) -> None:
     from incidentkb.matrix import bisect_run, envs
     from incidentkb.matrix.bisect import BisectError
 
-    args = bisect_run.parse_args(session.posargs)
+    args = _parsed(session, bisect_run.parse_args)
+    if args is None:
+        return
     try:
         plan = bisect_run.plan(args, MATRIX, RUN.records, ROOT)
         host = RUN.host_facts()

@@ -80,3 +80,15 @@ def test_a_measured_symptom_is_judged_against_todays_threshold() -> None:
                             "generator call above 262,144 bytes")
     case["observation"]["values"]["growth_per_call_bytes"] = 9_900_000
     assert judge(case, record, CellFacts(gpus=0, versions={})).outcome is Outcome.reproduces
+
+
+def test_a_package_the_record_requires_may_be_named_in_depends_on(tmp_path: Path) -> None:
+    text = (REPO / "incidents" / f"{BATCH.id}.yaml").read_text(encoding="utf-8")
+    path = tmp_path / f"{BATCH.id}.yaml"
+    path.write_text(text.replace("depends_on: [torch, transformers, trl]",
+                                 "depends_on: [torch, albumentations]\n  requires: [albumentations]"))
+    known = known_libraries(load_matrix(REPO / "regressions" / "matrix.toml"))
+    assert depends_on_problems([read_record(path)], known) == []
+    path.write_text(text.replace("depends_on: [torch, transformers, trl]", "depends_on: [albumentations]"))
+    (problem,) = depends_on_problems([read_record(path)], known)
+    assert str(problem).endswith("a package to install goes in regression.requires")

@@ -6,6 +6,7 @@ import importlib.metadata
 
 import pytest
 
+from incidentkb.host.gpu_conditions import GpuFacts
 from incidentkb.plugin.needs import (
     Host,
     NeedsError,
@@ -111,3 +112,27 @@ def test_probe_counts_gpus_visible_to_torch() -> None:
     host = probe(gpus=True)
     assert host.gpu_count == (torch.cuda.device_count() if torch.version.cuda else 0)
     assert host.torch_cuda == torch.version.cuda
+
+
+H100_HOST = Host(gpu_count=1, packages={"torch": "2.11.0+cu128"}, torch_cuda="12.8",
+                 gpus=(GpuFacts("NVIDIA H100 80GB HBM3", "9.0", 79.1),))
+
+
+@pytest.mark.parametrize(
+    ("host", "needs", "expected"),
+    [
+        (H100_HOST, {"compute_capability": ">=8.0"}, []),
+        (H100_HOST, {"compute_capability": "<8.0"},
+         ["a GPU of compute capability <8.0 (the cell has NVIDIA H100 80GB HBM3: 9.0)"]),
+        (H100_HOST, {"gpu_memory_gb": ">=12"}, []),
+        (CPU_HOST, {"gpus": 1, "gpu_memory_gb": ">=12"},
+         ["1 CUDA GPU (found 0)", "a GPU of >=12 GiB (the cell has no GPU)"]),
+    ],
+)
+def test_needs_names_the_gpu_hardware_it_lacks(host: Host, needs: dict, expected: list[str]) -> None:
+    assert unmet(host, **needs) == expected
+
+
+def test_a_memory_condition_that_is_no_range_is_a_needs_error() -> None:
+    with pytest.raises(NeedsError, match="gpu_memory_gb '12 GB' is not a memory range"):
+        unmet(H100_HOST, gpu_memory_gb="12 GB")

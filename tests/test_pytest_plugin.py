@@ -286,7 +286,7 @@ def test_markers_are_registered_with_their_signatures(pytester: pytest.Pytester)
     result.stdout.fnmatch_lines(
         [
             "@pytest.mark.incident(incident_id, role): *",
-            "@pytest.mark.needs(gpus=0, packages=(), versions=None, cuda=False): *",
+            "@pytest.mark.needs(gpus=0, packages=(), versions=None, cuda=False, compute_capability=None, gpu_memory_gb=None): *",
         ]
     )
 

@@ -65,6 +65,31 @@ def test_schema_problems_are_placed_and_worded(tmp_path: Path, old: str, new: st
     assert _problems(tmp_path, old, new) == expected
 
 
+# `regression.requires` and the hardware conditions of `applies_when`: what a wrong value is told.
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("  depends_on: [torch]", "  depends_on: [torch]\n  requires: [albumentations, \"numpy>=1.24,<3\"]", []),
+    ("  depends_on: [torch]", "  depends_on: [torch]\n  requires: []", []),
+    ("  depends_on: [torch]", "  depends_on: [torch]\n  requires: [\"albumentations ==\"]", [
+        "45:14: 'regression.requires[0]': 'albumentations ==' is not a PEP 508 requirement; write a name, e.g. "
+        "'albumentations', or a name and a range, e.g. 'albumentations>=1.3,<2'"]),
+    ("  depends_on: [torch]", "  depends_on: [torch]\n  requires: [albumentations, Albumentations>=1]", [
+        "45:13: 'regression.requires': 'albumentations' is required twice; keep one requirement per package"]),
+    ("{name: test_fix_bf16, role: \"fix:bf16\"}",
+     "{name: test_fix_bf16, role: \"fix:bf16\", applies_when: {compute_capability: \">=8.0\", gpu_memory_gb: \">=12\", why: bf16}}",
+     []),
+    ("{name: test_fix_bf16, role: \"fix:bf16\"}",
+     "{name: test_fix_bf16, role: \"fix:bf16\", applies_when: {compute_capability: eight, why: bf16}}", [
+        "43:82: 'regression.cases[3].applies_when.compute_capability': compute_capability 'eight' is not a "
+        "version range; write e.g. '<8.0'"]),
+    ("{name: test_fix_bf16, role: \"fix:bf16\"}",
+     "{name: test_fix_bf16, role: \"fix:bf16\", applies_when: {gpu_memory_gb: 12 GB, why: memory}}", [
+        "43:77: 'regression.cases[3].applies_when.gpu_memory_gb': gpu_memory_gb '12 GB' is not a memory "
+        "range in GiB; write e.g. '>=12' or '<16'"]),
+])
+def test_requires_and_hardware_conditions_are_checked(tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
+    assert _problems(tmp_path, old, new) == expected
+
+
 # A record's text quoted in a message is cut to 40 characters, so a problem stays one readable line.
 LONG = "x" * 100_000
 CUT = "x" * 37 + "..."

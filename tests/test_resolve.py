@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from incidentkb.matrix import frozen
 from incidentkb.matrix.axes import Cell, MatrixError, load_matrix
-from incidentkb.matrix.hosts import HostFacts, unavailable
+from incidentkb.matrix.hosts import HostFacts, unavailable, wheelhouse_pairs
 from incidentkb.matrix.resolve import (
     ResolveError,
     compile_input,
@@ -85,13 +88,30 @@ def test_each_failure_is_one_line(stderr: str, message: str, offline: bool) -> N
     assert str(error).startswith(message) and "\n" not in str(error) and error.offline is offline
 
 
-def test_a_host_that_installs_from_a_wheelhouse_cannot_run_latest() -> None:
-    host = HostFacts(gpu_names=(), host_python="python3", host_torch=None, wheelhouse=("/wheels",))
-    assert unavailable(MATRIX, Cell("2.13.0", "latest", 0), host) == (
-        "stack latest needs the package index (INCIDENTKB_WHEELHOUSE installs from a wheelhouse only)")
-    with pytest.raises(ResolveError, match="stack latest needs the package index") as raised:
-        resolve(MATRIX, Cell("2.13.0", "latest", 0), uv="uv", python="python3", offline=True)
+def test_a_host_that_installs_from_a_wheelhouse_runs_latest_only_as_the_wheelhouse_froze_it(tmp_path: Path) -> None:
+    host = HostFacts(gpu_names=(), host_python="python3", host_torch=None, wheelhouse=(str(tmp_path),))
+    cell = Cell("2.13.0", "latest", 0)
+    assert unavailable(MATRIX, cell, host) == (
+        "stack latest needs the package index, or a wheelhouse that froze it "
+        "(nox -s wheelhouse -- --torch 2.13.0 --stack latest ...)")
+    with pytest.raises(ResolveError, match=r"stack latest needs the package index, or a wheelhouse that froze it") as raised:
+        resolve(MATRIX, cell, uv="uv", python="python3", offline=True, wheelhouse=(str(tmp_path),))
     assert raised.value.offline
+
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "2.13.0-latest.txt").write_text("transformers==5.25.0\n")
+    locked = {"transformers": "5.25.0", "trl": "1.17.0", "peft": "0.22.0", "tokenizers": "0.23.1"}
+    frozen.freeze(tmp_path, "2.13.0-latest", locked, python="3.11", platform="manylinux_2_28_x86_64",
+                  now=dt.datetime(2026, 12, 8, 1, 30, tzinfo=dt.timezone.utc))
+    host = replace(host, built_for=wheelhouse_pairs([str(tmp_path)]))
+    assert unavailable(MATRIX, cell, host) is None
+    resolution = resolve(MATRIX, cell, uv=None, python="python3", offline=True, wheelhouse=(str(tmp_path),))
+    assert resolution.date == "2026-12-08" and resolution.locked == locked
+    assert dict(resolution.chosen) == {"transformers": "5.25.0", "trl": "1.17.0"}  # a CPU cell: no peft
+    assert resolution.as_dict()["wheelhouse"] == {"folder": str(tmp_path), "built": "2026-12-08T01:30:00+00:00",
+                                                  "python": "3.11", "platform": "manylinux_2_28_x86_64"}
+    assert stack_note({"resolved": resolution.as_dict()}) == (
+        "resolved 2026-12-08 (frozen in a wheelhouse): transformers 5.25.0, trl 1.17.0")
 
 
 def test_uv_offline_is_no_index_either(monkeypatch: pytest.MonkeyPatch) -> None:

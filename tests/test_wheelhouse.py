@@ -6,12 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from incidentkb.matrix.axes import GpuSetting, Matrix, MatrixError, Stack, TorchOption
+import datetime as dt
+
+from incidentkb.matrix import frozen
+from incidentkb.matrix.axes import Cell, GpuSetting, Matrix, MatrixError, Stack, TorchOption
+from incidentkb.matrix.candidate import candidate_stack, command_line_pins
 from incidentkb.matrix.wheelhouse import (
     commands,
+    freeze_resolutions,
     parse_args,
     platform_tags,
     requirement_sets,
+    with_candidate,
 )
 
 MATRIX = Matrix(
@@ -72,11 +78,39 @@ def test_a_torch_id_with_a_dash_is_found_again(project: Path, tmp_path: Path) ->
     assert "torch==2.7.0" in files[tmp_path / "wh" / "requirements" / "2.7.0-cu128-5.24.0.in"].splitlines()
 
 
-def test_latest_is_left_out_of_a_wheelhouse_and_refused_when_asked_for(project: Path) -> None:
-    matrix = Matrix(
-        torch=MATRIX.torch + (TorchOption("latest", "w", "torch", on_request=True),),
-        stacks=MATRIX.stacks + (Stack("latest", "w", (), resolve=("transformers",)),), gpus=MATRIX.gpus,
-    )
-    assert set(requirement_sets(matrix, parse_args([]), project)) == set(requirement_sets(MATRIX, parse_args([]), project))
-    with pytest.raises(MatrixError, match="^latest: resolved from the package index when its cell runs"):
-        requirement_sets(matrix, parse_args(["--stack", "latest"]), project)
+LATEST_MATRIX = Matrix(
+    torch=MATRIX.torch + (TorchOption("latest", "w", "torch", on_request=True),),
+    stacks=MATRIX.stacks + (Stack("latest", "w", (), resolve=("transformers", "trl"), gpu_resolve=("peft",)),),
+    gpus=MATRIX.gpus,
+)
+
+
+def test_latest_is_left_out_unless_asked_for_and_then_resolved_with_its_open_names(project: Path) -> None:
+    assert set(requirement_sets(LATEST_MATRIX, parse_args([]), project)) == set(requirement_sets(MATRIX, parse_args([]), project))
+    sets = requirement_sets(LATEST_MATRIX, parse_args(["--torch", "installed", "--stack", "latest"]), project)
+    assert sets == {"installed-latest": ["pydantic>=2", "pytest>=8", "setuptools>=69", "nox", "transformers", "trl", "peft"]}
+    cpu = requirement_sets(LATEST_MATRIX, parse_args(["--torch", "installed", "--stack", "latest", "--cpu-only"]), project)
+    assert cpu["installed-latest"][-2:] == ["transformers", "trl"]
+
+
+def test_what_the_compile_chose_is_frozen_with_the_day_and_the_target(project: Path, tmp_path: Path) -> None:
+    options = parse_args(["--python", "3.12", "--platform", "manylinux_2_28_x86_64", "--torch", "installed",
+                          "--stack", "latest", "--stack", "4.51.3", "--dest", str(tmp_path)])
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "installed-latest.txt").write_text("transformers==5.25.0\ntrl==1.17.0\npeft==0.22.0\ntokenizers==0.23.1\n")
+    [path] = freeze_resolutions(LATEST_MATRIX, options)  # the pinned stack 4.51.3 has nothing to freeze
+    found = frozen.find([str(tmp_path)], "installed-latest")
+    assert found is not None and found.path == path and found.python == "3.12" and found.platform == "manylinux_2_28_x86_64"
+    assert found.date == dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert found.chosen(["transformers", "trl", "accelerate"]) == {"transformers": "5.25.0", "trl": "1.17.0"}
+
+
+def test_a_candidate_is_frozen_as_the_stack_nox_s_candidate_gives_the_same_pins(project: Path) -> None:
+    options = parse_args(["--pin", "transformers==4.46.3", "--pin", "trl==0.11.4", "--torch", "installed"])
+    matrix, options = with_candidate(LATEST_MATRIX, options)
+    expected = candidate_stack(command_line_pins(["transformers==4.46.3", "trl==0.11.4"], LATEST_MATRIX.packages()))
+    assert options.stacks == (expected.id,) and matrix.stack(Cell("installed", expected.id, 0)) == expected
+    lines = requirement_sets(matrix, options, project)[f"installed-{expected.id}"]
+    assert {"transformers==4.46.3", "trl==0.11.4", "accelerate", "datasets"} <= set(lines)
+    with pytest.raises(MatrixError, match="^'numpy' is not a package the regressions use"):
+        with_candidate(LATEST_MATRIX, parse_args(["--pin", "numpy==2.0"]))

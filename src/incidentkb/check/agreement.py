@@ -1,6 +1,6 @@
 """`incidentkb check` on what records claim about the matrix: the libraries they depend on, the results they state.
 
-- `regression.depends_on` names libraries the matrix varies; a typo (`pytorch`) would make the incident run in
+- `regression.depends_on` names libraries the matrix varies (or that the record `requires`); a typo (`pytorch`) would make the incident run in
   one cell only (every other cell counted as covered by it), so an unknown name is refused with a did-you-mean.
 - Every case states a result: its role's word (a symptom *reproduces*, a failed attempt *still fails*, a fix
   *holds*) unless `regression.cases[].expected` says otherwise, with why. The newest runs of the case in the
@@ -32,19 +32,34 @@ def known_libraries(matrix: Matrix) -> set[str]:
     return {canonical_name(name) for name in names}
 
 
+def _required(record: RecordFile) -> set[str]:
+    """The packages the record's `regression.requires` names: their versions are axes of this incident."""
+    from incidentkb.records.schema import requirement_name
+
+    names = set()
+    for text in record.get("regression", "requires") or ():
+        try:
+            names.add(requirement_name(str(text)))
+        except ValueError:
+            continue  # the schema reports it at its line
+    return names
+
+
 def depends_on_problems(records: Iterable[RecordFile], known: set[str]) -> list[Problem]:
-    """A problem for each `regression.depends_on` entry that names no library of the matrix."""
+    """A problem for each `regression.depends_on` entry that names no library of the matrix nor of `requires`."""
     problems = []
     for record in records:
         names = record.get("regression", "depends_on")
+        mine = known | _required(record)
         for index, name in enumerate(names if isinstance(names, list) else ()):
-            if not isinstance(name, str) or canonical_name(name) in known:
+            if not isinstance(name, str) or canonical_name(name) in mine:
                 continue
-            guess = did_you_mean(canonical_name(name), sorted(known))
+            guess = did_you_mean(canonical_name(name), sorted(mine))
             hint = f"did you mean '{guess}'? " if guess else ""
             problems.append(record.problem(("regression", "depends_on", index), (
                 f"'{name}' in regression.depends_on is no library the matrix varies; {hint}"
-                f"choose from {', '.join(sorted(known))} (an unknown name makes the incident run in one cell only)")))
+                f"choose from {', '.join(sorted(mine))} (an unknown name makes the incident run in one cell only); "
+                "a package to install goes in regression.requires")))
     return problems
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from incidentkb.host.versions import installed_version
 
-__all__ = ["LIBRARIES", "environment", "hardware", "gpu_names", "parse_gpu_list", "torch_cuda"]
+__all__ = ["LIBRARIES", "environment", "hardware", "gpu_names", "parse_gpu_list", "torch_cuda", "torch_gpus"]
 
 #: The distributions whose versions every report records (None when not installed).
 LIBRARIES: tuple[str, ...] = (
@@ -70,12 +70,16 @@ def _nvidia_smi() -> tuple[list[dict[str, Any]], str | None]:
     exe = shutil.which("nvidia-smi")
     if exe is None:
         return [], None
-    try:
-        out = subprocess.run(
-            [exe, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=20, check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+    out = None
+    # compute_cap is a query field of drivers from 2021 on; an older nvidia-smi refuses it, and is asked without it
+    for fields in ("name,memory.total,driver_version,compute_cap", "name,memory.total,driver_version"):
+        try:
+            out = subprocess.run([exe, f"--query-gpu={fields}", "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=20, check=True).stdout
+            break
+        except (OSError, subprocess.SubprocessError):
+            continue
+    if out is None:
         return [], None
     gpus, driver = [], None
     for line in out.strip().splitlines():
@@ -86,13 +90,15 @@ def _nvidia_smi() -> tuple[list[dict[str, Any]], str | None]:
             memory = round(float(parts[1]) / 1024, 1)  # MiB -> GiB, as cards are sold
         except ValueError:
             memory = None
-        gpus.append({"name": parts[0], "memory_gb": memory})
+        capability = parts[3] if len(parts) > 3 and parts[3].replace(".", "").isdigit() else None
+        gpus.append({"name": parts[0], "memory_gb": memory, "compute_capability": capability})
         driver = parts[2]
     return gpus, driver
 
 
 def _torch_gpus() -> tuple[list[dict[str, Any]], str | None] | None:
-    """GPUs visible to torch in this process and the CUDA version torch was built for; None without torch."""
+    """GPUs visible to torch in this process (name, memory in GiB, compute capability) and the CUDA version torch
+    was built for; None without torch."""
     if installed_version("torch") is None:
         return None
     try:
@@ -104,7 +110,8 @@ def _torch_gpus() -> tuple[list[dict[str, Any]], str | None] | None:
         gpus = []
         for index in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(index)
-            gpus.append({"name": props.name, "memory_gb": round(props.total_memory / 2**30, 1)})
+            gpus.append({"name": props.name, "memory_gb": round(props.total_memory / 2**30, 1),
+                         "compute_capability": f"{props.major}.{props.minor}"})
         return gpus, cuda
     except Exception:  # noqa: BLE001 - a broken driver must not cost the report
         return None
@@ -123,6 +130,12 @@ def torch_cuda() -> tuple[str | None, int] | None:
         return cuda, torch.cuda.device_count() if cuda else 0
     except Exception:  # noqa: BLE001 - a driver that fails to answer means no usable GPU
         return cuda, 0
+
+
+def torch_gpus() -> list[dict[str, Any]]:
+    """The GPUs visible to torch, each with its name, `memory_gb` and `compute_capability`; empty without any."""
+    found = _torch_gpus()
+    return found[0] if found is not None else []
 
 
 def gpu_names() -> tuple[str, ...]:

@@ -10,12 +10,13 @@
 - `table`: the incidents x cells table for the terminal and Markdown;
 - `wheelhouse`: the wheels some cells need, for a host without internet (and what starts nox there);
 - `resolve`: versions chosen when a cell runs (the `latest` stack, torch=latest, what a candidate leaves open);
+- `frozen`: such a resolution made where the index is and carried in a wheelhouse to a host without it;
+- `session_args`: the nox sessions' arguments: `--help` answered, a wrong one said in one line;
 - `candidate`: a user's pins (command line, requirements.txt, pylock.toml, uv.lock) as a cell, and its summary;
 - `history`: each cell's outcome changes from run to run (`nox -s changes`, the site's cell history);
 - `merge`: results folders from other hosts or jobs added to one, nothing overwritten or doubled;
 - `slurm`: cells as Slurm jobs: submitted, waited for, their results collected;
 - `workflow`: the GitHub Actions workflow of the matrix, one job per cell.
-- `wheelhouse`: the wheels some cells need, for a host without internet;
 - `bisect` (pure: candidates, the search, flaky steps, the final line), `package_index` (a package's releases)
   and `bisect_run` (each step's environment and pytest runs, the bisection's results file): `nox -s bisect`.
 

@@ -36,6 +36,7 @@ from incidentkb.matrix.axes import MatrixError
 from incidentkb.matrix.bisect import BisectError, Search, candidates, skipped, describe, endpoints_from_results, final_line, step_outcome
 from incidentkb.matrix.package_index import releases
 from incidentkb.matrix.planning import Target
+from incidentkb.matrix.session_args import SessionParser
 from incidentkb.verdict.judge import CellFacts, judge
 
 __all__ = ["Bisection", "StepEnv", "step_spec", "build_step", "run_bisection", "parse_args", "plan", "KIND", "BISECT_DIR"]
@@ -259,7 +260,7 @@ def _expected_steps(count: int) -> int:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """`nox -s bisect -- <incident-id>[::<case>] --package NAME [--good V] [--bad V] [--torch T] [--stack S] ...`."""
-    parser = argparse.ArgumentParser(prog="nox -s bisect --", description=__doc__.splitlines()[0])
+    parser = SessionParser(prog="nox -s bisect --", description=__doc__.splitlines()[0])
     parser.add_argument("target", help="<incident-id> (all its cases) or <incident-id>::<case-name>")
     parser.add_argument("--package", required=True, help="the package whose releases are searched")
     parser.add_argument("--good", help="a version with the old outcome (default: from the committed matrix results)")

@@ -12,8 +12,8 @@ other.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
+from argparse import SUPPRESS
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -24,6 +24,7 @@ from typing import Any
 from incidentkb.host.versions import canonical_name
 from incidentkb.matrix.axes import Cell, Matrix, Stack, version_key
 from incidentkb.matrix.results_files import CellResult
+from incidentkb.matrix.session_args import SessionArgsError, SessionParser
 from incidentkb.verdict.outcomes import Outcome
 
 if sys.version_info >= (3, 11):
@@ -157,17 +158,20 @@ def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True) -> Opt
     if "--" in argv:
         cut = argv.index("--")
         argv, pytest_args = argv[:cut], argv[cut + 1:]
-    parser = argparse.ArgumentParser(prog="nox -s candidate --", exit_on_error=False, add_help=False)
-    parser.add_argument("pins", nargs="*")
-    parser.add_argument("--requirements", "-r", type=Path)
-    parser.add_argument("--torch")
-    parser.add_argument("--gpus", type=int, default=0)
+    session = "candidate" if pins else "latest"
+    parser = SessionParser(prog=f"nox -s {session} --", description=(__doc__ or "").split("\n\n")[0] if pins else
+                           "Every incident on the newest releases, resolved now (or as a wheelhouse froze them).",
+                           epilog="Arguments after a second `--` go to pytest in the cell.")
+    # `latest` reads pins too, only to say where they belong
+    parser.add_argument("pins", nargs="*", metavar="NAME==VERSION", help="the versions to test" if pins else SUPPRESS)
+    parser.add_argument("--requirements", "-r", type=Path, metavar="FILE",
+                        help="pins from a requirements.txt, pylock.toml or uv.lock" if pins else SUPPRESS)
+    parser.add_argument("--torch", help="the torch: a matrix id (2.13.0, installed, latest) or a version")
+    parser.add_argument("--gpus", type=int, default=0, help="the GPUs the cell sees (default 0)")
     try:
         args = parser.parse_args(argv)
-    except (argparse.ArgumentError, SystemExit) as exc:
-        usage = "[name==version ...] [--requirements FILE] [--torch T] [--gpus N]" if pins else "[--torch T] [--gpus N]"
-        session = "candidate" if pins else "latest"
-        raise CandidateError(f"{session}: {exc}; usage: nox -s {session} -- {usage}") from None
+    except SessionArgsError as exc:
+        raise CandidateError(f"{session}: {exc}") from None
     if not pins:
         if args.pins or args.requirements:
             raise CandidateError("latest: it takes only --torch T and --gpus N; pins belong to `nox -s candidate`")

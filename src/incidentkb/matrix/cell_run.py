@@ -148,8 +148,9 @@ def run_cell(
     if resolve.needs_resolution(matrix, cell):
         excludes = envs.host_has(option.host_provides, host.host_site) if option.is_host else ()
         resolution = resolve.resolve(matrix, cell, uv=uv, python=interpreter, excludes=excludes,
-                                     offline=bool(host.wheelhouse))
-        log(f"{cell}: resolved {', '.join(f'{n} {v}' for n, v in resolution.chosen.items())} ({resolution.date})")
+                                     offline=bool(host.wheelhouse), wheelhouse=host.wheelhouse)
+        frozen_in = f", frozen in {resolution.wheelhouse['folder']}" if resolution.wheelhouse else ""
+        log(f"{cell}: resolved {', '.join(f'{n} {v}' for n, v in resolution.chosen.items())} ({resolution.date}{frozen_in})")
         matrix = matrix.pinned(cell, resolve.pins_of(resolution.chosen))
     bytecode = envs.bytecode_mode(os.environ.get("INCIDENTKB_BYTECODE"))
     spec = envs.spec_for(

@@ -88,10 +88,11 @@ def unavailable(matrix: Matrix, cell: Cell, host: HostFacts) -> str | None:
             reasons.append(f"torch=installed needs torch in the host Python ({host.host_python} has none)")
         elif stack.requires_torch and not version_satisfies(host.host_torch, stack.requires_torch):
             reasons.append(f"stack {stack.id} needs torch{stack.requires_torch}, host has {host.host_torch}")
-    if host.wheelhouse and (stack.is_resolved or option.is_resolved):
-        reasons.append(f"{'stack ' + stack.id if stack.is_resolved else 'torch=' + option.id} needs the package index "
-                       "(INCIDENTKB_WHEELHOUSE installs from a wheelhouse only)")
-    elif host.wheelhouse and f"{option.id}-{stack.id}" not in host.built_for:
+    pair_built = f"{option.id}-{stack.id}" in host.built_for
+    if host.wheelhouse and (stack.is_resolved or option.is_resolved) and not pair_built:
+        reasons.append(f"{'stack ' + stack.id if stack.is_resolved else 'torch=' + option.id} needs the package index, "
+                       f"or a wheelhouse that froze it (nox -s wheelhouse -- --torch {option.id} --stack {stack.id} ...)")
+    elif host.wheelhouse and not pair_built:
         reasons.append(
             f"the wheelhouse was not built for torch={option.id} stack={stack.id}"
             f" (nox -s wheelhouse -- --torch {option.id} --stack {stack.id} ...)"

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from incidentkb.host.versions import canonical_name
+from incidentkb.matrix import frozen
 from incidentkb.matrix.axes import Cell, Matrix
 
 __all__ = ["ResolveError", "Resolution", "needs_resolution", "open_names", "pins_of", "compile_input", "compile_command", "parse_compiled",
-           "explain_failure", "resolve"]
+           "explain_failure", "resolve", "from_wheelhouse"]
 
 
 class ResolveError(RuntimeError):
@@ -45,9 +46,14 @@ class Resolution:
     """The UTC day of the resolution (the index changes daily, so this is part of what was tested)."""
     locked: Mapping[str, str] = field(default_factory=dict)
     """Every package of the resolution, for the record."""
+    wheelhouse: Mapping[str, Any] | None = None
+    """Where a resolution made on another host came from (`frozen.FrozenResolution.origin`); None: made here."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"date": self.date, "chosen": dict(self.chosen), "locked": dict(self.locked)}
+        data = {"date": self.date, "chosen": dict(self.chosen), "locked": dict(self.locked)}
+        if self.wheelhouse is not None:
+            data["wheelhouse"] = dict(self.wheelhouse)
+        return data
 
 
 def needs_resolution(matrix: Matrix, cell: Cell) -> bool:
@@ -116,16 +122,16 @@ def _last_cause(stderr: str) -> str:
 
 
 def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes: Sequence[str] = (),
-            offline: bool = False, what: str | None = None) -> Resolution:
+            offline: bool = False, what: str | None = None, wheelhouse: Sequence[str] = ()) -> Resolution:
     """Choose the versions the cell leaves open; `ResolveError` (one line) when that cannot be done.
 
-    `offline`: the host installs from a wheelhouse only, where "the newest release" has no meaning.
+    `offline`: the host installs from a wheelhouse only, where "the newest release" means what the wheelhouse froze
+    when it was built (`wheelhouse`: its folders; see `frozen`), and nothing when it froze nothing for this cell.
     """
     if what is None:
         what = f"stack {cell.stack}" if matrix.stack(cell).is_resolved else f"torch={cell.torch}"
     if offline:
-        raise ResolveError(f"{what} needs the package index (INCIDENTKB_WHEELHOUSE installs from a wheelhouse only)",
-                           offline=True)
+        return from_wheelhouse(matrix, cell, wheelhouse, what=what)
     if os.environ.get("UV_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         # uv would answer from its cache: yesterday's newest, then fail to download what the cache lacks
         raise ResolveError(f"{what} needs the package index (UV_OFFLINE is set)", offline=True)
@@ -146,6 +152,20 @@ def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes
     locked = parse_compiled(done.stdout)
     chosen = {name: locked[name] for name in open_names(matrix, cell) if name in locked}
     return Resolution(chosen=chosen, date=dt.datetime.now(dt.timezone.utc).date().isoformat(), locked=locked)
+
+
+def from_wheelhouse(matrix: Matrix, cell: Cell, folders: Sequence[str], *, what: str) -> Resolution:
+    """The resolution a wheelhouse froze for the cell's torch x stack pair; `ResolveError` (offline) without one."""
+    pair = f"{cell.torch}-{cell.stack}"
+    try:
+        found = frozen.find(folders, pair)
+    except frozen.FrozenError as exc:
+        raise ResolveError(str(exc), offline=True) from None
+    if found is None:
+        raise ResolveError(f"{what} needs the package index, or a wheelhouse that froze it (nox -s wheelhouse -- "
+                           f"--torch {cell.torch} --stack {cell.stack} ... on a host with the index)", offline=True)
+    return Resolution(chosen=found.chosen(open_names(matrix, cell)), date=found.date, locked=dict(found.locked),
+                      wheelhouse=found.origin())
 
 
 def pins_of(chosen: Mapping[str, str]) -> dict[str, str]:

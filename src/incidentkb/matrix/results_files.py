@@ -148,7 +148,8 @@ def stack_note(data: Mapping[str, Any]) -> str | None:
     resolved = data.get("resolved")
     if isinstance(resolved, Mapping) and resolved.get("chosen"):
         chosen = ", ".join(f"{name} {version}" for name, version in resolved["chosen"].items())
-        parts.append(f"resolved {resolved.get('date', '?')}: {chosen}")
+        frozen = " (frozen in a wheelhouse)" if resolved.get("wheelhouse") else ""
+        parts.append(f"resolved {resolved.get('date', '?')}{frozen}: {chosen}")
     return "; ".join(parts) or None
 
 

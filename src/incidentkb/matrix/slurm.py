@@ -25,7 +25,6 @@ cluster is not configured system-wide; it is passed through from the environment
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import hashlib
@@ -43,6 +42,7 @@ from typing import Any
 from incidentkb.matrix import merge, results_files
 from incidentkb.matrix.axes import Cell, MatrixError
 from incidentkb.matrix.planning import Target
+from incidentkb.matrix.session_args import SessionParser
 from incidentkb.verdict.outcomes import Observed, decide, parse_role
 
 if sys.version_info >= (3, 11):
@@ -106,14 +106,20 @@ def split_args(posargs: Sequence[str], defaults: SlurmSettings) -> tuple[SlurmSe
 
     Returns (None, posargs) when `--executor` is absent or `local`.
     """
-    parser = argparse.ArgumentParser(prog="nox -s regressions --", add_help=False, allow_abbrev=False)
-    parser.add_argument("--executor", choices=["local", "slurm"], default="local")
-    parser.add_argument("--partition")
-    parser.add_argument("--account")
-    parser.add_argument("--time")
-    parser.add_argument("--cpus", type=int)
-    parser.add_argument("--sbatch-option", action="append", default=[])
-    parser.add_argument("--poll-s", type=float)
+    parser = SessionParser(
+        prog="nox -s regressions --", allow_abbrev=False,
+        description="Run the regressions of every matrix cell this host can run (or the one named), then the table.",
+        epilog="--strict: drift (a symptom or attempt that departs from its record) fails the run too. Every other "
+               "argument goes to pytest in each cell (e.g. -k dtype; see pytest --help).")
+    parser.add_argument("--executor", choices=["local", "slurm"], default="local",
+                        help="where the cells run: here (default), or one sbatch job each")
+    parser.add_argument("--partition", help="Slurm: the partition (default: [slurm] in matrix.toml, else the cluster's)")
+    parser.add_argument("--account", help="Slurm: the account")
+    parser.add_argument("--time", help="Slurm: each job's time limit (default: [slurm] time)")
+    parser.add_argument("--cpus", type=int, help="Slurm: CPUs per job (default: [slurm] cpus)")
+    parser.add_argument("--sbatch-option", action="append", default=[], metavar="OPT",
+                        help="Slurm: one more sbatch option, written with '=' (--sbatch-option=--qos=low)")
+    parser.add_argument("--poll-s", type=float, help="Slurm: seconds between squeue polls (default: [slurm] poll_s)")
     known, rest = parser.parse_known_args(list(posargs))
     if known.executor != "slurm":
         return None, rest

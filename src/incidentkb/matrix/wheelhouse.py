@@ -7,6 +7,12 @@ own dependencies, setuptools to build it and nox to drive it included), then dow
 torch and its CUDA wheels, numpy, pyarrow, ...) are left out, which keeps one stack under the 64 MiB a device
 call may carry. On the offline host, `INCIDENTKB_WHEELHOUSE=DIR nox -s regressions` installs from the folder only.
 
+`--stack latest` (or `--torch latest`, or a candidate's `--pin NAME==VERSION` / `--requirements FILE`) is resolved
+here, on the day the folder is built, for the target's Python and platform, and what the resolver chose is frozen
+beside its pins (`frozen`): the offline host runs the cell `stack=latest` (or `stack=candidate-<hash>`, as
+`nox -s candidate` with the same pins names it) with exactly those versions, and its results file says what was
+resolved, on which day, and that a wheelhouse carried it.
+
 A host whose Python has only torch has neither nox nor the project's dependencies, so the folder also carries
 what starts the matrix there (`bootstrap_commands`): nox and the project's dependencies, resolved for the target
 in full (`host_provides` is not applied to them: such a host has none), a wheel of the project itself, and
@@ -23,12 +29,15 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from incidentkb.matrix import frozen
 from incidentkb.matrix.axes import Matrix, MatrixError
+from incidentkb.matrix.resolve import parse_compiled
+from incidentkb.matrix.session_args import SessionParser
 
-__all__ = ["Options", "parse_args", "platform_tags", "requirement_sets", "project_requirements", "commands",
+__all__ = ["Options", "parser", "parse_args", "with_candidate", "freeze_resolutions", "platform_tags", "requirement_sets", "project_requirements", "commands",
            "bootstrap_commands", "BOOTSTRAP_SCRIPT", "size_report"]
 
 #: The extra things an offline host needs besides a cell's own packages: the build backend of the project, and nox.
@@ -47,11 +56,15 @@ class Options:
     """The target host's Python, when it is at hand: leave out only the `host_provides` it really has."""
     cpu_only: bool = False
     """Only what the CPU cells need: no `gpu_packages` (liger-kernel brings triton, 270 MB without a host torch)."""
+    pins: tuple[str, ...] = ()
+    """A candidate's pins (`transformers==4.46.3`), frozen as the cell `nox -s candidate` with the same pins runs."""
+    requirements: Path | None = None
+    """A candidate's requirements.txt, pylock.toml or uv.lock (as `nox -s candidate -- --requirements FILE`)."""
 
 
-def parse_args(argv: Sequence[str]) -> Options:
-    """Read the session's arguments; an unknown one stops with argparse's one-line message."""
-    parser = argparse.ArgumentParser(prog="nox -s wheelhouse --", description=__doc__.splitlines()[0])
+def parser() -> argparse.ArgumentParser:
+    """The session's options (`nox -s wheelhouse -- --help` prints them)."""
+    parser = SessionParser(prog="nox -s wheelhouse --", description=__doc__.splitlines()[0])
     parser.add_argument("--dest", default="wheelhouse", help="the folder to fill (default: ./wheelhouse)")
     parser.add_argument("--python", help="the target host's Python, e.g. 3.12 (default: this one)")
     parser.add_argument("--platform", help="the target platform tag, e.g. manylinux_2_28_x86_64 (default: this one)")
@@ -62,9 +75,39 @@ def parse_args(argv: Sequence[str]) -> Options:
                         help="with --torch installed: the host's Python, when it is this machine's (e.g. a venv holding "
                              "only torch): only the host_provides packages it has are left out, the others are carried")
     parser.add_argument("--cpu-only", action="store_true", help="only the CPU cells' packages (no gpu_packages)")
-    args = parser.parse_args(list(argv))
+    parser.add_argument("--pin", action="append", default=[], metavar="NAME==VERSION",
+                        help="freeze a candidate: its pins, as `nox -s candidate -- NAME==VERSION ...` takes them; "
+                             "what they leave open is resolved now, as for `latest`")
+    parser.add_argument("--requirements", type=Path, metavar="FILE",
+                        help="freeze a candidate from a requirements.txt, pylock.toml or uv.lock")
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    """Read the session's arguments; a wrong one is a one-line `SessionArgsError`, `--help` a `HelpRequested`."""
+    args = parser().parse_args(list(argv))
     return Options(Path(args.dest), args.python, args.platform, tuple(args.torch), tuple(args.stack), args.with_uv,
-                   args.host_python, args.cpu_only)
+                   args.host_python, args.cpu_only, tuple(args.pin), args.requirements)
+
+
+def with_candidate(matrix: Matrix, options: Options) -> tuple[Matrix, Options]:
+    """With `--pin`/`--requirements`: the matrix with the candidate's stack (`candidate-<hash>`, the id `nox -s
+    candidate` gives the same pins) and the options choosing that stack alone."""
+    if not options.pins and options.requirements is None:
+        return matrix, options
+    if options.stacks:
+        raise MatrixError("--stack and --pin/--requirements: a candidate is its own stack; give one or the other")
+    from incidentkb.matrix import candidate
+
+    try:
+        pins = candidate.command_line_pins(options.pins, matrix.packages())
+        if options.requirements is not None:
+            from_file = candidate.read_pins(options.requirements, matrix.packages())
+            pins = candidate.Pins({**from_file.versions, **pins.versions}, from_file.source, from_file.ignored)
+    except candidate.CandidateError as exc:
+        raise MatrixError(str(exc).removeprefix("candidate: ")) from None
+    stack = candidate.candidate_stack(pins)
+    return matrix.with_stack(stack), replace(options, stacks=(stack.id,))
 
 
 def platform_tags(platform: str) -> tuple[str, list[str]]:
@@ -84,14 +127,7 @@ def platform_tags(platform: str) -> tuple[str, list[str]]:
 
 def requirement_sets(matrix: Matrix, options: Options, project: Path) -> dict[str, list[str]]:
     """Requirement lines per torch x stack pair chosen, named `<torch>-<stack>`; GPU packages included."""
-    # `latest` is chosen when its cell runs, from the index: an offline host refuses it (hosts.unavailable)
-    torch_ids = options.torch or tuple(t.id for t in matrix.torch if not t.is_resolved)
-    stack_ids = options.stacks or tuple(s.id for s in matrix.stacks if not s.is_resolved)
-    for asked, resolved in ((options.torch, {t.id for t in matrix.torch if t.is_resolved}),
-                            (options.stacks, {s.id for s in matrix.stacks if s.is_resolved})):
-        for value in set(asked or ()) & resolved:
-            raise MatrixError(f"{value}: resolved from the package index when its cell runs, so no wheelhouse can hold "
-                              "it; run that cell on a host with the index")
+    torch_ids, stack_ids = _chosen_ids(matrix, options)
     sets = {}
     for torch_id in torch_ids:
         option = next((t for t in matrix.torch if t.id == torch_id), None)
@@ -101,7 +137,8 @@ def requirement_sets(matrix: Matrix, options: Options, project: Path) -> dict[st
             stack = next((s for s in matrix.stacks if s.id == stack_id), None)
             if stack is None:
                 raise MatrixError(f"--stack {stack_id}: not in the matrix; choose from {[s.id for s in matrix.stacks]}")
-            lines = [*project_requirements(project), *TOOLS, *stack.requirements(gpus=0 if options.cpu_only else 1)]
+            gpus = 0 if options.cpu_only else 1
+            lines = [*project_requirements(project), *TOOLS, *stack.requirements(gpus=gpus), *stack.to_resolve(gpus=gpus)]
             lines.extend(option.requirements)
             if options.with_uv:
                 lines.append("uv")
@@ -146,6 +183,29 @@ def commands(matrix: Matrix, options: Options, project: Path, *, uv: str, python
             "--only-binary=:all:", *pip_target, *links, "-d", str(options.dest), "-r", str(pinned),
         ])
     return steps, files
+
+
+def freeze_resolutions(matrix: Matrix, options: Options) -> list[Path]:
+    """After the compile steps: for each pair whose stack (or torch) is resolved, write what the compile chose
+    (`frozen.freeze`), so the offline host runs it as that cell with exactly those versions."""
+    written = []
+    target_python = options.python or f"{sys.version_info.major}.{sys.version_info.minor}"
+    torch_ids, stack_ids = _chosen_ids(matrix, options)
+    for option in (t for t in matrix.torch if t.id in torch_ids):
+        for stack in (s for s in matrix.stacks if s.id in stack_ids and (s.is_resolved or option.is_resolved)):
+            name = f"{option.id}-{stack.id}"
+            pinned = options.dest / "requirements" / f"{name}.txt"
+            locked = parse_compiled(pinned.read_text(encoding="utf-8"))
+            written.append(frozen.freeze(options.dest, name, locked, python=target_python,
+                                         platform=options.platform or "this host's"))
+    return written
+
+
+def _chosen_ids(matrix: Matrix, options: Options) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The torch and stack ids the session fills: those asked for, else every one that is not resolved when run
+    (`latest` and the newest torch only when asked for: the day the folder is built fixes what they mean)."""
+    return (options.torch or tuple(t.id for t in matrix.torch if not t.is_resolved),
+            options.stacks or tuple(s.id for s in matrix.stacks if not s.is_resolved))
 
 
 def _left_to_host(provides: tuple[str, ...], host_python: str | None) -> tuple[str, ...]:

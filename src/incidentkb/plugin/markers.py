@@ -14,9 +14,11 @@ INCIDENT_MARKER = (
     "as an outcome worded for that role."
 )
 NEEDS_MARKER = (
-    "needs(gpus=0, packages=(), versions=None, cuda=False): skip this case unless the host has `gpus` CUDA GPUs "
-    "visible to torch, every package in `packages` installed, each `versions` entry ({name: specifier}) "
-    "satisfied and, with cuda=True, a CUDA build of torch; the skip reason lists every unmet condition."
+    "needs(gpus=0, packages=(), versions=None, cuda=False, compute_capability=None, gpu_memory_gb=None): skip "
+    "this case unless the host has `gpus` CUDA GPUs visible to torch, every package in `packages` installed, each "
+    "`versions` entry ({name: specifier}) satisfied, with cuda=True a CUDA build of torch, and GPUs whose compute "
+    "capability (e.g. '<8.0') and memory in GiB (e.g. '>=12') are in range; the skip reason lists every unmet "
+    "condition."
 )
 REPORT_HELP = "write the incident cases' outcomes, observations, versions and hardware as JSON to PATH."
 STRICT_HELP = "fail the run when a symptom or failed attempt no longer behaves as its record says (drift)."

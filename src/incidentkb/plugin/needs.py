@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from incidentkb.host import gpu_conditions
 from incidentkb.host import probe as host_probe
 from incidentkb.host import versions
+from incidentkb.host.gpu_conditions import GpuFacts
 from incidentkb.host.versions import canonical_name
 
 __all__ = ["Host", "NeedsError", "unmet", "skip_reason", "probe", "version_satisfies"]
@@ -32,6 +34,8 @@ class Host:
     """Installed version of each package asked about, None when it is not installed."""
     torch_cuda: str | None = None
     """The CUDA version torch was built for (`torch.version.cuda`), None for a CPU build or no torch."""
+    gpus: tuple[GpuFacts, ...] = ()
+    """The GPUs visible to torch, with compute capability and memory (probed only when a case asks about GPUs)."""
 
 
 def _installed(host: Host, name: str) -> str | None:
@@ -57,6 +61,8 @@ def unmet(
     packages: Iterable[str] = (),
     versions: Mapping[str, str] | None = None,
     cuda: bool = False,
+    compute_capability: str | None = None,
+    gpu_memory_gb: str | None = None,
 ) -> list[str]:
     """Every condition the host does not meet, worded for a skip reason; empty when the case can run.
 
@@ -84,6 +90,10 @@ def unmet(
             missing.append(f"{name}{specifier} (not installed)")
         elif not version_satisfies(version, specifier):
             missing.append(f"{name}{specifier} (found {version})")
+    try:
+        missing += gpu_conditions.unmet(host.gpus, compute_capability=compute_capability, gpu_memory_gb=gpu_memory_gb)
+    except gpu_conditions.ConditionError as exc:
+        raise NeedsError(str(exc)) from None
     return missing
 
 
@@ -102,4 +112,5 @@ def probe(packages: Iterable[str] = (), *, gpus: bool = True) -> Host:
     found = {name: versions.installed_version(name) for name in sorted(names)}
     cuda = host_probe.torch_cuda() if gpus and found["torch"] is not None else None
     torch_cuda, gpu_count = cuda if cuda is not None else (None, 0)
-    return Host(gpu_count=gpu_count, packages=found, torch_cuda=torch_cuda)
+    facts = tuple(GpuFacts.from_dict(gpu) for gpu in host_probe.torch_gpus()) if gpu_count else ()
+    return Host(gpu_count=gpu_count, packages=found, torch_cuda=torch_cuda, gpus=facts)

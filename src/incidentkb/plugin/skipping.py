@@ -53,7 +53,8 @@ def _unmet_needs(item: pytest.Item, cache: HostCache, lifted: frozenset[str] = f
                 raise TypeError("needs takes keyword arguments only")
             names = tuple(marker.kwargs.get("packages", ())) + tuple(marker.kwargs.get("versions") or ())
             # Counting GPUs imports torch: done only for a marker that asks about GPUs or CUDA.
-            host = cache.host(names, gpus=bool(marker.kwargs.get("gpus") or marker.kwargs.get("cuda")))
+            asks_gpus = any(marker.kwargs.get(k) for k in ("gpus", "cuda", "compute_capability", "gpu_memory_gb"))
+            host = cache.host(names, gpus=asks_gpus)
             kwargs = dict(marker.kwargs)
             if lifted and kwargs.get("versions"):
                 kwargs["versions"] = {n: s for n, s in kwargs["versions"].items() if canonical_name(n) not in lifted}
@@ -79,8 +80,8 @@ def _not_applicable(item: pytest.Item, config: pytest.Config, cache: HostCache) 
     from incidentkb.verdict.judge import unmet_applicability
 
     applies = entry.applies_when
-    host = cache.host(tuple(applies.versions), gpus=bool(applies.gpus))
-    missing = unmet_applicability(applies, host.gpu_count, host.packages)
+    host = cache.host(tuple(applies.versions), gpus=bool(applies.gpus) or applies.hardware)
+    missing = unmet_applicability(applies, host.gpu_count, host.packages, host.gpus)
     return f"{NOT_APPLICABLE}{applies.why} (needs {'; '.join(missing)})" if missing else None
 
 

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Annotated, Literal, Optional
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from incidentkb.host.gpu_conditions import ConditionError, check_compute_capability, check_memory
 from incidentkb.records.regex_risk import backtracks_exponentially
 
 __all__ = [
@@ -45,8 +47,10 @@ __all__ = [
     "AlternativeFix",
     "Fix",
     "Reference",
+    "Applicability",
     "RegressionCase",
     "Regression",
+    "requirement_name",
     "Incident",
 ]
 
@@ -359,8 +363,36 @@ class Applicability(_Model):
     """The fewest GPUs the cell must make visible, e.g. 2 for a bug that needs several GPUs."""
     versions: dict[str, str] = Field(default_factory=dict)
     """Version ranges the cell must have, e.g. `trl: "<1.15"`."""
+    compute_capability: Optional[str] = None
+    """The compute capability every GPU of the cell must have, a version range, e.g. `"<8.0"` for a card without
+    native bf16 (an H100 is 9.0, a T4 7.5, an M6000 5.2). A cell without a GPU never meets it."""
+    gpu_memory_gb: Optional[str] = None
+    """The memory every GPU of the cell must have, in GiB as torch reports it, e.g. `">=12"` or `"<16"` (an "80 GB"
+    H100 has 79.1 GiB). A cell without a GPU never meets it."""
     why: Text
-    """Why the claim cannot be shown elsewhere; shown with every *not applicable*."""
+    """Why the claim cannot be shown elsewhere; shown with every *not applicable*, and by `incidentkb check` for a
+    case that no cell of the matrix can show (hardware the matrix does not have)."""
+
+    @field_validator("compute_capability")
+    @classmethod
+    def _capability_range(cls, value: Optional[str]) -> Optional[str]:
+        try:
+            return None if value is None else check_compute_capability(value)
+        except ConditionError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("gpu_memory_gb")
+    @classmethod
+    def _memory_range(cls, value: Optional[str]) -> Optional[str]:
+        try:
+            return None if value is None else check_memory(value)
+        except ConditionError as exc:
+            raise ValueError(str(exc)) from None
+
+    @property
+    def hardware(self) -> bool:
+        """Whether it names the GPU itself (compute capability or memory), which the matrix cannot promise."""
+        return bool(self.compute_capability or self.gpu_memory_gb)
 
 
 class Expectation(_Model):
@@ -392,7 +424,28 @@ class Regression(_Model):
     cases: list[RegressionCase] = Field(min_length=1)
     """The test functions of the file, each with its role: `symptom`, `fix`, `fix:<id>`, `attempt:<id>` or `smoke`."""
     depends_on: list[Text] = Field(default_factory=lambda: ["torch"])
-    """The libraries whose version can change the outcome; the matrix runs only cells that differ in them."""
+    """Which axes of the matrix matter: the libraries whose version can change the outcome; the matrix runs the
+    incident only in cells that differ in them, and its page shows only those stacks. Left out: `[torch]`. `[]`:
+    no library the matrix varies matters (the incident runs once per GPU count, and per version of what it
+    `requires`). Not what to install: that is `requires`."""
+    requires: list[Annotated[str, AfterValidator(lambda text: (requirement_name(text), text)[1])]] = Field(
+        default_factory=list)
+    """What to install beyond the matrix's stacks (torch, transformers, trl, ...), as PEP 508 requirements, e.g.
+    `["albumentations"]` or `["albumentations>=1.3,<2"]`. Each package's versions become axes of this incident: a
+    bare name runs at the version of `environment.libraries` and at the newest that installs with the cell's torch;
+    a range at the newest inside it (and the original version when it is inside). Left out or `[]`: nothing beyond
+    the stacks. Not which axes matter: that is `depends_on`."""
+
+    @field_validator("requires")
+    @classmethod
+    def _requirements(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for text in value:
+            name = requirement_name(text)  # each one already checked: only duplicates are left to find
+            if name in seen:
+                raise ValueError(f"'{name}' is required twice; keep one requirement per package")
+            seen.add(name)
+        return value
 
 
 class Incident(_Model):
@@ -440,3 +493,23 @@ class Incident(_Model):
     """Links: the original log, the fix commit, the library's issue or documentation."""
     regression: Regression
     """The pytest file that reproduces the symptom and proves the fix, and its cases."""
+
+
+def requirement_name(text: str) -> str:
+    """The canonical package name of a `requires` entry; a ValueError saying the right form when it is not PEP 508.
+
+    >>> requirement_name("Albumentations>=1.3")
+    'albumentations'
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from incidentkb.host.versions import canonical_name
+
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        raise ValueError(f"{text!r} is not a PEP 508 requirement; write a name, e.g. 'albumentations', or a name "
+                         "and a range, e.g. 'albumentations>=1.3,<2'") from None
+    if requirement.url or requirement.marker:
+        raise ValueError(f"{text!r}: write a name and a version range; a URL or environment marker cannot be an axis")
+    return canonical_name(requirement.name)

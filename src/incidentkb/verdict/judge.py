@@ -15,10 +15,12 @@ committed results file without re-running it:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from incidentkb.host import gpu_conditions
+from incidentkb.host.gpu_conditions import GpuFacts
 from incidentkb.host.versions import version_satisfies
 from incidentkb.match.signatures import ErrorInfo, any_matches
 from incidentkb.verdict.outcomes import Outcome, Role, parse_role
@@ -35,13 +37,16 @@ class CellFacts:
 
     gpus: int
     versions: Mapping[str, str | None]
+    hardware: tuple[GpuFacts, ...] = ()
+    """The GPUs the cell's pytest saw (compute capability, memory), for `applies_when`'s hardware conditions."""
 
     @classmethod
     def from_results(cls, data: Mapping[str, Any]) -> "CellFacts":
-        """From a results file's content: the cell's GPU count and the versions its environment had."""
+        """From a results file's content: the cell's GPU count, the versions its environment had and its GPUs."""
         axes = data.get("axes") if isinstance(data.get("axes"), Mapping) else {}
         versions = data.get("versions") if isinstance(data.get("versions"), Mapping) else {}
-        return cls(gpus=int(axes.get("gpus", 0) or 0), versions=dict(versions))
+        hardware = gpu_conditions.gpus_from_results(data.get("host")) if int(axes.get("gpus", 0) or 0) else ()
+        return cls(gpus=int(axes.get("gpus", 0) or 0), versions=dict(versions), hardware=hardware)
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,12 @@ class Verdict:
     note: str | None = None
 
 
-def unmet_applicability(applies: Applicability, gpus: int, versions: Mapping[str, str | None]) -> list[str]:
-    """Every condition of `applies_when` this cell leaves unmet (empty: the claim can be shown here)."""
+def unmet_applicability(applies: Applicability, gpus: int, versions: Mapping[str, str | None],
+                        hardware: Sequence[GpuFacts] = ()) -> list[str]:
+    """Every condition of `applies_when` this cell leaves unmet (empty: the claim can be shown here).
+
+    `hardware`: the GPUs the cell saw, for `compute_capability` and `gpu_memory_gb` (none: no GPU meets them).
+    """
     missing = []
     if applies.gpus and gpus < applies.gpus:
         missing.append(f"{applies.gpus} visible GPU{'s' if applies.gpus != 1 else ''} (the cell has {gpus})")
@@ -61,6 +70,8 @@ def unmet_applicability(applies: Applicability, gpus: int, versions: Mapping[str
         found = versions.get(name)
         if found is None or not version_satisfies(found, specifier):
             missing.append(f"{name}{specifier} (the cell has {found or 'none'})")
+    missing += gpu_conditions.unmet(hardware[:gpus] if gpus else (), compute_capability=applies.compute_capability,
+                                    gpu_memory_gb=applies.gpu_memory_gb)
     return missing
 
 
@@ -115,7 +126,7 @@ def judge(case: Mapping[str, Any], record: Incident | None, cell: CellFacts) -> 
     name = str(case.get("nodeid", "")).rsplit("::", 1)[-1].split("[", 1)[0]
     entry = _entry(record, name)
     if entry is not None and entry.applies_when is not None:
-        missing = unmet_applicability(entry.applies_when, cell.gpus, cell.versions)
+        missing = unmet_applicability(entry.applies_when, cell.gpus, cell.versions, cell.hardware)
         if missing:
             return Verdict(Outcome.not_applicable, f"{entry.applies_when.why} (needs {'; '.join(missing)})")
     try:
