@@ -132,7 +132,8 @@ def test_a_template_in_the_templates_directory_replaces_the_packaged_one(tmp_pat
     (project / "overrides").mkdir()
     (project / "overrides" / "tags.html").write_text("{{ heading(1, 'Our own tags page', 'tags') }}\n")
     config = (project / "mkdocs.yml").read_text()
-    (project / "mkdocs.yml").write_text(config.replace("results: regressions/results", "results: regressions/results\n      templates: overrides"))
+    assert "      incidents: incidents\n" in config
+    (project / "mkdocs.yml").write_text(config.replace("      incidents: incidents\n", "      incidents: incidents\n      templates: overrides\n"))
     assert mkdocs_build(project).returncode == 0
     assert "Our own tags page" in page(project / "site", "tags")
 
