@@ -29,6 +29,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from incidentkb.site import pages
+from incidentkb.site.code_links import CodeLinks
 from incidentkb.site.config import SiteConfig
 from incidentkb.site.folding import fold_sections
 from incidentkb.site.generated import GeneratedPage
@@ -101,6 +102,7 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         self._collector_was_on = False
         self._shim = False
         self.worker: PageWorker | None = None
+        self.code = CodeLinks(self.root, None, None)
 
     def _path(self, option: str) -> Path:
         return (self.root / option).resolve()
@@ -112,6 +114,8 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         if overrides is not None and not overrides.is_dir():
             raise PluginError(f"incidentkb: templates directory {overrides} does not exist; fix `templates:`")
         self.renderer = Renderer(str(overrides) if overrides else None)
+        if config.repo_url and (not config.edit_uri or config.edit_uri.startswith("edit/master/")):
+            config.edit_uri = f"edit/{self.config.branch}/docs/"  # MkDocs' default names GitHub's old branch
         if STYLESHEET not in config.extra_css:
             config.extra_css.append(STYLESHEET)
         if SCRIPT not in [str(script) for script in config.extra_javascript]:
@@ -135,7 +139,9 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
             results = load_results(self._path(self.config.results), {i.id: i for i in incidents})
             self.kb = build(incidents, results)
             self.kb.windows = load_windows(self._path(self.config.results))
-            specs = pages.plan(self.kb)
+            self.code = CodeLinks(self.root, config.repo_url, config.edit_uri)
+            self.kb.derived["code"] = self.code
+            specs = pages.plan(self.kb) + self.code.source_pages(i.incident.regression.path for i in self.kb.incidents)
             assets = {STYLESHEET: self.renderer.asset("incidentkb.css"), SCRIPT: self.renderer.asset("incidentkb.js")}
             if self._shim:
                 assets[WORKER_SHIM] = self.renderer.asset(_PACKAGED_SHIM)
@@ -153,7 +159,9 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
                 )
             inclusion = InclusionLevel.UNDEFINED if spec.in_nav else InclusionLevel.NOT_IN_NAV
             file = File.generated(config, spec.uri, content=GENERATED_MARKDOWN, inclusion=inclusion)
-            generated.append(GeneratedPage(file, config, spec, self._render, title=titles.get(spec.uri)))
+            edit = self.code.edit_url(f"{self.config.incidents}/{spec.uri[len('incidents/'):-3]}.yaml") \
+                if spec.uri.startswith("incidents/") else None
+            generated.append(GeneratedPage(file, config, spec, self._render, title=titles.get(spec.uri), edit_url=edit))
             files.append(file)
         for uri, content in assets.items():
             files.append(File.generated(config, uri, content=content))

@@ -210,6 +210,7 @@ class Renderer:
             grid_legend=grid_legend,
             overview_legend=overview_legend,
             newest_answer=newest_answer,
+            code_href=lambda kb, path, case, url: kb.derived["code"].href(path, case, url) if "code" in kb.derived else "",
             layout=layout,
             gpu_torch_note=gpu_torch_note,
             cell_date=cell_date,
