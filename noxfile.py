@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,19 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the working tree's incidentkb, whatever nox's environment holds
 try:
-    from incidentkb.matrix import axes, cell_run, history, hosts, planning, resolve, results_files, session_args, slurm
+    from incidentkb.matrix import (
+        axes,
+        cell_run,
+        hosts,
+        planning,
+        required,
+        resolve,
+        reuse,
+        session_args,
+        slurm,
+    )
+    from incidentkb.results import history, runs as stored_runs
+    from incidentkb.results.files import RESULTS_DIR, results_dir
     from incidentkb.matrix import candidate as candidate_module
     from incidentkb.matrix import (
         table as table_module,  # the names `table` and `wheelhouse` are the sessions'
@@ -65,12 +78,15 @@ class _Invocation:
     def __init__(self) -> None:
         self.planner: planning.Planner | None = None
         self.host: hosts.HostFacts | None = None
-        self.results: list[results_files.CellResult] = []
+        self.results: list[stored_runs.Run] = []
         self.not_run: dict[axes.Cell, str] = {}
         self.strict = False
         self.slurm: slurm.Executor | None = None
         """Set when the cells go to Slurm (`-- --executor slurm`): the cells' sessions submit, `table` collects."""
         self.posargs: list[str] = []
+        self.rerun: frozenset[str] = frozenset()
+        """`--rerun` (everything: `reuse.ALL`) or `--rerun <id>`: what runs whatever stored runs say."""
+        self.locks: dict[axes.Cell, Any] = {}
         self.helped = False
         """`-- --help` was answered (by the first cell of a parametrized session)."""
 
@@ -78,6 +94,16 @@ class _Invocation:
     def records(self) -> dict[str, Any]:
         """The records as they are now: every verdict is judged against them, committed results included."""
         return {incident.id: incident for incident in load_records(ROOT / "incidents")}
+
+    @functools.cached_property
+    def sources(self) -> dict[tuple[str, str], list[reuse.Source]]:
+        """The committed runs that can stand for a run now (never a scratch folder's), by cell and incident."""
+        runs = [stored_runs.read(path) for path in reuse.committed_paths(ROOT)]
+        return reuse.sources_of(runs, self.records)
+
+    @functools.cached_property
+    def fingerprinter(self) -> reuse.Fingerprinter:
+        return reuse.Fingerprinter(ROOT, self.records)
 
     def host_facts(self) -> hosts.HostFacts:
         if self.host is None:
@@ -108,19 +134,43 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
     if reason:
         RUN.not_run[cell] = reason
         session.skip(f"not run: {reason}")
+    try:
+        RUN.rerun, RUN.posargs = reuse.parse_rerun(RUN.posargs, RUN.records)
+    except reuse.RerunError as exc:
+        session.error(str(exc))
     if RUN.planner is None:
         RUN.planner = planning.Planner(MATRIX, planning.load_targets(ROOT))
     _run_cell(session, MATRIX, cell, RUN.planner.assign(cell), posargs=[a for a in RUN.posargs if a != "--strict"])
 
 
 def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
-              posargs: list[str], candidate: dict[str, Any] | None = None) -> results_files.CellResult:
-    """Run one cell (resolving what it leaves open), keep its judged result for the table, fail on failures."""
+              posargs: list[str], candidate: dict[str, Any] | None = None) -> stored_runs.Run:
+    """Run one cell (resolving what it leaves open), then each version of what its incidents require beyond the
+    stacks in a cell of its own (`incidentkb.matrix.required`); keep the judged results for the table, fail on failures."""
+    results = required.run_all(
+        matrix, cell, assignment, run_one=lambda c, a: _run_one(session, matrix, c, a, posargs, candidate),
+        newest=lambda names: cell_run.newest_required(matrix, cell, names, host=RUN.host_facts(), log=session.log),
+    )
+    if failures := [c for r in results for c in r.failures(strict=RUN.strict)]:
+        session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
+    return results[0]
+
+
+def _run_one(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
+             posargs: list[str], candidate: dict[str, Any] | None) -> stored_runs.Run:
+    """Run one cell, or one version of what an incident requires, and keep its judged result for the table.
+
+    What stored runs stand for is not run (`matrix.reuse`); a cell left with nothing to run needs no environment.
+    """
     try:
+        assignment, reused = _reuse(session, matrix, cell, assignment, posargs, fresh=candidate is not None)
+        if not assignment.run:
+            RUN.results.append(reuse.composed(cell, assignment.covered, reused.reused).judged(RUN.records))
+            return RUN.results[-1]
         result = cell_run.run_cell(
             matrix, cell, assignment, host=RUN.host_facts(), root=ROOT,
             run=lambda command: session.run(*command, external=True, env=_CLEAN), log=session.log,
-            posargs=posargs, strict=RUN.strict, candidate=candidate,
+            posargs=posargs, strict=RUN.strict, candidate=candidate, reuse=reused,
         )
     except resolve.ResolveError as exc:
         if exc.offline and candidate is None and session.name.startswith("regressions"):
@@ -129,9 +179,64 @@ def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assign
         session.error(str(exc))
     result = result.judged(RUN.records)
     RUN.results.append(result)
-    if failures := result.failures(strict=RUN.strict):
-        session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
     return result
+
+
+def _lock(matrix: axes.Matrix, cell: axes.Cell) -> Any:
+    """The cell's lock, or the `resolve.ResolveError` that says why there is none; the first call asks for the
+    locks of every cell of the matrix this host runs at once (each is mostly a wait on the index)."""
+    from incidentkb.matrix import envs, locks
+
+    host, uv = RUN.host_facts(), cell_run.find_uv()
+    if uv is None:
+        return resolve.ResolveError("a lock is computed with uv (`pip install uv`)")
+
+    def request(c: axes.Cell) -> locks.LockRequest:
+        option = matrix.torch_option(c)
+        return locks.LockRequest(
+            c, python=host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable),
+            find_links=host.wheelhouse + tuple(option.find_links), no_index=bool(host.wheelhouse),
+            excludes=envs.host_has(option.host_provides, host.host_site) if option.is_host else (),
+            host_site=host.host_site if option.is_host else ())
+
+    try:
+        ttl = locks.lock_ttl(os.environ.get("INCIDENTKB_LOCK_TTL"))
+    except ValueError as exc:
+        return resolve.ResolveError(str(exc))
+    compute = functools.partial(locks.cached, matrix, uv=uv, project=ROOT, folder=ROOT / ".nox" / "incidentkb-locks", ttl_s=ttl)
+    if matrix is not MATRIX:
+        return locks.locks_for([request(cell)], compute)[cell]
+    if cell not in RUN.locks:
+        others = [c for c in MATRIX.cells() if c not in RUN.locks and c != cell and not hosts.unavailable(MATRIX, c, host)]
+        started = time.monotonic()
+        RUN.locks.update(locks.locks_for([request(c) for c in [cell, *others]], compute))
+        print(f"nox > locks of {1 + len(others)} cell(s) in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return RUN.locks[cell]
+
+
+def _reuse(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
+           posargs: list[str], fresh: bool) -> tuple[planning.Assignment, cell_run.Reuse]:
+    """The part of the assignment no stored run stands for, and what the cell's run records about the rest.
+
+    `fresh` (a candidate) runs everything, as do pytest arguments of the user's; each reused incident says so.
+    """
+    lock = _lock(matrix, cell)
+    if isinstance(lock, resolve.ResolveError):
+        if resolve.needs_resolution(matrix, cell):
+            raise lock
+        session.log(f"{cell}: no lock ({lock}): every incident runs, without a fingerprint")
+        lock = None
+    host = RUN.host_facts()
+    torch = f"installed {host.host_torch}" if matrix.torch_option(cell).is_host else (lock.torch if lock else "?")
+    prints = RUN.fingerprinter.for_cell(assignment.run, lock=lock.digest if lock else None, torch=str(torch),
+                                        host=host.host_class(cell.gpus))
+    rerun = RUN.rerun | ({reuse.ALL} if fresh or [a for a in posargs if a != "--strict"] else set())
+    decision = reuse.decide(cell, assignment.run, prints, RUN.sources, frozenset(rerun))
+    for incident, source in decision.reused.items():
+        session.log(f"{cell}: {incident}: {source.line()}")
+    for incident, why in decision.reasons.items():
+        session.log(f"{cell}: {incident}: runs ({why})")
+    return planning.Assignment(decision.run, assignment.covered), cell_run.Reuse(lock, prints, decision.reused)
 
 
 def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_args: list[str],
@@ -148,9 +253,19 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
     try:
         _run_cell(session, matrix, cell, assignment, posargs=pytest_args, candidate=candidate)
     finally:  # also when a case failed: the summary is the answer
-        if RUN.results and RUN.results[-1].cell == cell:
-            print("\n" + candidate_module.summary(RUN.results[-1]))
-            _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)), {cell})
+        mine = [result for result in RUN.results if result.cell.base == cell]  # the versions of requires too
+        for result in mine:
+            print("\n" + candidate_module.summary(result))
+            if candidate is not None:  # what the matrix's nearest pinned stack shows beside it
+                print(candidate_module.closest(matrix, candidate_module.Pins(candidate["pins"]), result, _committed()))
+        if mine:
+            _print_changes(session, stored_runs.read_all(results_dir(ROOT)), {r.cell for r in mine})
+
+
+def _committed() -> list[stored_runs.Run]:
+    """The newest committed run of each cell, judged: what the matrix itself shows (not a scratch folder)."""
+    runs = stored_runs.latest_per_cell(stored_runs.read_all(ROOT / RESULTS_DIR))
+    return [run.judged(RUN.records) for run in runs]
 
 
 @nox.session(default=False)
@@ -170,7 +285,8 @@ def latest(session: nox.Session) -> None:
 @nox.session(default=False)
 def candidate(session: nox.Session) -> None:
     """Run every incident against your versions: `-- transformers==5.25.0 trl==1.17.0` or `-- --requirements FILE`."""
-    options = _parsed(session, lambda args: candidate_module.parse_args(args, MATRIX))
+    options = _parsed(session, lambda args: candidate_module.parse_args(
+        args, MATRIX, required=required.names(planning.load_targets(ROOT))))
     if options is None:
         return
     try:
@@ -189,10 +305,10 @@ def changes(session: nox.Session) -> None:
     """Print what changed in each cell between its two newest runs; fails when a fix broke (for scheduled runs)."""
     if _parsed(session, _no_options("changes", changes.__doc__)) is None:
         return
-    _print_changes(session, results_files.read_all(results_files.results_dir(ROOT)))
+    _print_changes(session, stored_runs.read_all(results_dir(ROOT)))
 
 
-def _print_changes(session: nox.Session, runs: list[results_files.CellResult], cells: set[axes.Cell] | None = None) -> None:
+def _print_changes(session: nox.Session, runs: list[stored_runs.Run], cells: set[axes.Cell] | None = None) -> None:
     found = history.newest(history.history(runs, RUN.records), runs)
     if cells is not None:
         found = {cell: items for cell, items in found.items() if cell in cells}
@@ -224,7 +340,7 @@ def _collect_slurm(session: nox.Session) -> None:
     planner = planning.Planner(MATRIX, planning.load_targets(ROOT))
     try:
         got = RUN.slurm.collect(lambda cell: planning.Planner(MATRIX, planner.targets).assign(cell).run,
-                                results_files.results_dir(ROOT))
+                                results_dir(ROOT))
     except KeyboardInterrupt:
         session.error("interrupted: the jobs keep running; run the same command again to wait for them and collect them")
     except slurm.SlurmError as exc:
@@ -241,12 +357,12 @@ def table(session: nox.Session) -> None:
     if RUN.slurm is not None:
         _collect_slurm(session)
     ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only
-    runs = RUN.results if ran else results_files.latest_per_cell(results_files.read_all(results_files.results_dir(ROOT)))
+    runs = RUN.results if ran else stored_runs.latest_per_cell(stored_runs.read_all(results_dir(ROOT)))
     built = table_module.build([run.judged(RUN.records) for run in runs], RUN.not_run)
     print(table_module.render_text(built), end="")
     if RUN.results:  # after a run: what its cells changed, against each cell's previous results file
         print()
-        everything = results_files.read_all(results_files.results_dir(ROOT))
+        everything = stored_runs.read_all(results_dir(ROOT))
         _print_changes(session, everything, {run.cell for run in RUN.results})
     if RUN.slurm is not None and (failed := [r for r in RUN.results if r.failures(strict=RUN.strict)]):
         session.error(f"{len(failed)} Slurm cell(s) failed: " + ", ".join(str(r.cell) for r in failed))
@@ -342,7 +458,9 @@ def _mkdocs(session: nox.Session, command: str) -> None:
     if results:
         session.log(f"the site shows the results in {results}")
     strict = ["--strict"] if command == "build" else []
+    started = time.monotonic()
     session.run(sys.executable, "-m", "mkdocs", command, *strict, *extra, external=True, env=env)
+    session.log(f"site built in {time.monotonic() - started:.1f} s")  # bench/main_job.py reads it
 
 
 @nox.session(default=False)

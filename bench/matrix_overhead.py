@@ -260,7 +260,7 @@ def regressions_table(cells: Iterable[CellTimes]) -> list[str]:
 
 def committed_times(directory: Path) -> tuple[list[CellTimes], list[CellTimes], list[str]]:
     newest = results.latest_per_cell(results.read_all(directory))
-    datas = [dict(r.data) for r in newest]
+    datas = [dict(r.raw) for r in newest]
     cpu = [case_times(d) for d in datas if _gpus(d) == 0]
     gpu = [case_times(d) for d in datas if _gpus(d) > 0]
     files = [r.path.name for r in newest if r.path is not None]

@@ -16,10 +16,12 @@ MAY_IMPORT: dict[str, set[str]] = {
     "match": {"records", "host"},
     "verdict": {"match", "records", "host"},
     "plugin": {"verdict", "match", "records", "host"},
-    "matrix": {"verdict", "records", "host"},
-    "check": {"matrix", "verdict", "match", "records", "host"},
-    "site": {"matrix", "verdict", "match", "records", "host"},
-    "cli": {"check", "site", "matrix", "plugin", "verdict", "match", "records", "host", "scaffold", "__version__"},
+    "results": {"verdict", "match", "records", "host"},
+    "matrix": {"results", "verdict", "records", "host"},
+    "check": {"matrix", "results", "verdict", "match", "records", "host"},
+    "site": {"matrix", "results", "verdict", "match", "records", "host"},
+    "cli": {"check", "site", "matrix", "results", "plugin", "verdict", "match", "records", "host", "scaffold",
+            "__version__"},
     "scaffold": {"records", "host"},
     "__init__": set(),
 }
@@ -76,3 +78,43 @@ def test_no_function_is_longer_than_a_screen_without_saying_why() -> None:
         if fn.end_lineno - fn.lineno + 1 > 60 and "long because" not in (ast.get_docstring(fn) or "")  # type: ignore[operator]
     ]
     assert not long, "split these, or say in the docstring why each is long because ...: " + "; ".join(long)
+
+
+#: What a results file holds at its top and in each case: reading one of these keys is reading a results file.
+RESULTS_KEYS = {"cases", "observation", "versions", "host", "axes", "incidents", "covered_by", "resolved",
+                "candidate", "outcome", "finished"}
+#: Modules outside `results/` that may use those keys, and why: they write (or build) the data, not read a file.
+WRITERS = {
+    "plugin/report.py": "writes the pytest plugin's report, which a cell's results file is made from",
+    "plugin/skipping.py": "reads a case's `needs` marker, whose `versions` is no results file's",
+    "check/reach.py": "reads a case's `needs` marker from its syntax tree, whose `versions` is no results file's",
+    "matrix/pytest_process.py": "reads the plugin's report of a cell's pytest before it is a results file",
+    "matrix/bisect_run.py": "builds a bisection's file before writing it",
+    "matrix/results_files.py": "names the file it writes from the data it writes",
+}
+
+
+def _results_keys_read(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        key = None
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                and node.args and isinstance(node.args[0], ast.Constant):
+            key = node.args[0].value
+        if key in RESULTS_KEYS:
+            found.append(f"line {node.lineno}: {key!r}")
+    return found
+
+
+def test_only_the_results_package_reads_a_results_files_json() -> None:
+    """The site, the table, `changes`, `check` and the candidate summary read typed runs (incidentkb.results)."""
+    wrong = {}
+    for path in MODULES:
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative.startswith("results/") or relative in WRITERS:
+            continue
+        if found := _results_keys_read(path):
+            wrong[relative] = found
+    assert not wrong, f"read results through incidentkb.results.runs, not the JSON: {wrong}"

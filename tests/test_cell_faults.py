@@ -172,7 +172,7 @@ def test_faults_in_an_xdist_cell_are_recorded_case_by_case_and_the_next_cell_run
     assert "MemoryError" in details["test_fix_exhausts_memory"]
     on_disk = [results_files.read(path) for path in results_files.result_paths(results_files.results_dir(project))]
     assert [str(r.cell) for r in on_disk] == [str(CELL_A), str(CELL_B)]
-    assert outcomes(on_disk[0]) == outcomes(first) and on_disk[0].data["pytest"]["exit_code"] == 1
+    assert outcomes(on_disk[0]) == outcomes(first) and on_disk[0].raw["pytest"]["exit_code"] == 1
     assert outcomes(second) == {"test_symptom_reproduces": "reproduces", "test_fix_breaks": "BROKEN"}
     # the session's verdict (noxfile.py: session.error when a cell has failures), hence nox's exit status
     assert sorted(c.name for c in first.failures()) == [

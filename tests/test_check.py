@@ -172,3 +172,25 @@ def test_paths_that_cannot_be_checked(root: Path, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(CheckError) as caught:
         check(root, [Path(name)])
     assert str(caught.value) == message
+
+
+def test_a_record_without_a_fix_is_good_and_its_fix_role_is_a_problem(root: Path) -> None:
+    """An incident given up on leaves `fix` out; a case that still claims the role `fix` names nothing."""
+    text = (root / RECORD).read_text(encoding="utf-8")
+    start, end = text.index("fix:\n  summary"), text.index("regression:\n")
+    (root / RECORD).write_text(text[:start] + text[end:], encoding="utf-8")
+    _edit(root / RECORD, "status: resolved", "status: wontfix")
+    assert _shown(check(root), root) == [
+        "incidents/2025-01-15-sample-loss-nan.yaml:35:46: role 'fix' but the record has no fix (`fix` is left out: "
+        "no fix known); add the fix, or list the case as a `smoke` or an attempt",
+        "incidents/2025-01-15-sample-loss-nan.yaml:36:35: role 'fix:bf16' but the record has no fix (`fix` is left "
+        "out: no fix known); add the fix, or list the case as a `smoke` or an attempt",
+    ]
+
+
+def test_a_resolved_record_needs_its_fix(root: Path) -> None:
+    text = (root / RECORD).read_text(encoding="utf-8")
+    start, end = text.index("fix:\n  summary"), text.index("regression:\n")
+    (root / RECORD).write_text(text[:start] + text[end:], encoding="utf-8")
+    messages = [p.message for p in check(root).problems]
+    assert any("status is 'resolved' but the record has no `fix`" in m for m in messages), messages

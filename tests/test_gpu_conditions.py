@@ -14,7 +14,8 @@ from incidentkb.host.gpu_conditions import (
     unmet,
 )
 from incidentkb.records.schema import Applicability
-from incidentkb.verdict.judge import CellFacts, unmet_applicability
+from incidentkb.results.runs import Run
+from incidentkb.verdict.judge import unmet_applicability
 
 H100 = GpuFacts("NVIDIA H100 80GB HBM3", "9.0", 79.1)
 T4 = GpuFacts("Tesla T4", "7.5", 14.6)
@@ -97,7 +98,8 @@ def test_applies_when_names_the_hardware_it_needs(gpus: int, hardware: tuple, ex
 
 
 def test_a_stored_run_is_judged_with_the_gpus_its_results_file_recorded() -> None:
-    data = {"axes": {"gpus": 1}, "versions": {},
+    data = {"schema": 1, "cell": "torch=2.13.0 stack=4.51.3 gpus=1", "started": "x", "finished": "x",
+            "axes": {"gpus": 1}, "versions": {},
             "host": {"gpus": [{"name": "NVIDIA H100 80GB HBM3", "memory_gb": 79.1, "compute_capability": "9.0"}]}}
-    assert CellFacts.from_results(data).hardware == (H100,)
-    assert CellFacts.from_results({**data, "axes": {"gpus": 0}}).hardware == ()
+    assert Run.from_dict(data).facts.hardware == (H100,)
+    assert Run.from_dict({**data, "axes": {"gpus": 0}}).facts.hardware == ()

@@ -9,6 +9,7 @@ import pytest
 from incidentkb.check.agreement import depends_on_problems, known_libraries
 from incidentkb.matrix.axes import load_matrix
 from incidentkb.records.reader import load_record, read_record
+from incidentkb.results.runs import Case
 from incidentkb.verdict.judge import CellFacts, judge
 from incidentkb.verdict.outcomes import DECISIONS, OUTCOMES, Observed, Outcome, Role, decide
 
@@ -35,13 +36,15 @@ def entry(name: str, role: str, outcome: str, error: dict | None = None) -> dict
      "refuse the setup up front"),
     (entry("test_symptom_two_visible_gpus_double_the_batch", "symptom", "changed", REFUSAL), 2, Outcome.changed,
      "refuse the setup up front"),
+    # A run whose own checks failed (stored "changed") is never made "reproduces" because its error matches.
+    (entry("test_symptom_two_visible_gpus_double_the_batch", "symptom", "changed", SIZE), 2, Outcome.changed, None),
     # What fails the run is never softened.
     (entry("test_fix_visible_devices_before_training_args", "fix", "crashed"), 0, Outcome.crashed, None),
     (entry("test_smoke_sft_trains_at_per_device_batch", "smoke", "works"), 0, Outcome.works, None),
 ])
 def test_a_stored_observation_is_judged_with_the_record_of_today(case: dict, gpus: int, expected: Outcome,
                                                                  note: str | None) -> None:
-    verdict = judge(case, BATCH, CellFacts(gpus=gpus, versions={}))
+    verdict = judge(Case.from_dict(case), BATCH, CellFacts(gpus=gpus, versions={}))
     assert verdict.outcome is expected
     assert (verdict.note is None) if note is None else (note in (verdict.note or ""))
 
@@ -66,7 +69,6 @@ def test_a_misspelt_dependency_is_refused_with_a_did_you_mean(tmp_path: Path) ->
 
 def test_a_measured_symptom_is_judged_against_todays_threshold() -> None:
     from incidentkb.records.reader import load_record
-    from incidentkb.verdict.judge import CellFacts, judge
     from incidentkb.verdict.outcomes import Outcome
 
     record = load_record(Path(__file__).resolve().parents[1] / "incidents" /
@@ -74,12 +76,12 @@ def test_a_measured_symptom_is_judged_against_todays_threshold() -> None:
     case = {"nodeid": "regressions/test_stylegan_generation_leak.py::test_symptom_memory_grows_without_no_grad[cpu]",
             "role": "symptom", "outcome": "reproduces",
             "observation": {"error": None, "values": {"growth_per_call_bytes": 1000}, "notes": []}}
-    verdict = judge(case, record, CellFacts(gpus=0, versions={}))
+    verdict = judge(Case.from_dict(case), record, CellFacts(gpus=0, versions={}))
     assert verdict.outcome is Outcome.no_longer_reproduces
     assert verdict.note == ("measured 1000 bytes; the record's symptom is memory left behind per image-test "
                             "generator call above 262,144 bytes")
     case["observation"]["values"]["growth_per_call_bytes"] = 9_900_000
-    assert judge(case, record, CellFacts(gpus=0, versions={})).outcome is Outcome.reproduces
+    assert judge(Case.from_dict(case), record, CellFacts(gpus=0, versions={})).outcome is Outcome.reproduces
 
 
 def test_a_package_the_record_requires_may_be_named_in_depends_on(tmp_path: Path) -> None:
@@ -92,3 +94,25 @@ def test_a_package_the_record_requires_may_be_named_in_depends_on(tmp_path: Path
     path.write_text(text.replace("depends_on: [torch, transformers, trl]", "depends_on: [albumentations]"))
     (problem,) = depends_on_problems([read_record(path)], known)
     assert str(problem).endswith("a package to install goes in regression.requires")
+
+
+def test_a_measured_symptom_without_its_value_is_a_harness_error_not_reproduces() -> None:
+    record = load_record(REPO / "incidents" / "2025-04-15-stylegan-test-image-memory-leak.yaml")
+    case = {"nodeid": "regressions/test_stylegan_generation_leak.py::test_symptom_x", "role": "symptom",
+            "outcome": "reproduces", "incident": record.id, "observation": {"error": None, "values": {}, "notes": []}}
+    verdict = judge(Case.from_dict(case), record, CellFacts(gpus=0, versions={}))
+    assert verdict.outcome is Outcome.harness_error
+    assert verdict.note == ("the run stored no value of growth_per_call_bytes, by which the record's symptom is "
+                            "measured: it cannot be shown to reproduce")
+
+
+@pytest.mark.parametrize("spelled", ["liger_kernel", "Liger-Kernel", "liger.kernel", "liger-kernel"])
+def test_applies_when_names_a_package_in_any_spelling_pypi_accepts(spelled: str) -> None:
+    from incidentkb.records.schema import Applicability
+    from incidentkb.results.runs import Versions
+    from incidentkb.verdict.judge import unmet_applicability
+
+    applies = Applicability(versions={spelled: ">=0.5"}, why="the kernel exists from 0.5")
+    assert unmet_applicability(applies, 0, Versions({"liger-kernel": "0.5.8"})) == []
+    assert unmet_applicability(applies, 0, {"liger-kernel": "0.5.8"}) == []
+    assert unmet_applicability(applies, 0, {"liger-kernel": "0.4.0"}) == [f"{spelled}>=0.5 (the cell has 0.4.0)"]

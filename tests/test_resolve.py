@@ -21,7 +21,7 @@ from incidentkb.matrix.resolve import (
     pins_of,
     resolve,
 )
-from incidentkb.matrix.results_files import stack_note
+from incidentkb.results.runs import Run
 
 REPO = Path(__file__).resolve().parent.parent
 MATRIX = load_matrix(REPO / "regressions/matrix.toml")
@@ -143,3 +143,9 @@ def test_resolve_keys_name_packages_not_versions(tmp_path: Path) -> None:
 )
 def test_what_the_table_and_site_say_a_cells_versions_were(data: dict, note: str | None) -> None:
     assert stack_note(data) == note
+
+
+def stack_note(data: dict) -> str | None:
+    """What a run whose results file holds `data` (beside what every file holds) says of its versions."""
+    run = {"schema": 1, "cell": "torch=2.13.0 stack=latest gpus=0", "started": "x", "finished": "x", **data}
+    return Run.from_dict(run).stack_note()

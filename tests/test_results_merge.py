@@ -50,7 +50,7 @@ def test_runs_from_several_hosts_are_all_kept_once(hosts: dict[str, Path], tmp_p
         "20261201T100000Z_torch-installed_stack-4.51.3_gpus-1-2.json",  # gpu-b's run: same cell, same second
         "20261201T100000Z_torch-installed_stack-4.51.3_gpus-1.json",
     ]
-    hosts_kept = sorted(results_files.read(p).data["host"]["hostname"] for p in results_files.result_paths(into))
+    hosts_kept = sorted(results_files.read(p).raw["host"]["hostname"] for p in results_files.result_paths(into))
     assert hosts_kept == ["cpu-box", "gpu-a", "gpu-b"]
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == "3 added, 1 already there, 0 refused"
@@ -69,7 +69,7 @@ def test_a_file_already_in_the_target_is_never_replaced(hosts: dict[str, Path], 
 
     assert main(["results", "merge", str(hosts["gpu_a"]), "--into", str(into), "--root", str(tmp_path)]) == 0
     assert (into / "20261201T100000Z_torch-installed_stack-4.51.3_gpus-1.json").read_bytes() == before
-    assert results_files.read(into / "20261201T100000Z_torch-installed_stack-4.51.3_gpus-1-2.json").data["host"]["hostname"] == "gpu-a"
+    assert results_files.read(into / "20261201T100000Z_torch-installed_stack-4.51.3_gpus-1-2.json").raw["host"]["hostname"] == "gpu-a"
 
 
 @pytest.mark.parametrize(

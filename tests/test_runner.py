@@ -106,11 +106,12 @@ def test_a_process_that_dies_reports_its_cases_crashed_with_its_last_words(tmp_p
     assert first["outcome"] == "crashed" and "segfault ahead" in first["detail"]
 
 
-def test_a_report_gives_the_cases_and_a_failed_install_crashes_them_all() -> None:
+def test_a_report_gives_the_cases_and_a_failed_install_is_an_environment_fault_of_them_all() -> None:
     report = {"cases": [{"nodeid": "x::test_fix", "incident": "dtype", "role": "fix", "outcome": "holds"}]}
     assert cases_for([TARGET], report, None) == report["cases"]
     failed = cases_for([TARGET], None, None, failure="the environment could not be built: no wheel for torch")
-    assert {c["outcome"] for c in failed} == {"crashed"} and failed[0]["detail"].endswith("no wheel for torch")
+    assert {c["outcome"] for c in failed} == {"environment fault"} and failed[0]["detail"] == (
+        "environment fault: the environment could not be built: no wheel for torch")
 
 
 def test_a_file_pytest_could_not_collect_has_its_cases_crashed_not_gone(tmp_path: Path) -> None:

@@ -160,3 +160,24 @@ def test_a_problem_stops_the_build_with_one_line_naming_the_file(tmp_path: Path,
     error = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
     assert message in error[0]
     assert "Traceback" not in done.stderr
+
+
+def test_an_incident_without_a_fix_reads_no_fix_known_everywhere(tmp_path: Path) -> None:
+    """The ORPO out-of-memory incident was given up on: its page, the home table and search say "No fix known"
+    and nothing says a fix holds."""
+    leak = next(r for r in site_samples.records() if r["id"] == "2025-04-15-stylegan-test-image-memory-leak")
+    del leak["fix"]
+    leak["status"] = "wontfix"
+    leak["regression"]["cases"] = [c for c in leak["regression"]["cases"] if c["role"] == "symptom"]
+    runs = {name: {**data, "cases": [c for c in data["cases"] if c["incident"] == leak["id"] and c["role"] != "fix"]}
+            for name, data in site_samples.results().items() if leak["id"] in data["incidents"]["ran"]}
+    project = make_project(tmp_path, incidents=[leak], result_files=runs)
+    done = mkdocs_build(project)
+    assert done.returncode == 0, done.stderr
+    html = page(project / "site", f"incidents/{leak['id']}")
+    answer = html[: html.index('<h2 id="details"')]
+    assert '<span class="ikb-q">Fix</span> No fix known.' in answer
+    assert "No fix is known (status: wontfix)." in answer
+    assert "The fix, explained" not in html and "fix holds" not in html and "holds" not in answer
+    home = page(project / "site", "")
+    assert "No fix known." in home and "holds" not in home

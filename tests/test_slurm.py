@@ -183,7 +183,7 @@ def test_cells_run_as_slurm_jobs_and_come_back_as_results_files(project: Path, t
     results = [results_files.read(p) for p in results_files.result_paths(tmp_path / "results")]
     assert sorted(str(r.cell) for r in results) == ["torch=9.9 stack=a gpus=0", "torch=9.9 stack=slow gpus=0"]
     ran, cancelled = sorted(results, key=lambda r: r.cell.stack)
-    assert ran.data["pytest"]["exit_code"] is not None and len(ran.cases) == 4  # what the job's own run wrote
+    assert ran.raw["pytest"]["exit_code"] is not None and len(ran.cases) == 4  # what the job's own run wrote
     assert {c.outcome.value for c in cancelled.cases} == {"crashed"} and len(cancelled.cases) == 4
     detail = cancelled.cases[0].detail or ""
     assert f"Slurm job {slow} ended CANCELLED" in detail and f"JOB {slow} ON" in detail  # the tail of its log

@@ -30,13 +30,13 @@ SECOND = run("torch=2.6.0 stack=5.24.0 gpus=0", {"dtype": "torch=2.6.0 stack=4.5
 def test_the_text_table_shows_each_outcome_and_where_an_earlier_cell_stands_in() -> None:
     table = build([FIRST, SECOND], {Cell("2.6.0", "4.51.3", 2): "needs 2 GPUs, host has 0"})
     assert render_text(table) == (
-        "incident / case (role)    c1          c2\n"
-        "------------------------  ----------  ------\n"
+        "incident / case (role)    c1          c2      run\n"
+        "------------------------  ----------  ------  ----------\n"
         "dtype\n"
-        "  test_symptom (symptom)  reproduces  = c1\n"
-        "  test_fix (fix)          holds       = c1\n"
+        "  test_symptom (symptom)  reproduces  = c1    2026-11-27\n"
+        "  test_fix (fix)          holds       = c1    2026-11-27\n"
         "sft\n"
-        "  test_fix (fix)          holds       BROKEN\n"
+        "  test_fix (fix)          holds       BROKEN  2026-11-27\n"
         "\n"
         "c1  torch=2.6.0 stack=4.51.3 gpus=0\n"
         "c2  torch=2.6.0 stack=5.24.0 gpus=0\n"
@@ -69,10 +69,10 @@ def test_nothing_ran() -> None:
 def test_the_markdown_table_has_the_same_content() -> None:
     text = render_markdown(build([FIRST, SECOND]))
     assert text.splitlines()[:4] == [
-        "| incident / case (role) | c1 | c2 |",
-        "|---|---|---|",
-        "| **dtype** |  |  |",
-        "| test_symptom (symptom) | reproduces | = c1 |",
+        "| incident / case (role) | c1 | c2 | run |",
+        "|---|---|---|---|",
+        "| **dtype** |  |  |  |",
+        "| test_symptom (symptom) | reproduces | = c1 | 2026-11-27 |",
     ]
     assert "- `c2`: torch=2.6.0 stack=5.24.0 gpus=0" in text
     assert "- FAILED: torch=2.6.0 stack=5.24.0 gpus=0: regressions/test_sft.py::test_fix: BROKEN" in text
@@ -91,11 +91,28 @@ def test_a_changed_symptom_is_listed_with_the_error_it_observed() -> None:
 
 def test_the_legend_says_what_latest_and_a_candidate_resolved_to() -> None:
     latest = run("torch=2.13.0 stack=latest gpus=0", sft__test_fix="holds")
-    latest = CellResult.from_dict({**latest.data, "resolved": {"date": "2026-12-03", "chosen": {"transformers": "5.25.0"}}})
+    latest = CellResult.from_dict({**latest.raw, "resolved": {"date": "2026-12-03", "chosen": {"transformers": "5.25.0"}}})
     mine = run("torch=2.13.0 stack=candidate-0123abcd gpus=0", sft__test_fix="holds")
-    mine = CellResult.from_dict({**mine.data, "candidate": {"pins": {"trl": "1.17.0"}, "source": "uv.lock"}})
+    mine = CellResult.from_dict({**mine.raw, "candidate": {"pins": {"trl": "1.17.0"}, "source": "uv.lock"}})
     legend = render_text(build([latest, mine])).split("\n\n")[1].rstrip("\n")
     assert legend == (
         "c1  torch=2.13.0 stack=latest gpus=0  [resolved 2026-12-03: transformers 5.25.0]\n"
         "c2  torch=2.13.0 stack=candidate-0123abcd gpus=0  [candidate trl==1.17.0 from uv.lock]"
     )
+
+
+def test_the_run_column_dates_each_verdict_by_the_run_that_produced_it_reused_ones_too() -> None:
+    reused = CellResult.from_dict({**SECOND.raw, "finished": "2026-12-08T10:00:00+00:00", "incidents": {
+        "ran": [], "covered_by": {}, "reused": {"sft": {"file": "x.json", "finished": "2026-12-01T09:00:00+00:00"}}}})
+    table = build([FIRST, reused])
+    assert table.dates[table.rows[-1]] == "2026-11-27..2026-12-01"
+
+
+def test_a_cell_covered_for_an_incident_that_requires_a_package_points_at_the_cells_of_its_versions() -> None:
+    base = run("torch=2.6.0 stack=4.51.3 gpus=0", sft__test_fix="holds")
+    old = run("torch=2.6.0 stack=4.51.3 gpus=0 albumentations=1.3.1", aug__test_fix="holds")
+    new = run("torch=2.6.0 stack=4.51.3 gpus=0 albumentations=2.0.8", aug__test_fix="BROKEN")
+    later = run("torch=2.6.0 stack=5.24.0 gpus=0", {"aug": "torch=2.6.0 stack=4.51.3 gpus=0"}, sft__test_fix="holds")
+    table = build([base, old, new, later])
+    aug = next(row for row in table.rows if row.incident == "aug")
+    assert [table.entries[aug, i] for i in range(4)] == ["·", "holds", "BROKEN", "= c2,c3"]

@@ -116,6 +116,8 @@ def check_command(args: argparse.Namespace) -> int:
         if problem.path not in shown:
             shown[problem.path] = _shown(problem.path)
         print(_line(f"{shown[problem.path]}:{problem.line}:{problem.col}: {problem.message}"))
+    for note in report.notes:  # not problems: a fix the matrix cannot verify, said rather than passed over
+        print(_line(f"{_shown(note.path)}:{note.line}:{note.col}: {note.message}"))
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -308,9 +310,10 @@ def results_command(args: argparse.Namespace) -> int:
     Example:
       incidentkb results merge artifacts/*/ --into regressions/results
     """
-    from incidentkb.matrix import merge, results_files
+    from incidentkb.matrix import merge
+    from incidentkb.results.files import results_dir
 
-    into = args.into if args.into is not None else results_files.results_dir(_root(args))
+    into = args.into if args.into is not None else results_dir(_root(args))
     if into.exists() and not into.is_dir():
         raise CommandError(f"--into {_shown(into)} is not a folder")
     report = merge.merge(args.folders, into)

@@ -4,5 +4,5 @@
 - `regression_scan`: what a regression file declares, read from its syntax tree (never imported);
 - `results_wordings`: every error a symptom case observed matches its own incident only.
 
-May import: `incidentkb.matrix`, `incidentkb.verdict`, `incidentkb.match`, `incidentkb.records`, `incidentkb.host`.
+May import: `incidentkb.matrix`, `incidentkb.results`, `incidentkb.verdict`, `incidentkb.match`, `incidentkb.records`, `incidentkb.host`.
 """

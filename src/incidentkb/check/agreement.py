@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from incidentkb.host.versions import canonical_name
-from incidentkb.matrix.axes import Cell, Matrix
-from incidentkb.matrix.results_files import CellResult
+from incidentkb.matrix.axes import Matrix
+from incidentkb.results.runs import Case, Run, newest_cases
 from incidentkb.records.reader import Problem, RecordFile
 from incidentkb.records.schema import Incident
 from incidentkb.records.wording import did_you_mean
@@ -63,15 +63,17 @@ def depends_on_problems(records: Iterable[RecordFile], known: set[str]) -> list[
     return problems
 
 
-def _closeness(incident: Incident, cell: Cell, torch: str | None) -> int:
-    """How many of torch, transformers stack and GPU count the cell shares with the original environment."""
+def _closeness(incident: Incident, run: Run) -> int:
+    """How many of torch, transformers and GPU count the run shares with the original environment: versions as
+    the run resolved them (a `latest` or candidate cell's stack id names no version), GPUs as its cell had them."""
     libraries = {canonical_name(k): v.split("+", 1)[0] for k, v in incident.environment.libraries.items()}
     environment = incident.environment
     gpus = environment.gpu.count if environment.gpu is not None else None if environment.gpu_unknown else 0
+    installed = lambda name, axis: (run.versions.get(name) or axis).split("+", 1)[0]  # noqa: E731
     return sum((
-        libraries.get("torch") is not None and (torch or cell.torch).split("+", 1)[0] == libraries["torch"],
-        libraries.get("transformers") == cell.stack,
-        gpus is not None and gpus == cell.gpus,  # an unknown GPU count is close to no cell
+        libraries.get("torch") is not None and installed("torch", run.cell.torch) == libraries["torch"],
+        libraries.get("transformers") is not None and installed("transformers", run.cell.stack) == libraries["transformers"],
+        gpus is not None and gpus == run.cell.gpus,  # an unknown GPU count is close to no cell
     ))
 
 
@@ -79,24 +81,18 @@ def _expected(role_text: str, stated: str | None) -> Outcome:
     return Outcome(stated) if stated else DECISIONS[parse_role(role_text)[0], Observed.as_recorded]
 
 
-def _newest_runs(results: Sequence[CellResult], records: Mapping[str, Incident]) -> dict[tuple[str, str], list]:
-    """(incident, case function) -> [(cell, outcome, results file, torch)] of the newest judged run in each cell."""
-    newest: dict[tuple[str, str, Cell], tuple[str, Outcome, Path | None, str | None]] = {}
-    for result in results:
-        judged = result.judged(records)
-        torch = (result.data.get("versions") or {}).get("torch")
-        for case in judged.cases:
-            key = (case.incident, case.function, result.cell)
-            if key not in newest or newest[key][0] <= result.finished:
-                newest[key] = (result.finished, case.outcome, result.path, torch)
-    runs: dict[tuple[str, str], list] = {}
-    for (incident, function, cell), (_, outcome, path, torch) in newest.items():
-        if outcome not in (Outcome.not_run, Outcome.not_applicable):
-            runs.setdefault((incident, function), []).append((cell, outcome, path, torch))
+def _newest_runs(results: Sequence[Run], records: Mapping[str, Incident]) -> dict[tuple[str, str], list[tuple[Run, Case]]]:
+    """(incident, case function) -> every variant of it in the newest judged run of each cell that ran it
+    (`incidentkb.results.runs.newest_cases`: `[cpu]` and `[cuda]` are compared each, neither hides the other)."""
+    runs: dict[tuple[str, str], list[tuple[Run, Case]]] = {}
+    for pairs in newest_cases(r.judged(records) for r in results).values():
+        for run, case in pairs:
+            if case.outcome.info.ran:
+                runs.setdefault((case.incident, case.function), []).append((run, case))
     return runs
 
 
-def stated_result_problems(records: Sequence[RecordFile], results: Sequence[CellResult], root: Path) -> list[Problem]:
+def stated_result_problems(records: Sequence[RecordFile], results: Sequence[Run], root: Path) -> list[Problem]:
     """A problem for each case whose newest runs closest to the original environment disagree with its record."""
     valid = {r.incident.id: r for r in records if r.incident is not None}
     runs = _newest_runs(results, {i: r.incident for i, r in valid.items() if r.incident is not None})
@@ -108,13 +104,14 @@ def stated_result_problems(records: Sequence[RecordFile], results: Sequence[Cell
             found = runs.get((incident_id, entry.name), [])
             if not found:
                 continue
-            best = max(_closeness(incident, cell, torch) for cell, _, _, torch in found)
+            best = max(_closeness(incident, run) for run, _ in found)
             expected = _expected(entry.role, entry.expected.outcome if entry.expected else None)
-            for cell, outcome, path, torch in found:
-                if _closeness(incident, cell, torch) == best and outcome is not expected:
+            for run, case in found:
+                if _closeness(incident, run) == best and case.outcome is not expected:
+                    path = run.path
                     where = path.relative_to(root).as_posix() if path is not None and path.is_relative_to(root) else path
                     problems.append(record.problem(("regression", "cases", index), (
-                        f"{entry.name} '{outcome.value}' in cell {cell} ({where}), one of the cells closest to the "
+                        f"{case.name} '{case.outcome.value}' in cell {run.cell} ({where}), one of the cells closest to the "
                         f"original environment, but the record says '{expected.value}'; correct the record "
                         "(regression.cases[].expected, with why) or the regression")))
     return problems

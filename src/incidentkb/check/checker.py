@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from incidentkb.check.agreement import depends_on_problems, known_libraries, stated_result_problems
+from incidentkb.check.reach import offer_of, reach_problems
 from incidentkb.check.regression_scan import (
     Case,
     RegressionFile,
@@ -23,7 +24,8 @@ from incidentkb.check.regression_scan import (
 )
 from incidentkb.check.results_wordings import check_results_wordings, read_results_files
 from incidentkb.matrix.axes import MATRIX_FILE, Matrix, MatrixError, load_matrix
-from incidentkb.matrix.results_files import RESULTS_DIR, CellResult, ResultsError
+from incidentkb.results.files import RESULTS_DIR
+from incidentkb.results.runs import Run
 from incidentkb.records.bulk import collector_paused
 from incidentkb.records.json_schema import SCHEMA_FILE
 from incidentkb.records.reader import Problem, RecordFile, read_record, record_files
@@ -64,6 +66,9 @@ class Report:
     """Results files whose observed symptom errors were checked against the signatures."""
     helpers: tuple[Path, ...] = ()
     """Python files under regressions/ that hold no case (helper modules): checked, but not regression files."""
+    notes: tuple[Problem, ...] = ()
+    """Not problems: cases whose record states hardware that no cell of the matrix has ("verifiable on no cell of
+    this matrix: needs ..."), listed so that a fix verified nowhere is never silent."""
 
     def adding(self, problems: Iterable[Problem]) -> "Report":
         """This report with more problems (each once, in order)."""
@@ -82,7 +87,8 @@ class Report:
             if self.helpers:
                 parts.append(_plural(len(self.helpers), "helper module"))
             checked = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-            return f"checked {checked}: all good"
+            unverifiable = f" ({_plural(len(self.notes), 'case')} verifiable on no cell of this matrix)" if self.notes else ""
+            return f"checked {checked}: all good{unverifiable}"
         paths = {p.path for p in self.problems}
         bad_records = sum(str(p) in paths for p in self.records)
         bad_regressions = sum(str(p) in paths for p in (*self.regressions, *self.helpers))
@@ -184,8 +190,12 @@ class _Checker:
         return ids if all(isinstance(i, str) for i in ids) else None
 
     def _role_names_something(self, record: RecordFile, index: int, role: str) -> bool:
-        """False (and a problem) when an `attempt:<id>` or `fix:<id>` role names nothing in the record."""
+        """False (and a problem) when an `attempt:<id>`, `fix:<id>` or `fix` role names nothing in the record."""
         kind, name = parse_role(role)
+        if kind.value == "fix" and record.raw("fix") is None and record.usable(("fix",)):
+            self.report(record, ("regression", "cases", index, "role"), f"role '{role}' but the record has no fix "
+                        "(`fix` is left out: no fix known); add the fix, or list the case as a `smoke` or an attempt")
+            return False
         if name is None:
             return True
         if kind.value == "attempt":
@@ -365,6 +375,8 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
     if matrix is not None:
         chosen = [r for r in checker.records if r.path in chosen_records]
         report = report.adding(depends_on_problems(chosen, known_libraries(matrix)))
+        unreachable, notes = reach_problems(chosen, root, offer_of(matrix, _pyproject(root), _committed(root)))
+        report = replace(report.adding(unreachable), notes=tuple(sorted(notes)))
     if not whole:
         return report
     # Every wording a symptom case observed must match its own incident's signatures, and no other's.
@@ -373,10 +385,10 @@ def check(root: Path, paths: Sequence[Path] | None = None) -> Report:
         return report  # no signatures to compile: a fifth of the time at 5,000 records
     with collector_paused():
         wordings = check_results_wordings(checker.records, results, root=root)
-        cell_results = [r for r in (_cell_result(data, path) for path, data, _ in results) if r is not None]
-        stated = stated_result_problems(checker.records, cell_results, root)
+        runs = [file.run for file in results if file.run is not None]  # the others: the results reader reports them
+        stated = stated_result_problems(checker.records, runs, root)
     problems = tuple(sorted({*report.problems, *wordings, *stated}))
-    return replace(report, problems=problems, results=tuple(path for path, _, _ in results))
+    return replace(report, problems=problems, results=tuple(file.path for file in results))
 
 
 def _matrix(root: Path) -> Matrix | None:
@@ -387,11 +399,19 @@ def _matrix(root: Path) -> Matrix | None:
         return None
 
 
-def _cell_result(data: Mapping[str, Any], path: Path) -> CellResult | None:
+def _pyproject(root: Path) -> Mapping[str, Any]:
+    """The project's pyproject.toml, read (empty when it has none or it does not parse)."""
+    from incidentkb.matrix.axes import tomllib  # the standard library's, or tomli on Python 3.10
+
     try:
-        return CellResult.from_dict(data, path)
-    except ResultsError:
-        return None  # the results reader reports it where it matters
+        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _committed(root: Path) -> list[Run]:
+    """The committed cell runs (what environments installed, which GPUs they ran on); bisections are not listed."""
+    return [file.run for file in read_results_files(root / RESULTS_DIR) if file.run is not None]
 
 
 def _run(checker: _Checker, chosen_records: set[Path], chosen_regressions: set[Path]) -> Report:

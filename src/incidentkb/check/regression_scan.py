@@ -164,7 +164,18 @@ def scan_regression(path: Path) -> RegressionFile:
     scanner = _Scanner(source, tree)
     scanner.walk(tree.body)
     issues = scanner.issues + (list(scanner.placeholders(tree)) if "TODO" in source else [])
+    issues += _script_block(source) if "# /// script" in source else []
     return RegressionFile(path, scanner.functions, tuple(sorted(issues)), parsed=True)
+
+
+def _script_block(source: str) -> list[ScanIssue]:
+    """A PEP 723 `# /// script` block: the matrix never reads it, so what it lists would be installed nowhere and
+    disagree with the record, the one place that says what a regression needs (`regression.requires`)."""
+    for number, line in enumerate(source.splitlines(), 1):
+        if line.rstrip() == "# /// script":
+            return [ScanIssue(number, 1, "a PEP 723 `# /// script` block is not read by the matrix; list its "
+                                         "dependencies in the record's regression.requires instead, and remove it")]
+    return []
 
 
 def regression_files(directory: Path) -> list[Path]:

@@ -9,15 +9,15 @@ calls it *changed* (`incidentkb.verdict.judge`), which is news to read, not a si
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from incidentkb.match.matcher import KnownIncident, Matcher
-from incidentkb.match.signatures import ErrorInfo, collapse_whitespace
-from incidentkb.matrix.results_files import result_paths
+from incidentkb.match.signatures import collapse_whitespace
 from incidentkb.records.reader import Problem, RecordFile
 from incidentkb.records.yamlload import clip
+from incidentkb.results.runs import ResultsFile
+from incidentkb.results.runs import read_files as read_results_files
 
 __all__ = ["read_results_files", "check_results_wordings"]
 
@@ -46,59 +46,35 @@ def _signatures_place(record: RecordFile, root: Path | None) -> str:
     return f"{path.as_posix()}:{line}"
 
 
-def read_results_files(directory: Path) -> list[tuple[Path, Mapping[str, Any], str]]:
-    """(path, parsed JSON, text) of every results file in `directory`; one that is not JSON is left to the
-    results reader to report."""
-    found = []
-    for path in result_paths(directory) if directory.is_dir() else ():
-        try:
-            text = path.read_text(encoding="utf-8")
-            data = json.loads(text)
-        except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8, not JSON, or nested past the parser
-            continue
-        if isinstance(data, dict):
-            found.append((path, data, text))
-    return found
-
-
 def check_results_wordings(
     records: Sequence[RecordFile],
-    results: Iterable[tuple[Path, Mapping[str, Any], str]],
+    results: Iterable[ResultsFile],
     root: Path | None = None,
 ) -> list[Problem]:
     """No error observed by a symptom case may match another incident's signatures.
 
-    `results` holds (path, parsed JSON, raw text) per results file (`read_results_files`); the text only places
+    `results` are the results files as `incidentkb.results.runs.read_files` reads them; a file's text only places
     each problem on the line of the message it is about. Record places in messages are shown relative to `root`.
     """
     valid = [r for r in records if r.incident is not None]
     by_id = {r.incident.id: r for r in valid if r.incident is not None}
     matcher = Matcher(KnownIncident(r.incident, r.path.as_posix()) for r in valid if r.incident is not None)
     problems: list[Problem] = []
-    for path, data, text in results:
-        cell = data.get("cell", "?")
-        cases = data.get("cases")  # as `results.write` puts them, beside `cell`
-        # A file or entry of another shape is left to the results reader to report, as one that is not JSON.
-        for case in cases if isinstance(cases, list) else ():
-            if not isinstance(case, dict) or case.get("role") != "symptom":
+    for file in results:
+        for case in file.cases:
+            error = case.error
+            if case.role != "symptom" or error is None:
                 continue
-            observation = case.get("observation")
-            found = observation.get("error") if isinstance(observation, dict) else None
-            if not found or not isinstance(found, dict) or not isinstance(found.get("frames", []), list):
-                continue
-            own = case.get("incident")
-            error = ErrorInfo.from_dict(observation["error"])
-            name = str(case.get("nodeid", "?")).rsplit("::", 1)[-1].split("[", 1)[0]
-            seen = f"the error observed by {name} in cell {cell} ({clip(collapse_whitespace(error.message), 100)!r})"
+            seen = (f"the error observed by {case.function} in cell {file.cell} "
+                    f"({clip(collapse_whitespace(error.message), 100)!r})")
             # Searched as `results.write` wrote it (JSON, non-ASCII kept), from the case's own entry on.
-            nodeid = json.dumps(str(case.get("nodeid", "")), ensure_ascii=False)
-            line = _line_of(text, json.dumps(error.message, ensure_ascii=False)[1:-1][:80], after=nodeid)
-            matched = {m.incident_id: m for m in matcher.match(error)}
-            for other, found in matched.items():
-                if other == own:
+            nodeid = json.dumps(case.nodeid, ensure_ascii=False)
+            line = _line_of(file.text, json.dumps(error.message, ensure_ascii=False)[1:-1][:80], after=nodeid)
+            for other, found in {m.incident_id: m for m in matcher.match(error)}.items():
+                if other == case.incident:
                     continue
                 pattern = found.match.signature.message
-                problems.append(Problem(str(path), line, 1, (
+                problems.append(Problem(str(file.path), line, 1, (
                     f"{seen} also matches {other} (signature {found.signature_index + 1} /{pattern}/, "
                     f"{_signatures_place(by_id[other], root)}); narrow that signature so it names only its own error")))
     return problems

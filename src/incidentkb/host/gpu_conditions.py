@@ -18,8 +18,11 @@ from typing import Any
 
 from incidentkb.host.versions import SpecifierError, version_satisfies
 
-__all__ = ["GpuFacts", "ConditionError", "check_compute_capability", "check_memory", "memory_satisfies", "unmet",
-           "gpus_from_results"]
+__all__ = ["GpuFacts", "ConditionError", "NOWHERE", "check_compute_capability", "check_memory", "memory_satisfies",
+           "unmet", "condition_words", "gpus_from_results"]
+
+#: How `incidentkb check` and the incident's page word a case whose stated hardware no cell of the matrix has.
+NOWHERE = "verifiable on no cell of this matrix: needs "
 
 
 class ConditionError(ValueError):
@@ -108,6 +111,13 @@ def unmet(gpus: Sequence[GpuFacts], *, compute_capability: str | None = None,
         if reasons:
             missing.append(f"{words} (the cell has {', '.join(dict.fromkeys(reasons))})")
     return missing
+
+
+def condition_words(compute_capability: str | None, gpu_memory_gb: str | None) -> str:
+    """The conditions in words: `a GPU of compute capability <8.0 and >=12 GiB`."""
+    parts = [f"compute capability {compute_capability}" if compute_capability else "",
+             f"{gpu_memory_gb} GiB" if gpu_memory_gb else ""]
+    return "a GPU of " + " and ".join(part for part in parts if part)
 
 
 def gpus_from_results(host: object) -> tuple[GpuFacts, ...]:

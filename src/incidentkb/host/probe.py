@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from typing import Any
 
 from incidentkb.host.versions import installed_version
 
-__all__ = ["LIBRARIES", "environment", "hardware", "gpu_names", "parse_gpu_list", "torch_cuda", "torch_gpus"]
+__all__ = ["LIBRARIES", "environment", "hardware", "gpu_names", "parse_gpu_list", "torch_cuda", "torch_gpus", "cpu_name",
+           "driver_and_cuda"]
 
 #: The distributions whose versions every report records (None when not installed).
 LIBRARIES: tuple[str, ...] = (
@@ -50,6 +52,25 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown"
+
+
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo's `model name`, else what `platform` says)."""
+    return _cpu_name()
+
+
+def driver_and_cuda() -> tuple[str | None, str | None]:
+    """The NVIDIA driver's version and the CUDA version it offers, from nvidia-smi; (None, None) without one."""
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return None, None
+    try:
+        out = subprocess.run([exe], capture_output=True, text=True, timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    driver = re.search(r"Driver Version:\s*([0-9.]+)", out)
+    cuda = re.search(r"CUDA Version:\s*([0-9.]+)", out)
+    return (driver.group(1) if driver else None), (cuda.group(1) if cuda else None)
 
 
 def _memory_gb() -> float | None:

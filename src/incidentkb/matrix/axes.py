@@ -9,7 +9,6 @@ depends on torch alone, runs once per torch version and GPU setting, not once pe
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 import sys
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from incidentkb.host.versions import canonical_name, version_satisfies
+# A cell is what results files are keyed by, so it lives with them (one layer down); the matrix re-exports it.
+from incidentkb.results.cells import AXES, Cell, MatrixError, cell_key, version_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,54 +44,6 @@ __all__ = [
 
 #: Where the matrix is declared, relative to the repository root.
 MATRIX_FILE = "regressions/matrix.toml"
-#: The axes in the order cells multiply (and run).
-AXES = ("torch", "stack", "gpus")
-
-
-class MatrixError(ValueError):
-    """The matrix file, or a cell named by a user, is not what the matrix allows; the message names the place."""
-
-
-@dataclass(frozen=True, order=True)
-class Cell:
-    """One value of each axis. Its string is its id everywhere: nox, pytest, results files, the table."""
-
-    torch: str
-    stack: str
-    gpus: int
-
-    def __str__(self) -> str:
-        return f"torch={self.torch} stack={self.stack} gpus={self.gpus}"
-
-    @property
-    def slug(self) -> str:
-        """The id as a file-name part: `torch-2.6.0_stack-4.51.3_gpus-0`."""
-        return f"torch-{self.torch}_stack-{self.stack}_gpus-{self.gpus}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"torch": self.torch, "stack": self.stack, "gpus": self.gpus}
-
-    @classmethod
-    def parse(cls, text: str) -> "Cell":
-        """Read `torch=2.6.0 stack=4.51.3 gpus=0` (the order of the parts does not matter)."""
-        parts = dict(part.partition("=")[::2] for part in text.split())
-        if set(parts) != set(AXES) or not parts["gpus"].isdigit():
-            raise MatrixError(f"cell {text!r}: write it as 'torch=<id> stack=<id> gpus=<n>', e.g. 'torch=2.6.0 stack=4.51.3 gpus=0'")
-        return cls(parts["torch"], parts["stack"], int(parts["gpus"]))
-
-
-_PARTS = re.compile(r"\d+|[^\d.+-]+")
-
-
-def version_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key that orders `2.10.0` after `2.9.1`; words sort after numbers so any string has a key."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _PARTS.findall(text))
-
-
-@functools.lru_cache(maxsize=None)
-def cell_key(cell: Cell) -> tuple[Any, ...]:
-    """Orders cells by torch, stack and GPUs, versions compared as versions (the table's and the site's order)."""
-    return (version_key(cell.torch), version_key(cell.stack), cell.gpus)
 
 
 def pinned_version(requirement: str) -> tuple[str, str | None]:
@@ -254,6 +207,7 @@ class Matrix:
         """The version each library has in the cell, as far as the matrix pins it (`installed` for the host's torch)."""
         versions = self.stack(cell).versions(gpus=cell.gpus)
         versions["torch"] = self.torch_option(cell).id
+        versions.update(cell.requires)
         return versions
 
 

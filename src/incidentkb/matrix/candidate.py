@@ -23,7 +23,7 @@ from typing import Any
 
 from incidentkb.host.versions import canonical_name
 from incidentkb.matrix.axes import Cell, Matrix, Stack, version_key
-from incidentkb.matrix.results_files import CellResult
+from incidentkb.results.runs import Run
 from incidentkb.matrix.session_args import SessionArgsError, SessionParser
 from incidentkb.verdict.outcomes import Outcome
 
@@ -33,7 +33,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = ["CandidateError", "Pins", "Options", "parse_args", "read_pins", "candidate_stack", "candidate_torch",
-           "summary", "RESOLVED_CORE", "RESOLVED_GPU"]
+           "summary", "closest_stack", "closest", "RESOLVED_CORE", "RESOLVED_GPU"]
 
 #: What a candidate leaves unpinned is resolved: these in every cell, as the `latest` stack does ...
 RESOLVED_CORE = ("transformers", "trl", "accelerate", "datasets")
@@ -148,10 +148,11 @@ class Options:
     pytest_args: tuple[str, ...] = field(default_factory=tuple)
 
 
-def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True) -> Options:
+def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True, required: Sequence[str] = ()) -> Options:
     """`[name==version ...] [--requirements FILE] [--torch T] [--gpus N] [-- pytest args]`; errors are one line.
 
-    `pins=False` reads the `latest` session's arguments, `[--torch T] [--gpus N] [-- pytest args]`.
+    `pins=False` reads the `latest` session's arguments, `[--torch T] [--gpus N] [-- pytest args]`. `required`:
+    the packages records require beyond the stacks (`regression.requires`), which a candidate may pin too.
     """
     argv = list(argv)
     pytest_args: list[str] = []
@@ -176,7 +177,7 @@ def parse_args(argv: Sequence[str], matrix: Matrix, *, pins: bool = True) -> Opt
         if args.pins or args.requirements:
             raise CandidateError("latest: it takes only --torch T and --gpus N; pins belong to `nox -s candidate`")
         return Options(Pins({}), args.torch, args.gpus, tuple(pytest_args))
-    wanted = matrix.packages()
+    wanted = tuple(sorted(set(matrix.packages()) | set(required)))
     pins = command_line_pins(args.pins, wanted)
     if args.requirements is not None:
         from_file = read_pins(args.requirements, wanted)
@@ -222,25 +223,105 @@ def cell_for(matrix: Matrix, options: Options) -> tuple[Matrix, Cell]:
 _QUESTION = {"symptom": "the bug", "fix": "the fix", "attempt": "a failed attempt", "smoke": "the setup"}
 
 
-def summary(result: CellResult) -> str:
+def summary(result: Run) -> str:
     """One screen: a line per incident, its cases' outcomes by role, then the verdict on fixes and bugs.
 
-    `result` should be judged (`CellResult.judged(records)`), as everything shown to a user is.
+    `result` should be judged (`Run.judged(records)`), as everything shown to a user is. A case that met an
+    environment fault is no outcome of the bug: it is said as such, with the import that failed.
     """
     by_incident: dict[str, list[str]] = {}
-    broken = reproduces = 0
+    broken = reproduces = faults = 0
     for case in result.cases:
         if case.outcome is Outcome.not_run:
             continue
         role = case.role.split(":", 1)[0]
-        by_incident.setdefault(case.incident, []).append(f"{_QUESTION.get(role, role)} {case.outcome.value}")
-        broken += case.outcome.fails_run
+        said = f"{_QUESTION.get(role, role)} {case.outcome.value}"
+        if case.outcome is Outcome.env_fault:
+            said = (case.detail or "environment fault").splitlines()[0]
+        by_incident.setdefault(case.incident, []).append(said)
+        faults += case.outcome is Outcome.env_fault
+        broken += case.outcome.fails_run and case.outcome is not Outcome.env_fault
         reproduces += case.outcome is Outcome.reproduces
     lines = [f"{result.cell}" + (f"  ({result.path.name})" if result.path else "")]
     for incident, parts in by_incident.items():
         lines.append(f"  {incident}: " + "; ".join(dict.fromkeys(parts)))
     lines.append("")
+    if faults:
+        lines.append(f"{faults} case(s) not tested: this environment cannot import what they test (an environment "
+                     "fault, not an outcome of the bug)")
     lines.append("every recorded fix holds" if not broken else f"{broken} case(s) failed (a fix BROKEN, a crash or a timeout)")
     lines.append(f"{reproduces} recorded bug(s) still reproduce in this environment" if reproduces
                  else "no recorded bug reproduces in this environment")
     return "\n".join(lines) + "\n"
+
+
+def closest_stack(matrix: Matrix, pins: Pins, *, gpus: int = 1) -> Stack | None:
+    """The pinned stack of the matrix nearest the pins: most versions equal, then most equal to the minor release
+    (`4.46.x`), then the order of the matrix file; None when no pinned stack shares a pinned package."""
+    def score(stack: Stack) -> tuple[int, int]:
+        versions = stack.versions(gpus=gpus)
+        same = sum(versions.get(name) == version for name, version in pins.versions.items())
+        minor = sum(version_key(versions.get(name) or "")[:2] == version_key(version)[:2]
+                    for name, version in pins.versions.items() if versions.get(name))
+        return same, minor
+    stacks = [s for s in matrix.stacks if not s.is_resolved and not s.id.startswith("candidate-")]
+    best = max(stacks, key=score, default=None)  # max keeps the first of equals: the matrix file's order
+    return best if best is not None and score(best) != (0, 0) else None
+
+
+def _newest_run(runs: Sequence[Run], stack: str, cell: Cell) -> Run | None:
+    """The stack's newest run, preferring the candidate's torch and GPU count, then its GPU count."""
+    mine = [r for r in runs if r.cell.stack == stack]
+    for keep in (lambda c: c.torch == cell.torch and c.gpus == cell.gpus, lambda c: c.gpus == cell.gpus, lambda c: True):
+        chosen = [r for r in mine if keep(r.cell)]
+        if chosen:
+            return max(chosen, key=lambda r: r.finished)
+    return None
+
+
+def closest(matrix: Matrix, pins: Pins, result: Run, runs: Sequence[Run]) -> str:
+    """What the nearest pinned stack shows (its newest judged run in `runs`), and for each case of `result` that met
+    an environment fault, the pins that run imported it with: the pins that would fix it."""
+    stack = closest_stack(matrix, pins, gpus=result.cell.gpus)
+    if stack is None:
+        return "no pinned stack of the matrix shares a version with these pins\n"
+    versions = stack.versions(gpus=result.cell.gpus)
+    same = [f"{n} {v}" for n, v in pins.versions.items() if versions.get(n) == v]
+    lines = [f"closest pinned stack: {stack.id} ({', '.join(same) or 'no pin equal'} as pinned here; "
+             f"{', '.join(f'{n} {v}' for n, v in versions.items() if n not in pins.versions)})"]
+    run = _newest_run(runs, stack.id, result.cell)
+    if run is None:
+        return "\n".join([*lines, "  it has no results yet: nox -s \"regressions(torch=... stack=" + stack.id + " gpus=...)\""]) + "\n"
+    lines.append(f"  its newest run, {run.cell} ({run.finished[:10]}):")
+    for incident, outcomes in _by_incident(run).items():
+        lines.append(f"    {incident}: {'; '.join(outcomes)}")
+    lines += _fixing_pins(matrix, result, run)
+    return "\n".join(lines) + "\n"
+
+
+def _by_incident(run: Run) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for case in run.cases:
+        if case.outcome not in (Outcome.not_run, Outcome.not_applicable):
+            role = case.role.split(":", 1)[0]
+            out.setdefault(case.incident, []).append(f"{_QUESTION.get(role, role)} {case.outcome.value}")
+    return {incident: list(dict.fromkeys(parts)) for incident, parts in out.items()}
+
+
+def _fixing_pins(matrix: Matrix, result: Run, run: Run) -> list[str]:
+    """For each environment fault of `result`: the versions `run` had of the packages the fault names, where
+    they differ, as pins (those a candidate takes) and as notes (the others)."""
+    from incidentkb.verdict.env_fault import parse_installed
+
+    packages = {canonical_name(n): str(v) for n, v in run.packages.items()}
+    imported = {c.nodeid for c in run.cases if c.outcome not in (Outcome.env_fault, Outcome.not_run, Outcome.crashed)}
+    lines = []
+    for case in (c for c in result.cases if c.outcome is Outcome.env_fault and c.nodeid in imported):
+        here = {canonical_name(n): v for n, v in parse_installed((case.detail or "").splitlines()[0]).items()}
+        there = {n: packages[n] for n in here if n in packages and packages[n] != here[n]}
+        pins = [f"{n}=={v}" for n, v in there.items() if n in matrix.packages()]
+        others = [f"{n} {v} (here {here[n]})" for n, v in there.items() if n not in matrix.packages()]
+        if pins or others:
+            lines.append(f"  {case.name}: that run imported it with {', '.join(f'{n} {v}' for n, v in there.items())}"
+                         + (f"; the pin that would fix it: {' '.join(pins)}" if pins else f"; {', '.join(others)}"))
+    return lines

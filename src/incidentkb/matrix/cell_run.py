@@ -15,16 +15,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from incidentkb.host.versions import canonical_name
 from incidentkb.matrix import envs, pytest_process, resolve, results_files
 from incidentkb.matrix.axes import Cell, Matrix
+from incidentkb.matrix.fingerprint import Fingerprint
+from incidentkb.matrix.locks import Lock
+from incidentkb.matrix.reuse import Source
 from incidentkb.matrix.hosts import HostFacts, visible_devices
 from incidentkb.matrix.planning import Assignment
+from incidentkb.records.schema import requirement_name
+from incidentkb.results.runs import Run
 
-__all__ = ["find_uv", "prepare", "cell_environ", "run_cell"]
+__all__ = ["find_uv", "prepare", "cell_environ", "Reuse", "run_cell", "newest_required"]
 
 
 def find_uv() -> str | None:
@@ -88,6 +94,11 @@ class _Attempt:
     bytecode: str = "lazy"
     env_seconds: float = 0.0
     probe_seconds: float = 0.0
+    lock: Lock | None = None
+    prints: Mapping[str, Fingerprint | None] = field(default_factory=dict)
+    """The fingerprint of every incident the results file holds, run or reused."""
+    reused_runs: Mapping[str, Source] = field(default_factory=dict)
+    """The stored runs that stand for the incidents this run leaves out (`matrix.reuse`)."""
 
 
 def _build(attempt: _Attempt, uv: str | None, run: Callable[[list[str]], Any], log: Callable[[str], None]) -> None:
@@ -121,6 +132,44 @@ def _run_pytest(attempt: _Attempt, matrix: Matrix, cell: Cell, files: Sequence[s
             attempt.report = json.loads(report_path.read_text(encoding="utf-8"))
 
 
+@dataclass(frozen=True)
+class Reuse:
+    """What `matrix.reuse` decided for a cell that still runs some incidents: its lock, every fingerprint, and
+    the stored runs that stand for the incidents it does not run (their cases are copied into its results file,
+    each incident dated by its own run, so a reader of the cell's newest file sees every verdict)."""
+
+    lock: Lock | None = None
+    prints: Mapping[str, Fingerprint | None] = field(default_factory=dict)
+    reused: Mapping[str, Source] = field(default_factory=dict)
+
+
+def _spec(matrix: Matrix, cell: Cell, host: HostFacts, root: Path, uv: str | None, lock: Lock | None,
+          log: Callable[[str], None]) -> tuple[Matrix, envs.EnvSpec, resolve.Resolution | None]:
+    """The cell's environment spec, once what it leaves open is chosen (from its lock when there is one)."""
+    option = matrix.torch_option(cell)
+    interpreter = host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable)
+    resolution = None
+    if resolve.needs_resolution(matrix, cell):
+        excludes = envs.host_has(option.host_provides, host.host_site) if option.is_host else ()
+        if lock is not None and not host.wheelhouse:  # a wheelhouse's frozen resolution keeps its own date
+            resolution = resolve.from_lock(matrix, cell, lock.pins)
+        else:
+            resolution = resolve.resolve(matrix, cell, uv=uv, python=interpreter, excludes=excludes,
+                                         offline=bool(host.wheelhouse), wheelhouse=host.wheelhouse)
+        frozen_in = f", frozen in {resolution.wheelhouse['folder']}" if resolution.wheelhouse else ""
+        log(f"{cell}: resolved {', '.join(f'{n} {v}' for n, v in resolution.chosen.items())} ({resolution.date}{frozen_in})")
+        matrix = matrix.pinned(cell, resolve.pins_of(resolution.chosen))
+    spec = envs.spec_for(
+        matrix, cell, backend="uv" if uv else "pip", interpreter=interpreter, project=root,
+        wheelhouse=host.wheelhouse, host_torch=host.host_torch, host_site=host.host_site,
+        bytecode=envs.bytecode_mode(os.environ.get("INCIDENTKB_BYTECODE")),
+    )
+    if lock is not None:  # the host's own packages stay the host's
+        left = {canonical_name(name) for name in spec.excludes}
+        spec = replace(spec, lock=tuple(f"{n}=={v}" for n, v in sorted(lock.pins.items()) if n not in left))
+    return matrix, spec, resolution
+
+
 def run_cell(
     matrix: Matrix,
     cell: Cell,
@@ -133,32 +182,23 @@ def run_cell(
     posargs: Sequence[str] = (),
     strict: bool = False,
     candidate: Mapping[str, Any] | None = None,
-) -> results_files.CellResult:
+    reuse: Reuse | None = None,
+) -> Run:
     """Build (or reuse) the cell's environment, run its assigned regressions, write and return its results.
 
-    A cell that leaves versions open (`latest`, a candidate) has them chosen first (`resolve.resolve`), which
-    raises `resolve.ResolveError` (one line) when it cannot; nothing is written then. `candidate`: what the user
-    asked for (pins, their source, what was ignored), recorded in the results file as it is.
+    A cell that leaves versions open (`latest`, a candidate) has them chosen first (from its lock, else
+    `resolve.resolve`), which raises `resolve.ResolveError` (one line) when it cannot; nothing is written then.
+    `candidate`: what the user asked for (pins, their source, what was ignored), recorded in the results file as
+    it is. `reuse`: the cell's lock, the fingerprints to record and the stored runs that stand for the rest.
     """
     started = results_files.now()
     uv = find_uv()
-    option = matrix.torch_option(cell)
-    interpreter = host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable)
-    resolution = None
-    if resolve.needs_resolution(matrix, cell):
-        excludes = envs.host_has(option.host_provides, host.host_site) if option.is_host else ()
-        resolution = resolve.resolve(matrix, cell, uv=uv, python=interpreter, excludes=excludes,
-                                     offline=bool(host.wheelhouse), wheelhouse=host.wheelhouse)
-        frozen_in = f", frozen in {resolution.wheelhouse['folder']}" if resolution.wheelhouse else ""
-        log(f"{cell}: resolved {', '.join(f'{n} {v}' for n, v in resolution.chosen.items())} ({resolution.date}{frozen_in})")
-        matrix = matrix.pinned(cell, resolve.pins_of(resolution.chosen))
-    bytecode = envs.bytecode_mode(os.environ.get("INCIDENTKB_BYTECODE"))
-    spec = envs.spec_for(
-        matrix, cell, backend="uv" if uv else "pip", interpreter=interpreter, project=root,
-        wheelhouse=host.wheelhouse, host_torch=host.host_torch, host_site=host.host_site, bytecode=bytecode,
-    )
+    reuse = reuse or Reuse()
+    matrix, spec, resolution = _spec(matrix, cell, host, root, uv, reuse.lock, log)
     venv = envs.env_dir(root, spec)
-    attempt = _Attempt(spec, venv, cell_environ(cell, venv, bytecode), bytecode=bytecode)
+    bytecode = envs.bytecode_mode(os.environ.get("INCIDENTKB_BYTECODE"))
+    attempt = _Attempt(spec, venv, cell_environ(cell, venv, bytecode), bytecode=bytecode, lock=reuse.lock,
+                       prints=reuse.prints, reused_runs=reuse.reused)
     _build(attempt, uv, run, log)
     if attempt.failure is None:
         _probe(attempt, root)
@@ -169,13 +209,14 @@ def run_cell(
     if attempt.report is not None:
         attempt.facts.setdefault("environment", attempt.report.get("environment"))
         attempt.facts.setdefault("hardware", attempt.report.get("hardware"))
-    data = _results_data(cell, assignment, attempt, host, started=started, host_torch=option.is_host, strict=strict)
+    data = _results_data(cell, assignment, attempt, host, started=started,
+                         host_torch=matrix.torch_option(cell).is_host, strict=strict)
     data["resolved"] = None if resolution is None else resolution.as_dict()
     if candidate is not None:
         data["candidate"] = dict(candidate)
     path = results_files.write(data, results_files.results_dir(root))
     log(f"{cell}: results in {path}")
-    return results_files.CellResult.from_dict(data, path)
+    return Run.from_dict(data, path)
 
 
 def _results_data(cell: Cell, assignment: Assignment, attempt: _Attempt, host: HostFacts, *, started: str,
@@ -186,10 +227,12 @@ def _results_data(cell: Cell, assignment: Assignment, attempt: _Attempt, host: H
         "schema": results_files.SCHEMA,
         "cell": str(cell),
         "axes": cell.as_dict(),
+        # the versions of what the cell's incidents require beyond the stacks, as asked (`any`: the installer's choice)
+        "requires": dict(cell.requires),
         "started": started,
         "finished": results_files.now(),
         "python": facts.get("python"),
-        "versions": facts.get("environment"),
+        "versions": _versions(facts, cell),
         "packages": facts.get("packages"),
         # `hardware` as the cell's pytest saw it (CUDA_VISIBLE_DEVICES applied), and the host's own GPUs
         "host": {**(facts.get("hardware") or {}), "host_gpus": list(host.gpu_names), "host_gpu_count": host.gpu_count},
@@ -206,8 +249,39 @@ def _results_data(cell: Cell, assignment: Assignment, attempt: _Attempt, host: H
         "incidents": {
             "ran": [t.incident for t in assignment.run],
             "covered_by": {incident: str(by) for incident, by in assignment.covered.items()},
+            "reused": {incident: {"file": s.file, "finished": s.finished} for incident, s in attempt.reused_runs.items()},
         },
-        "cases": pytest_process.cases_for(assignment.run, report, pytest_run, failure=attempt.failure),
+        "cases": pytest_process.cases_for(assignment.run, report, pytest_run, failure=attempt.failure)
+        + [dict(case) for source in attempt.reused_runs.values() for case in source.cases],
+        "lock": None if attempt.lock is None else {"python": attempt.lock.python, "pins": dict(attempt.lock.pins)},
+        "fingerprint": {incident: fp.as_dict() for incident, fp in attempt.prints.items() if fp is not None},
         # the plugin's report, whose `cases` are the `cases` above
         "report": None if report is None else {k: v for k, v in report.items() if k != "cases"},
     }
+
+
+def _versions(facts: Mapping[str, Any], cell: Cell) -> dict[str, Any] | None:
+    """The report's library versions, and those of the packages the cell's incidents require, as installed."""
+    versions = facts.get("environment")
+    if not cell.requires:
+        return versions
+    installed = {canonical_name(k): v for k, v in (facts.get("packages") or {}).items()}
+    return {**(versions or {}), **{name: installed.get(name) for name, _ in cell.requires}}
+
+
+def newest_required(matrix: Matrix, cell: Cell, requires: Sequence[str], *, host: HostFacts,
+                    log: Callable[[str], None]) -> dict[str, str]:
+    """The newest versions of `requires` that install with the cell's torch and stack (`uv pip compile`); none
+    when no index can be reached (offline: the record's original versions alone are run, and the log says so)."""
+    option = matrix.torch_option(cell)
+    interpreter = host.host_python if option.is_host else os.environ.get("INCIDENTKB_PYTHON", sys.executable)
+    excludes = envs.host_has(option.host_provides, host.host_site) if option.is_host else ()
+    try:
+        resolution = resolve.resolve(matrix, cell, uv=find_uv(), python=interpreter, excludes=excludes,
+                                     offline=bool(host.wheelhouse), wheelhouse=host.wheelhouse,
+                                     what=f"the newest {', '.join(requires)}", extra=requires)
+    except resolve.ResolveError as exc:
+        log(f"{cell}: {exc}; only the versions the records name are run")
+        return {}
+    names = {requirement_name(text) for text in requires}
+    return {name: version.split("+")[0] for name, version in resolution.chosen.items() if name in names}

@@ -70,6 +70,9 @@ class EnvSpec:
     """A hash of pyproject.toml: a change of the project's dependencies rebuilds the environment."""
     compile_bytecode: bool = False
     """Compile every installed module at install time (INCIDENTKB_BYTECODE=install); see `BYTECODE_MODES`."""
+    lock: tuple[str, ...] = ()
+    """The cell's lock (`matrix.locks`) as `name==version` constraints: the environment holds exactly what its
+    runs' fingerprints say, and a new resolution rebuilds it."""
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
@@ -101,6 +104,8 @@ def spec_for(
     requirements = [f"-e{project}[regressions]"]
     requirements.extend(option.requirements)
     requirements.extend(stack.requirements(gpus=cell.gpus))
+    # an incident's own requirements (matrix.required): pinned, or left to the installer where no version is known
+    requirements.extend(name if version == "any" else f"{name}=={version}" for name, version in cell.requires)
     find_links = tuple(wheelhouse) + tuple(link for link in option.find_links if Path(link).is_dir())
     excludes: tuple[str, ...] = ()
     constraints: tuple[str, ...] = ()
@@ -112,7 +117,7 @@ def spec_for(
     pyproject = project / "pyproject.toml"
     project_hash = hashlib.sha256(pyproject.read_bytes()).hexdigest()[:16] if pyproject.exists() else ""
     return EnvSpec(
-        name=f"{option.id}-{stack.id}-{'gpu' if cell.gpus else 'cpu'}",
+        name=f"{option.id}-{stack.id}-{'gpu' if cell.gpus else 'cpu'}" + "".join(f"-{n}-{v}" for n, v in cell.requires),
         backend=backend,
         interpreter=interpreter,
         installer=installer if backend == "pip" else "",
@@ -170,15 +175,25 @@ def install_commands(spec: EnvSpec, venv: Path) -> tuple[list[list[str]], dict[P
             extra = ["--excludes", str(venv / "incidentkb-excludes.txt")]
         # No bytecode at install unless asked (BYTECODE_MODES says why): the cases' own imports write it.
         compile_ = ["--compile-bytecode"] if spec.compile_bytecode else []
+        extra += _lock_file(spec, venv, files)
         command = ["uv", "pip", "install", *compile_, "--python", python, *index, *links, *extra]
         return [[*command, *spec.requirements]], files
     extra = []
     if spec.constraints:
         files[venv / "incidentkb-constraints.txt"] = "\n".join(spec.constraints) + "\n"
         extra = ["--constraint", str(venv / "incidentkb-constraints.txt")]
+    extra += _lock_file(spec, venv, files)
     pip = [spec.installer, "-m", "pip", "--python", python, "--disable-pip-version-check", "install"]
     compile_ = [] if spec.compile_bytecode else ["--no-compile"]  # pip compiles everything unless told not to
     return [[*pip, *compile_, *index, *links, *extra, *spec.requirements]], files
+
+
+def _lock_file(spec: EnvSpec, venv: Path, files: dict[Path, str]) -> list[str]:
+    """The installer's arguments for the lock's constraints file (added to `files`), if the spec has a lock."""
+    if not spec.lock:
+        return []
+    files[venv / "incidentkb-lock.txt"] = "\n".join(spec.lock) + "\n"
+    return ["--constraint", str(venv / "incidentkb-lock.txt")]
 
 
 def is_current(spec: EnvSpec, venv: Path) -> bool:

@@ -8,6 +8,7 @@ without a GPU.
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from incidentkb.host import probe
 from incidentkb.host.versions import version_satisfies
+from incidentkb.matrix import fingerprint
 from incidentkb.matrix.axes import Cell, Matrix
 
 __all__ = ["HostFacts", "gather", "host_interpreter", "host_torch_version", "host_site_dirs", "unavailable",
@@ -63,6 +65,17 @@ class HostFacts:
     """Folders an offline install draws on; empty when the host installs from the package index."""
     built_for: frozenset[str] = frozenset()
     """The `<torch>-<stack>` pairs the wheelhouse folders were built for (their `requirements/*.txt`)."""
+    cpu: str = ""
+    cpu_count: int | None = None
+    arch: str = ""
+    driver: str | None = None
+    """The NVIDIA driver's version and the CUDA version it offers (nvidia-smi), for the host's class."""
+    cuda: str | None = None
+
+    def host_class(self, gpus: int) -> str:
+        """The host's class as a cell of `gpus` GPUs sees it: the `host` part of its runs' fingerprints."""
+        return fingerprint.host_class(gpus, gpu_names=self.gpu_names, driver=self.driver, cuda=self.cuda,
+                                      cpu=self.cpu, cpu_count=self.cpu_count, arch=self.arch)
 
     @property
     def gpu_count(self) -> int:
@@ -112,8 +125,11 @@ def gather(wheelhouse: str = "") -> HostFacts:
     """This host's facts; `wheelhouse` is INCIDENTKB_WHEELHOUSE's value (folders joined with os.pathsep)."""
     folders = tuple(f for f in wheelhouse.split(os.pathsep) if f)
     python = host_interpreter()
+    gpus = probe.gpu_names()
+    driver, cuda = probe.driver_and_cuda() if gpus else (None, None)
     return HostFacts(
-        gpu_names=probe.gpu_names(), host_python=python, host_torch=host_torch_version(python),
+        gpu_names=gpus, host_python=python, host_torch=host_torch_version(python),
         host_site=host_site_dirs(python), wheelhouse=tuple(str(Path(f).resolve()) for f in folders),
-        built_for=wheelhouse_pairs(folders),
+        built_for=wheelhouse_pairs(folders), cpu=probe.cpu_name(), cpu_count=os.cpu_count(),
+        arch=platform.machine(), driver=driver, cuda=cuda,
     )

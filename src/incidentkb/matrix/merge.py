@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from incidentkb.matrix import results_files
+from incidentkb.results.runs import read
 
 __all__ = ["Added", "MergeReport", "merge", "content_key"]
 
@@ -73,7 +74,7 @@ def merge(sources: Iterable[str | Path], into: str | Path) -> MergeReport:
     known: dict[str, Path] = {}
     for path in results_files.result_paths(into) if into.is_dir() else ():
         try:
-            known[content_key(results_files.read_data(path))] = path
+            known[content_key(read(path).raw)] = path
         except results_files.ResultsError:
             continue  # the target's own damage is `incidentkb check`'s business, not a reason to refuse others
     for folder in map(Path, sources):
@@ -81,8 +82,8 @@ def merge(sources: Iterable[str | Path], into: str | Path) -> MergeReport:
             continue
         for path in _candidates(folder, report):
             try:
-                data = results_files.read_data(path)
-                result = results_files.CellResult.from_dict(data, path)
+                result = read(path)
+                data = result.raw
                 canonical = results_files.file_name(result.cell, result.finished)[: -len(".json")]
             except (results_files.ResultsError, ValueError) as exc:
                 why = " ".join(str(exc).removeprefix(f"{path}: ").split())

@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incidentkb.host.versions import canonical_name
 from incidentkb.matrix.axes import Cell, Matrix, MatrixError
 
-__all__ = ["Target", "Assignment", "Planner", "load_targets", "plan"]
+if TYPE_CHECKING:
+    from incidentkb.records.schema import Incident
+
+__all__ = ["Target", "Assignment", "Planner", "load_targets", "target_of", "plan"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,11 @@ class Target:
     depends_on: tuple[str, ...]
     cases: tuple[tuple[str, str], ...] = ()
     """(test function name, role) pairs, as the record lists them."""
+    requires: tuple[str, ...] = ()
+    """What the regression needs beyond the stacks (`regression.requires`, PEP 508): it runs in environments of its
+    own, one per version of these packages (`incidentkb.matrix.required`)."""
+    original: tuple[tuple[str, str], ...] = ()
+    """The versions of the required packages in the record's `environment.libraries`, by canonical name."""
 
     def key(self, matrix: Matrix, cell: Cell) -> tuple[tuple[str, str], ...]:
         """The cell seen through the incident's dependencies: cells with equal keys cannot differ for it."""
@@ -48,14 +57,22 @@ def load_targets(root: str | Path = ".") -> list[Target]:
         if record.incident is None:
             first = record.problems[0] if record.problems else f"{path}: not a valid record"
             raise MatrixError(f"{first}; run `incidentkb check {path}`")
-        regression = record.incident.regression
-        targets.append(
-            Target(
-                incident=record.incident.id, path=regression.path, depends_on=tuple(regression.depends_on),
-                cases=tuple((case.name, case.role) for case in regression.cases),
-            )
-        )
+        targets.append(target_of(record.incident))
     return targets
+
+
+def target_of(incident: Incident) -> Target:
+    """What the matrix needs of one record."""
+    from incidentkb.records.schema import requirement_name
+
+    regression = incident.regression
+    required = {requirement_name(text) for text in regression.requires}
+    libraries = {canonical_name(name): version.split("+", 1)[0] for name, version in incident.environment.libraries.items()}
+    return Target(
+        incident=incident.id, path=regression.path, depends_on=tuple(regression.depends_on),
+        cases=tuple((case.name, case.role) for case in regression.cases), requires=tuple(regression.requires),
+        original=tuple(sorted((name, libraries[name]) for name in required if name in libraries)),
+    )
 
 
 @dataclass(frozen=True)

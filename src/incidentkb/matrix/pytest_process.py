@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from incidentkb.matrix.planning import Target
+from incidentkb.verdict import env_fault
 from incidentkb.verdict.outcomes import Observed, decide, parse_role
 
 __all__ = [
@@ -123,10 +124,12 @@ def cases_for(targets: Iterable[Target], report: Mapping[str, Any] | None, run: 
         return [dict(case) for case in report.get("cases", [])] + _not_collected(targets, report, run)
     if failure is None and run is not None and run.timed_out:
         seen, detail = Observed.timed_out, f"the cell's pytest passed its time limit and was killed\n{run.output_tail}"
+    elif failure is not None:  # nothing of the bug was tried: the cell's environment is at fault
+        seen, detail = Observed.env_fault, f"{env_fault.PREFIX}{failure}"
     else:
         code = None if run is None else run.exit_code
         seen = Observed.crashed
-        detail = failure or f"pytest ended with exit code {code} and wrote no report\n{run.output_tail if run else ''}"
+        detail = f"pytest ended with exit code {code} and wrote no report\n{run.output_tail if run else ''}"
     return [
         {
             "nodeid": f"{target.path}::{name}", "incident": target.incident, "role": role,
@@ -152,9 +155,12 @@ def _not_collected(targets: Iterable[Target], report: Mapping[str, Any], run: Py
         if not any(words in run.output_tail for words in said):
             continue
         detail = f"pytest could not collect {target.path}\n{run.output_tail}"[-4000:]
+        fault = env_fault.from_collection(run.output_tail, str(target.path))
+        seen_as = Observed.crashed if fault is None else Observed.env_fault
+        detail = detail if fault is None else f"{fault.sentence()}\n{detail}"[:4000]
         missing += [
             {"nodeid": f"{target.path}::{name}", "incident": target.incident, "role": role,
-             "outcome": decide(parse_role(role)[0], Observed.crashed).value, "observation": None,
+             "outcome": decide(parse_role(role)[0], seen_as).value, "observation": None,
              "duration_s": None, "detail": detail}
             for name, role in target.cases if f"{target.path}::{name}" not in seen
         ]

@@ -23,9 +23,10 @@ from typing import Any
 from incidentkb.host.versions import canonical_name
 from incidentkb.matrix import frozen
 from incidentkb.matrix.axes import Cell, Matrix
+from incidentkb.records.schema import requirement_name
 
 __all__ = ["ResolveError", "Resolution", "needs_resolution", "open_names", "pins_of", "compile_input", "compile_command", "parse_compiled",
-           "explain_failure", "resolve", "from_wheelhouse"]
+           "explain_failure", "resolve", "from_wheelhouse", "from_lock"]
 
 
 class ResolveError(RuntimeError):
@@ -69,10 +70,11 @@ def open_names(matrix: Matrix, cell: Cell) -> tuple[str, ...]:
     return tuple(names)
 
 
-def compile_input(matrix: Matrix, cell: Cell) -> list[str]:
-    """The requirements `uv pip compile` resolves: the cell's pins as they are, the open names bare."""
+def compile_input(matrix: Matrix, cell: Cell, extra: Sequence[str] = ()) -> list[str]:
+    """The requirements `uv pip compile` resolves: the cell's pins as they are, the open names bare, and `extra`
+    (what an incident requires beyond the stacks, as it writes it)."""
     option, stack = matrix.torch_option(cell), matrix.stack(cell)
-    return [*option.requirements, *stack.requirements(gpus=cell.gpus), *stack.to_resolve(gpus=cell.gpus)]
+    return [*option.requirements, *stack.requirements(gpus=cell.gpus), *stack.to_resolve(gpus=cell.gpus), *extra]
 
 
 def compile_command(uv: str, requirements: Path, *, python: str, find_links: Sequence[str] = (),
@@ -122,11 +124,13 @@ def _last_cause(stderr: str) -> str:
 
 
 def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes: Sequence[str] = (),
-            offline: bool = False, what: str | None = None, wheelhouse: Sequence[str] = ()) -> Resolution:
+            offline: bool = False, what: str | None = None, wheelhouse: Sequence[str] = (),
+            extra: Sequence[str] = ()) -> Resolution:
     """Choose the versions the cell leaves open; `ResolveError` (one line) when that cannot be done.
 
     `offline`: the host installs from a wheelhouse only, where "the newest release" means what the wheelhouse froze
     when it was built (`wheelhouse`: its folders; see `frozen`), and nothing when it froze nothing for this cell.
+    `extra`: requirements beyond the cell (an incident's `requires`), whose newest fitting versions are chosen too.
     """
     if what is None:
         what = f"stack {cell.stack}" if matrix.stack(cell).is_resolved else f"torch={cell.torch}"
@@ -139,7 +143,7 @@ def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes
         raise ResolveError(f"{what} is resolved with uv: `pip install uv`, then run again")
     with tempfile.TemporaryDirectory(prefix="incidentkb-resolve-") as tmp:
         requirements = Path(tmp, "requirements.in")
-        requirements.write_text("\n".join(compile_input(matrix, cell)) + "\n", encoding="utf-8")
+        requirements.write_text("\n".join(compile_input(matrix, cell, extra)) + "\n", encoding="utf-8")
         exclude_file = None
         if excludes:
             exclude_file = Path(tmp, "excludes.txt")
@@ -150,8 +154,16 @@ def resolve(matrix: Matrix, cell: Cell, *, uv: str | None, python: str, excludes
     if done.returncode != 0:
         raise explain_failure(done.stderr, what=what)
     locked = parse_compiled(done.stdout)
-    chosen = {name: locked[name] for name in open_names(matrix, cell) if name in locked}
+    wanted = open_names(matrix, cell) + tuple(requirement_name(text) for text in extra)
+    chosen = {name: locked[name] for name in wanted if name in locked}
     return Resolution(chosen=chosen, date=dt.datetime.now(dt.timezone.utc).date().isoformat(), locked=locked)
+
+
+def from_lock(matrix: Matrix, cell: Cell, locked: Mapping[str, str]) -> Resolution:
+    """The resolution a cell's lock (`matrix.locks`, the same `uv pip compile` with the project's own
+    dependencies) already made: no second query of the index."""
+    chosen = {name: locked[name] for name in open_names(matrix, cell) if name in locked}
+    return Resolution(chosen=chosen, date=dt.datetime.now(dt.timezone.utc).date().isoformat(), locked=dict(locked))
 
 
 def from_wheelhouse(matrix: Matrix, cell: Cell, folders: Sequence[str], *, what: str) -> Resolution:
@@ -171,3 +183,4 @@ def from_wheelhouse(matrix: Matrix, cell: Cell, folders: Sequence[str], *, what:
 def pins_of(chosen: Mapping[str, str]) -> dict[str, str]:
     """The chosen versions as pins `uv pip install` takes: a local tag kept only for torch (`2.13.0+cpu`)."""
     return {name: version if name == "torch" else version.split("+")[0] for name, version in chosen.items()}
+

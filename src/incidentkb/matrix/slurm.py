@@ -109,7 +109,9 @@ def split_args(posargs: Sequence[str], defaults: SlurmSettings) -> tuple[SlurmSe
     parser = SessionParser(
         prog="nox -s regressions --", allow_abbrev=False,
         description="Run the regressions of every matrix cell this host can run (or the one named), then the table.",
-        epilog="--strict: drift (a symptom or attempt that departs from its record) fails the run too. Every other "
+        epilog="--strict: drift (a symptom or attempt that departs from its record) fails the run too. --rerun runs "
+               "every incident whatever the committed runs say, --rerun <id> that incident (else an incident whose "
+               "fingerprint matches a committed run is reused, not run: docs/performance.md). Every other "
                "argument goes to pytest in each cell (e.g. -k dtype; see pytest --help).")
     parser.add_argument("--executor", choices=["local", "slurm"], default="local",
                         help="where the cells run: here (default), or one sbatch job each")

@@ -3,16 +3,18 @@
 Built from results files only, so `nox -s regressions` prints it at the end of a run and the site can render the
 same table from the committed results. Columns are numbered (`c1`, `c2`, ...) with a legend, since a cell's id is
 too wide for a column head. An incident that a cell left to an earlier cell of the same dependency versions shows
-`= c1`; a cell the host could not run is listed under the table with its reason, never dropped.
+`= c1`; a cell the host could not run is listed under the table with its reason, never dropped. The last column,
+`run`, is the date of the run(s) behind the row's verdicts: a verdict reused from a stored run (`matrix.reuse`)
+keeps that run's date, so a table of today can show a verdict of last week, and says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from incidentkb.matrix.axes import Cell
-from incidentkb.matrix.results_files import CellResult, stack_note
+from incidentkb.results.runs import Run
 from incidentkb.verdict.outcomes import Outcome
 
 __all__ = ["Row", "Table", "build", "render_text", "render_markdown", "NOT_IN_RUN"]
@@ -30,12 +32,14 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    results: tuple[CellResult, ...]
+    results: tuple[Run, ...]
     """One per column, in column order."""
     rows: tuple[Row, ...]
     entries: Mapping[tuple[Row, int], str]
     """(row, column index) -> text."""
     not_run: Mapping[Cell, str]
+    dates: Mapping[Row, str] = field(default_factory=dict)
+    """The date (or `first..last`) of the runs behind each row's verdicts."""
 
     def column_name(self, index: int) -> str:
         return f"c{index + 1}"
@@ -53,12 +57,12 @@ class Table:
         for result in self.results:
             for case in result.cases if result.cell == cell else ():
                 if case.nodeid == nodeid:
-                    text = case.error or next(iter((case.detail or "").strip().splitlines()), "")
+                    text = case.error_line or next(iter((case.detail or "").strip().splitlines()), "")
                     return f" ({text[:157] + '...' if len(text) > 160 else text})" if text else ""
         return ""
 
 
-def build(results: Iterable[CellResult], not_run: Mapping[Cell, str] | None = None) -> Table:
+def build(results: Iterable[Run], not_run: Mapping[Cell, str] | None = None) -> Table:
     """The table of the given runs (one column each, in the order given) and of the cells that did not run."""
     results = tuple(results)
     column_of = {str(r.cell): i for i, r in enumerate(results)}
@@ -68,36 +72,54 @@ def build(results: Iterable[CellResult], not_run: Mapping[Cell, str] | None = No
             rows.setdefault(Row(case.incident, case.name, case.role), None)
     ordered = tuple(sorted(rows, key=lambda row: row.incident))  # stable: first-seen order within an incident
     entries: dict[tuple[Row, int], str] = {}
+    outcomes = [{(c.incident, c.name): c.outcome.value for c in result.cases} for result in results]
+    # an incident that requires packages runs in the cells of each of their versions, beside the cell it was planned in
+    ran_in: dict[tuple[str, str, str], list[int]] = {}
     for index, result in enumerate(results):
-        outcomes = {(c.incident, c.name): c.outcome.value for c in result.cases}
+        for incident, case in outcomes[index]:
+            ran_in.setdefault((str(result.cell.base), incident, case), []).append(index)
+    for index, result in enumerate(results):
         for row in ordered:
-            if (row.incident, row.case) in outcomes:
-                entries[row, index] = outcomes[row.incident, row.case]
+            if (row.incident, row.case) in outcomes[index]:
+                entries[row, index] = outcomes[index][row.incident, row.case]
             elif row.incident in result.covered:
                 by = result.covered[row.incident]
-                entries[row, index] = f"= c{column_of[by] + 1}" if by in column_of else f"= {by}"
+                columns = ran_in.get((by, row.incident, row.case)) or ([column_of[by]] if by in column_of else [])
+                entries[row, index] = "= " + ",".join(f"c{i + 1}" for i in columns) if columns else f"= {by}"
             else:
                 entries[row, index] = NOT_IN_RUN
-    return Table(results, ordered, entries, dict(not_run or {}))
+    return Table(results, ordered, entries, dict(not_run or {}), _dates(results, ordered))
+
+
+def _dates(results: tuple[Run, ...], rows: tuple[Row, ...]) -> dict[Row, str]:
+    """Each row's run date(s): of the runs that produced its outcomes, a reused one's own date included."""
+    dates: dict[Row, str] = {}
+    for row in rows:
+        days = sorted({r.run_of(row.incident)[1][:10] for r in results
+                       if any(c.incident == row.incident and c.name == row.case for c in r.cases)})
+        dates[row] = "" if not days else days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
+    return dates
 
 
 def _grid(table: Table) -> tuple[list[str], list[list[str]]]:
-    head = ["incident / case (role)"] + [table.column_name(i) for i in range(len(table.results))]
+    head = ["incident / case (role)"] + [table.column_name(i) for i in range(len(table.results))] + ["run"]
     lines: list[list[str]] = []
     incident = None
     for row in table.rows:
         if row.incident != incident:
             incident = row.incident
-            lines.append([incident] + [""] * len(table.results))
-        lines.append([f"  {row.case} ({row.role})"] + [table.entries[row, i] for i in range(len(table.results))])
+            lines.append([incident] + [""] * (len(table.results) + 1))
+        lines.append([f"  {row.case} ({row.role})"] + [table.entries[row, i] for i in range(len(table.results))]
+                     + [table.dates.get(row, "")])
     return head, lines
 
 
 def _legend(table: Table) -> list[str]:
     lines = []
     for index, result in enumerate(table.results):
-        where = f"  ({result.path.name})" if result.path else ""
-        note = stack_note(result.data)
+        reused = "  (nothing ran: every verdict reused)" if result.fingerprint else ""
+        where = f"  ({result.path.name})" if result.path else reused
+        note = result.stack_note()
         lines.append(f"{table.column_name(index)}  {result.cell}{where}" + (f"  [{note}]" if note else ""))
     return lines
 

@@ -12,6 +12,9 @@ and that the workflow passes actionlint and `zizmor --offline`. What the workflo
   `host_torch_runner`; `{gpus}` is the cell's GPU count), whose own python3 has the torch that matches their
   driver;
 - uv's cache (~/.cache/uv) is kept per torch x stack pair, so a stack's wheels are downloaded once;
+- with `[github] gpu_wheelhouse`, the GPU cells of the runner's own torch take no index at all: a job on GitHub's
+  runners builds each stack's wheelhouse for the GPU runners' Python and platform (for `latest`, the releases of
+  that day, frozen) and the GPU job installs from that artifact alone (`bootstrap.sh`, then the cell);
 - a final job downloads every artifact, merges them into regressions/results (`incidentkb results merge`), prints
   the table and the change report (`nox -s table`, `nox -s changes`), builds the site and hands it to GitHub Pages,
   which the last job publishes (on the default branch only);
@@ -67,9 +70,16 @@ class GithubSettings:
     host_torch_runner: tuple[str, ...] = ("self-hosted", "linux", "host-torch")
     python: str = "3.11"
     nightly_cron: str = "17 3 * * *"
+    gpu_wheelhouse: bool = False
+    """The `torch=installed` GPU cells take their wheels from a job on GitHub's runners (see `_wheelhouse_job`)."""
+    gpu_python: str = "3.12"
+    """The GPU runners' Python, which their wheelhouse is resolved for."""
+    gpu_platform: str = "manylinux_2_28_x86_64"
+    """The GPU runners' platform tag, likewise."""
 
 
-_KEYS = {"cpu_runner": list, "gpu_runner": list, "host_torch_runner": list, "python": str, "nightly_cron": str}
+_KEYS = {"cpu_runner": list, "gpu_runner": list, "host_torch_runner": list, "python": str, "nightly_cron": str,
+         "gpu_wheelhouse": bool, "gpu_python": str, "gpu_platform": str}
 
 
 def load_settings(path: str | Path) -> GithubSettings:
@@ -131,8 +141,69 @@ def _condition(cell: Cell, matrix: Matrix, settings: GithubSettings) -> str:
     return "\n      || ".join(parts)
 
 
+def offline(cell: Cell, matrix: Matrix, settings: GithubSettings) -> bool:
+    """Whether the cell's job installs from a wheelhouse job's artifact only: a GPU cell of the host's torch, when
+    `[github] gpu_wheelhouse` says the GPU runners have no index (a pinned torch's CUDA wheels, gigabytes, are
+    not carried: those cells keep the index)."""
+    return settings.gpu_wheelhouse and cell.gpus > 0 and matrix.torch_option(cell).is_host
+
+
+def _wheels_id(cell: Cell) -> str:
+    return "wheels_" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{cell.torch}-{cell.stack}")
+
+
+def _wheelhouse_job(cell: Cell, settings: GithubSettings) -> str:
+    """The job that resolves (for `latest`: freezes, that day) and downloads the wheels of one torch x stack pair
+    for the GPU runners' Python and platform, on a GitHub runner with the index, and hands them on as an artifact."""
+    latest = "\n      || github.event_name == 'schedule'" if cell.stack == LATEST else ""
+    return f"""
+  {_wheels_id(cell)}:
+    name: 'wheelhouse torch={cell.torch} stack={cell.stack}'
+    if: >-
+      github.event_name == 'push' || github.event_name == 'workflow_dispatch'{latest}
+    runs-on: {_flow(settings.cpu_runner)}
+    timeout-minutes: 30
+    permissions:
+      contents: read
+    steps:
+      - uses: {ACTIONS['checkout']}
+        with:
+          persist-credentials: false
+      - uses: {ACTIONS['setup-python']}
+        with:
+          python-version: '{settings.python}'
+      - name: nox and the project
+        run: python -m pip install --quiet nox uv -e .
+      - name: the wheels, resolved for the GPU runners ({settings.gpu_python}, {settings.gpu_platform})
+        run: >-
+          nox -s wheelhouse -- --python {settings.gpu_python} --platform {settings.gpu_platform}
+          --torch {cell.torch} --stack {cell.stack} --dest wheels
+      - uses: {ACTIONS['upload-artifact']}
+        with:
+          name: wheels-{cell.torch}-{cell.stack}
+          path: wheels/
+          retention-days: 7
+"""
+
+
+def _offline_steps(cell: Cell) -> str:
+    """A cell job's steps between checkout and upload on a runner without the index: the wheelhouse job's
+    artifact, `bootstrap.sh` with the runner's python3, then the cell (as docs/operators.md tells by hand)."""
+    return f"""
+      - uses: {ACTIONS['download-artifact']}
+        with:
+          name: wheels-{cell.torch}-{cell.stack}
+          path: wheels
+      - name: nox and the project, from the wheelhouse only
+        run: sh wheels/bootstrap.sh "$(command -v python3)"
+      - name: the cell
+        run: |
+          args=()
+          if [ "$STRICT" = true ]; then args+=(--strict); fi
+          .venv-offline/bin/incidentkb-nox -s "regressions($CELL)" -- "${{args[@]}}""" + '"'
+
+
 def _cell_job(cell: Cell, matrix: Matrix, settings: GithubSettings) -> str:
-    option = matrix.torch_option(cell)
     hosted = not self_hosted(cell, matrix, settings)
     minutes = matrix.cell_timeout_s // 60 + 60  # the cell's own limit, and its environment built cold
     setup_python = f"""
@@ -142,9 +213,10 @@ def _cell_job(cell: Cell, matrix: Matrix, settings: GithubSettings) -> str:
     # A self-hosted runner's python3 is the machine's own, with the torch that matches its driver: nox runs from a
     # venv made from it, and INCIDENTKB_HOST_PYTHON names it, so torch=installed means that torch.
     python = "python" if hosted else "python3"
+    needs = f"\n    needs: {_wheels_id(cell)}" if offline(cell, matrix, settings) else ""
     return f"""
   {job_id(cell)}:
-    name: '{cell}'
+    name: '{cell}'{needs}
     if: >-
       {_condition(cell, matrix, settings)}
     runs-on: {_flow(runner_of(cell, matrix, settings))}
@@ -158,7 +230,22 @@ def _cell_job(cell: Cell, matrix: Matrix, settings: GithubSettings) -> str:
     steps:
       - uses: {ACTIONS['checkout']}
         with:
-          persist-credentials: false{setup_python}
+          persist-credentials: false{setup_python}{_steps(cell, matrix, settings, python)}
+      - uses: {ACTIONS['upload-artifact']}
+        if: ${{{{ !cancelled() }}}}
+        with:
+          name: results-{cell.slug}
+          path: cell-results/
+          if-no-files-found: ignore
+"""
+
+
+def _steps(cell: Cell, matrix: Matrix, settings: GithubSettings, python: str) -> str:
+    """A cell job's steps between checkout and upload: from the index (uv's cache kept), or offline."""
+    if offline(cell, matrix, settings):
+        return _offline_steps(cell)
+    option = matrix.torch_option(cell)
+    return f"""
       - uses: {ACTIONS['cache']}
         with:
           path: ~/.cache/uv
@@ -173,14 +260,7 @@ def _cell_job(cell: Cell, matrix: Matrix, settings: GithubSettings) -> str:
         run: |
           args=()
           if [ "$STRICT" = true ]; then args+=(--strict); fi
-          INCIDENTKB_HOST_PYTHON="$(command -v {python})" .ci-venv/bin/nox -s "regressions($CELL)" -- "${{args[@]}}"
-      - uses: {ACTIONS['upload-artifact']}
-        if: ${{{{ !cancelled() }}}}
-        with:
-          name: results-{cell.slug}
-          path: cell-results/
-          if-no-files-found: ignore
-"""
+          INCIDENTKB_HOST_PYTHON="$(command -v {python})" .ci-venv/bin/nox -s "regressions($CELL)" -- "${{args[@]}}""" + '"'
 
 
 def _report_job(cells: list[Cell]) -> str:
@@ -272,7 +352,9 @@ concurrency:
   cancel-in-progress: ${{{{ github.event_name == 'pull_request' }}}}
 
 jobs:"""
-    return head + "".join(_cell_job(cell, matrix, settings) for cell in cells) + _report_job(cells)
+    pairs = {f"{c.torch}-{c.stack}": c for c in cells if offline(c, matrix, settings)}  # one wheelhouse per pair
+    wheelhouses = "".join(_wheelhouse_job(cell, settings) for cell in pairs.values())
+    return head + wheelhouses + "".join(_cell_job(cell, matrix, settings) for cell in cells) + _report_job(cells)
 
 
 def render_actionlint(matrix: Matrix, matrix_path: str | Path) -> str:

@@ -2,7 +2,8 @@
 
 passed -> as recorded (reproduces / holds / still fails); AssertionError -> differs (changed or no longer
 reproduces / BROKEN / now behaves differently); any other exception -> crashed; pytest-timeout -> timed out;
-a failed `observe.require` (a self-check of the harness) -> harness error; skipped -> not run, or not
+a failed `observe.require` (a self-check of the harness) -> harness error; an exception raised while importing
+the library under test -> environment fault (`incidentkb.verdict.env_fault`); skipped -> not run, or not
 applicable when the record's `applies_when` rules the cell out. Drift (a symptom or attempt that differs) is reported, shown as XFAIL with its outcome, and
 fails the run only with `--incidentkb-strict`; a broken fix or a crash fails it as any failing test does.
 """
@@ -17,6 +18,7 @@ from incidentkb.plugin.fixtures import OBSERVATION
 from incidentkb.plugin.harness import HarnessError
 from incidentkb.plugin.markers import incident_of
 from incidentkb.plugin.skipping import NOT_APPLICABLE
+from incidentkb.verdict import env_fault
 from incidentkb.verdict.outcomes import Observed, Outcome, decide, parse_role
 
 if TYPE_CHECKING:
@@ -57,6 +59,9 @@ def observed(
     if report.when == "call" and excinfo is not None and excinfo.errisinstance(AssertionError):
         raised = observation is not None and observation.error is not None
         return (Observed.differs_with_error if raised else Observed.differs_without_error), detail
+    fault = env_fault.from_exception(excinfo.value) if excinfo is not None else None
+    if fault is not None:
+        return Observed.env_fault, short(fault.sentence(env_fault.installed_of(fault.modules())))
     return Observed.crashed, detail
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "REGRESSION_PATH_PATTERN",
     "URL_PATTERN",
     "COMPUTE_CAPABILITY_PATTERN",
+    "NO_FIX",
     "Severity",
     "Status",
     "Gpu",
@@ -65,6 +66,9 @@ CASE_NAME_PATTERN = r"^test_\w+$"
 REGRESSION_PATH_PATTERN = r"^regressions/[\w/.-]+\.py$"
 URL_PATTERN = r"^https?://\S+$"
 COMPUTE_CAPABILITY_PATTERN = r"^\d+\.\d+$"
+
+#: What stands for the fix where an incident has none (the ORPO out-of-memory incident was given up on).
+NO_FIX = "No fix known."
 
 Text = Annotated[str, StringConstraints(min_length=1)]
 Slug = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -373,19 +377,12 @@ class Applicability(_Model):
     """Why the claim cannot be shown elsewhere; shown with every *not applicable*, and by `incidentkb check` for a
     case that no cell of the matrix can show (hardware the matrix does not have)."""
 
-    @field_validator("compute_capability")
+    @field_validator("compute_capability", "gpu_memory_gb")
     @classmethod
-    def _capability_range(cls, value: Optional[str]) -> Optional[str]:
+    def _hardware_range(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        check = check_compute_capability if info.field_name == "compute_capability" else check_memory
         try:
-            return None if value is None else check_compute_capability(value)
-        except ConditionError as exc:
-            raise ValueError(str(exc)) from None
-
-    @field_validator("gpu_memory_gb")
-    @classmethod
-    def _memory_range(cls, value: Optional[str]) -> Optional[str]:
-        try:
-            return None if value is None else check_memory(value)
+            return None if value is None else check(value)
         except ConditionError as exc:
             raise ValueError(str(exc)) from None
 
@@ -483,8 +480,10 @@ class Incident(_Model):
     """Where the original explanation is incomplete or imprecise, what a reader should know."""
     failed_attempts: list[FailedAttempt] = Field(default_factory=list)
     """What was tried and did not work, each with why; a regression case may re-check one."""
-    fix: Fix
-    """What fixed it, with the code before and after; the fix case of the regression proves it."""
+    fix: Optional[Fix] = None
+    """What fixed it, with the code before and after; the fix case of the regression proves it. Left out when no
+    fix is known (an incident given up on, or still open): its pages then say "no fix known", and no case may
+    have the role `fix`. A `resolved` incident must have one."""
     lessons: list[Text] = Field(default_factory=list)
     """What to do differently next time, in a sentence each."""
     facts: list[Text] = Field(default_factory=list)
@@ -493,6 +492,18 @@ class Incident(_Model):
     """Links: the original log, the fix commit, the library's issue or documentation."""
     regression: Regression
     """The pytest file that reproduces the symptom and proves the fix, and its cases."""
+
+    @property
+    def fix_summary(self) -> str:
+        """The fix in a line, or `No fix known.` for an incident without one: what the pages and `match` show."""
+        return self.fix.summary if self.fix is not None else NO_FIX
+
+    @model_validator(mode="after")
+    def _resolved_has_fix(self) -> "Incident":
+        if self.fix is None and self.status is Status.resolved:
+            raise ValueError("status is 'resolved' but the record has no `fix`; add the fix, or give the status "
+                             "the log gives (open, investigating or wontfix)")
+        return self
 
 
 def requirement_name(text: str) -> str:

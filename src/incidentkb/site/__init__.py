@@ -3,7 +3,7 @@
 Nothing generated is committed: `incidents/*.yaml` and `regressions/results/*.json` are read when the site is
 built, so a new record or a new results file shows up on the next build. The parts, each in its own module:
 
-- `sources` reads records and results files (with `incidentkb.records.reader` and `incidentkb.matrix.results_files`);
+- `sources` reads records and results files (with `incidentkb.records.reader` and `incidentkb.results`);
   `windows` reads bisections (`regressions/results/bisect/`) into version windows for the incident pages;
 - `case_runs` holds what one case did in one cell, `standing` turns that into what a reader wants to know (where
   the symptom still reproduces, whether the fix holds) and words it;
@@ -20,7 +20,7 @@ incidents with every page in its navigation, and writes a fifth of its output (`
 side by side; docs/performance.md has the numbers). Its pages are `.html` files rather than folders, so the
 built site opens from disk, and a build creates no folder per page.
 
-May import: `incidentkb.matrix` (results files, cells), `incidentkb.verdict`, `incidentkb.match`,
+May import: `incidentkb.matrix`, `incidentkb.results` (runs, cells, history), `incidentkb.verdict`, `incidentkb.match`,
 `incidentkb.records`, `incidentkb.host`; never `incidentkb.check` or the CLI.
 """
 

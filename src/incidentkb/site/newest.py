@@ -15,6 +15,8 @@ from incidentkb.site.layout import Slot, decisive, layout, stack_order
 from incidentkb.site.marks import tone_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 from incidentkb.site.case_runs import Entry, version_key
+from incidentkb.site.own_axes import unverifiable
+from incidentkb.verdict.outcomes import Outcome
 
 __all__ = ["Answer", "newest_answer", "unbisected", "Gap", "QUESTION_WORDS"]
 
@@ -76,14 +78,25 @@ def newest_answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
     return answer
 
 
+def _unjudged(item: IncidentStanding) -> str:
+    """Why no cell answers: nothing ran yet, or what the case needs is on no cell (`own_axes.unverifiable`)."""
+    if not item.entries:
+        return "not run yet in any cell of the matrix"
+    outcomes: dict[str, list[Outcome]] = {}
+    for (_, role), entry in item.entries.items():
+        outcomes.setdefault(role, []).append(entry.outcome)
+    nowhere = unverifiable(item.incident, outcomes)
+    if nowhere:  # its words end with the record's reason in parentheses: the page says it below the grid
+        return f"not judged: {nowhere[0][1].split(' (', 1)[0]}"
+    return "not judged yet: no cell that ran it could show its claim (not applicable or not run everywhere)"
+
+
 def _answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
     dates = [max(r.finished for r in e.runs) for e in item.entries.values() if e.covered_by is None]
     date = max(dates).strftime("%Y-%m-%d") if dates else ""
     slot = _best_slot(item, kb, ("symptom", "fix")) or _best_slot(item, kb, ("smoke",))
     if slot is None:
-        text = ("not run yet in any cell of the matrix" if not item.entries else
-                "not judged yet: no cell that ran it could show its claim (not applicable or not run everywhere)")
-        return Answer(text, "", date, "neutral")
+        return Answer(_unjudged(item), "", date, "neutral")
     plan = layout(kb)
     clauses, tones = [], []
     for role in ("symptom", "fix", "smoke"):

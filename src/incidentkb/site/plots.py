@@ -3,8 +3,8 @@
 Two pictures a person would rather look at than read:
 
 - `memory_plot`: a memory figure the cases measured (a value named `*_mb` or `*_mib`, e.g. the leak's growth
-  per generation call), without the fix (the symptom case) and with it (the fix case), one dot per cell and
-  variant, so "about 9.9 MB per call, 0 with the fix" is seen at once, with how much the cells agree;
+  per generation call), without the fix (the symptom case) and with it (the fix case), one dot per run (a cell's
+  own, never a copy) and variant, so "about 9.9 MB per call, 0 with the fix" is seen at once, with how much the cells agree;
 - `history_plot`: an incident's outcomes over time, a row per cell and case, a mark per day with runs (the last
   run of the day), in the glyphs of the grid (`incidentkb.site.marks`).
 
@@ -79,7 +79,7 @@ def memory_plot(item: IncidentStanding) -> Markup:
     unit = "MiB" if name.endswith("_mib") else "MB"
     out = [f'<svg class="ikb-plot" viewBox="0 0 {width} {height}" role="img" width="100%" '
            f'aria-label="{_e(name)} without and with the fix">']
-    out.append(f'<text x="{_LABEL}" y="14" class="ikb-plot-title">{_e(name)} ({unit}), one dot per cell</text>')
+    out.append(f'<text x="{_LABEL}" y="14" class="ikb-plot-title">{_e(name)} ({unit}), one dot per run</text>')
     for tick in range(5):
         value = top * tick / 4
         x = _LABEL + plot * tick / 4

@@ -139,6 +139,7 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
             results = load_results(self._path(self.config.results), {i.id: i for i in incidents})
             self.kb = build(incidents, results)
             self.kb.windows = load_windows(self._path(self.config.results))
+            self.kb.matrix = _matrix(self.root)
             self.code = CodeLinks(self.root, config.repo_url, config.edit_uri)
             self.kb.derived["code"] = self.code
             specs = pages.plan(self.kb) + self.code.source_pages(i.incident.regression.path for i in self.kb.incidents)
@@ -267,3 +268,14 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         if self.config.templates:
             server.watch(str(self._path(self.config.templates)))
         return server
+
+
+def _matrix(root: Path) -> Any:
+    """The matrix declared beside mkdocs.yml, for the run-locally commands; None without one (or a broken one,
+    which `nox` and `incidentkb check` report)."""
+    from incidentkb.matrix.axes import MATRIX_FILE, MatrixError, load_matrix
+
+    try:
+        return load_matrix(root / MATRIX_FILE) if (root / MATRIX_FILE).is_file() else None
+    except MatrixError:
+        return None

@@ -46,7 +46,9 @@ from incidentkb.site.case_runs import axis_words
 from incidentkb.site.grid import answer_grid, grid_legend, overview_legend
 from incidentkb.site.layout import cell_date, gpu_torch_note, layout
 from incidentkb.site.newest import newest_answer, unbisected
+from incidentkb.site.own_axes import unverifiable
 from incidentkb.site.plots import history_plot, memory_plot
+from incidentkb.site.run_locally import first_run_lines, local_runs
 from incidentkb.site.schema_doc import describe_outcomes, describe_schema
 from incidentkb.site.table_bodies import IncidentRows, matrix_rows, overview_cells
 
@@ -174,6 +176,14 @@ class _PageState:
         return self._tab_sets
 
 
+def _unverifiable(item: Any) -> list[tuple[str, str]]:
+    """The incident's cases whose stated hardware no run had (`own_axes.unverifiable`), from its entries."""
+    outcomes: dict[str, list[Any]] = {}
+    for (_, role), entry in item.entries.items():
+        outcomes.setdefault(role, []).append(entry.outcome)
+    return unverifiable(item.incident, outcomes)
+
+
 class Renderer:
     """Renders the site's templates; `overrides` is a directory whose templates win over the packaged ones."""
 
@@ -220,6 +230,9 @@ class Renderer:
             matrix_rows=matrix_rows,
             overview_cells=overview_cells,
             incident_rows=IncidentRows(),
+            local_runs=lambda item, kb: local_runs(item, kb.matrix),
+            first_run_lines=first_run_lines,
+            unverifiable=_unverifiable,
             # Jinja's `join` escapes under autoescape; lines bound for `code` must stay verbatim until it does.
             join_text=lambda items, sep="": sep.join(str(i) for i in items),
         )

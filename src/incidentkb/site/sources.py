@@ -1,6 +1,6 @@
 """Reading what the site is built from: the incident records and the regression results files.
 
-Records are read with `incidentkb.records.reader` and results files with `incidentkb.matrix.results_files`, the readers `check`,
+Records are read with `incidentkb.records.reader` and results files with `incidentkb.results`, the readers `check`,
 the table and the pytest plugin share. Every problem is raised as a `SourceError` that names the file, so the
 plugin can stop the build with a message the author can act on instead of a traceback from inside MkDocs.
 """
@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from incidentkb.matrix.axes import Cell, MatrixError
-from incidentkb.matrix.results_files import ResultsError, read_data, result_paths, stack_note
+from incidentkb.results.cells import Cell
+from incidentkb.results.files import ResultsError, result_paths
+from incidentkb.results.history import role_outcomes
+from incidentkb.results.runs import Observation, Run, error_line, read
 from incidentkb.records.reader import RecordError, load_records
 from incidentkb.records.schema import Incident
 from incidentkb.site.case_runs import CaseRun, Coverage
 from incidentkb.site.evidence import clean
-from incidentkb.verdict.judge import CellFacts, judge
-from incidentkb.verdict.outcomes import LEVEL_RANK, Outcome
+from incidentkb.verdict.outcomes import Outcome
 
-__all__ = ["SourceError", "LoadedRuns", "HistoryKey", "load_incidents", "load_results", "describe_machine"]
+__all__ = ["SourceError", "LoadedRuns", "HistoryKey", "load_incidents", "load_results"]
 
 #: The libraries whose versions the site shows beside a run; the matrix's axes are made of them.
 SHOWN_VERSIONS = ("torch", "transformers", "trl")
@@ -61,24 +62,6 @@ def load_incidents(directory: Path) -> list[Incident]:
     return sorted(incidents, key=lambda i: (i.date, i.id), reverse=True)
 
 
-def describe_machine(host: Mapping[str, Any]) -> str:
-    """The host in a few words, from a results file's `host`; parts it lacks are left out."""
-    parts: list[str] = []
-    if host.get("platform"):
-        parts.append(str(host["platform"]))
-    if host.get("cpu_count"):
-        parts.append(f"{host['cpu_count']} CPUs")
-    gpus = host.get("gpus") or []
-    if gpus:
-        names = sorted({str(g.get("name", "GPU")) for g in gpus})
-        parts.append(f"{len(gpus)} x {' / '.join(names)}")
-    else:
-        parts.append("no GPU")
-    if host.get("driver"):
-        parts.append(f"driver {host['driver']}")
-    return ", ".join(parts)
-
-
 @dataclass
 class LoadedRuns:
     """Every case run and every coverage note of the results files."""
@@ -106,32 +89,20 @@ def _time(text: str, source: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def _error_text(error: Mapping[str, Any] | None) -> str | None:
-    if not error:
-        return None
-    kind = str(error.get("type", "")).rsplit(".", 1)[-1]
-    message = str(error.get("message", ""))
-    return f"{kind}: {message}" if kind else message
-
-
-def _variant(nodeid: str) -> str:
-    name = nodeid.rsplit("::", 1)[-1]
-    return name[name.index("[") + 1 : -1] if name.endswith("]") and "[" in name else ""
-
-
 #: Values printed as they are; anything else (a list, a mapping) is printed as JSON.
 _PLAIN = {str, int, float, bool, type(None)}
 
 
-def _observed(observation: Mapping[str, Any]) -> str:
-    """The measured values (`name = value`, JSON for what is not a plain value) and the notes, one a line."""
-    values, notes = observation.get("values"), observation.get("notes")
+def _observed(observation: Observation) -> str:
+    """The notes (what the case says it saw, in words), then the measured values (`name = value`, JSON for what is
+    not a plain value), one a line: a box that shows the first lines shows the words first."""
+    values, notes = observation.values, observation.notes
     if not values and not notes:
         return ""
     lines = [f"{name} = {value}" if type(value) in _PLAIN else f"{name} = {json.dumps(value)}"
              for name, value in (values or {}).items()]
     if notes:
-        lines += [str(note) for note in notes]
+        lines = [str(note) for note in notes] + lines
     return clean("\n".join(lines)) if notes else "\n".join(lines)
 
 
@@ -146,64 +117,26 @@ def _memory(values: Mapping[str, Any] | None) -> tuple[tuple[str, float], ...]:
                  if name.endswith(_MEMORY_SUFFIXES) and type(value) in (int, float))
 
 
-def _runs_of(data: Mapping[str, Any], cell: Cell, finished: dt.datetime, source: str,
-             records: Mapping[str, Incident]) -> Iterator[CaseRun]:
-    """A `CaseRun` of each case of an incident in one results file (60,000 at 1,000 incidents: kept lean)."""
-    host = data.get("host") or (data.get("report") or {}).get("hardware") or {}
-    machine = describe_machine(host)
-    installed = data.get("versions") or {}
-    versions = ", ".join(f"{name} {installed[name]}" for name in SHOWN_VERSIONS if installed.get(name))
-    facts = CellFacts.from_results(data)
-    for case in data.get("cases", []):
-        incident, role = case.get("incident"), case.get("role")
-        if not incident or not role:
-            continue  # a test of the harness itself, not a case of an incident
-        verdict = judge(case, records.get(str(incident)), facts)
-        observation = case.get("observation") or {}
-        error = observation.get("error")
-        nodeid = case.get("nodeid") or ""
-        yield CaseRun(
-            str(incident),
-            str(role),
-            cell,
-            verdict.outcome,
-            finished,
-            machine,
-            source,
-            _variant(str(nodeid)) if "[" in nodeid else "",
-            versions,
-            clean(_error_text(error)) if error else None,  # type: ignore[arg-type]
-            _observed(observation),
-            clean("; ".join(filter(None, (verdict.note, case.get("detail"))))) or None,
-            _memory(observation.get("values")),
-        )
+def _runs_of(run: Run, finished: dt.datetime) -> Iterator[CaseRun]:
+    """A `CaseRun` of each case of an incident in one judged run (60,000 at 1,000 incidents: kept lean)."""
+    machine = run.host.words()
+    versions = ", ".join(f"{name} {run.versions[name]}" for name in SHOWN_VERSIONS if run.versions.get(name))
+    for case in run.incident_cases:
+        error = error_line(case.error, one_line=False)
+        reused_file, reused_at = run.reused_from(case.incident)  # a verdict reused from an earlier run keeps its date
+        when = _time(reused_at, run.source) if reused_at else finished
+        yield CaseRun(case.incident, case.role, run.cell, case.outcome, when, machine, reused_file or run.source,
+                      case.variant,
+                      versions, clean(error) if error else None, _observed(case.observation),
+                      clean(case.detail or "") or None, _memory(case.values))
 
 
-def _outcomes_of(data: Mapping[str, Any], records: Mapping[str, Incident]) -> dict[tuple[str, str], Outcome]:
-    """The outcome of each (incident, role) in an older results file: the most telling of its variants."""
-    facts = CellFacts.from_results(data)
-    outcomes: dict[tuple[str, str], Outcome] = {}
-    for case in data.get("cases", []):
-        incident, role = case.get("incident"), case.get("role")
-        if not incident or not role:
-            continue
-        outcome = judge(case, records.get(str(incident)), facts).outcome
-        key = (str(incident), str(role))
-        kept = outcomes.get(key)
-        if kept is None or LEVEL_RANK[outcome.level] > LEVEL_RANK[kept.level]:
-            outcomes[key] = outcome
-    return outcomes
-
-
-def _add_history(data: Mapping[str, Any], path: Path, records: Mapping[str, Incident], results: LoadedRuns) -> None:
-    """The outcomes of an older results file of a cell, added to `results.history`."""
-    try:
-        cell, finished = str(Cell.parse(str(data["cell"]))), _time(str(data["finished"]), path.name)
-        history = results.history
-        for (incident, role), outcome in _outcomes_of(data, records).items():
-            history.setdefault((incident, cell, role), []).append((finished, outcome))
-    except (KeyError, TypeError, ValueError, AttributeError, MatrixError) as exc:
-        raise SourceError(f"{path}: not a results file of schema 1 ({type(exc).__name__}: {exc})") from None
+def _add_history(run: Run, finished: dt.datetime, results: LoadedRuns) -> None:
+    """One history point per (incident, role) that ran in a judged run (`results.history.role_outcomes`, the rule
+    `nox -s changes` follows too)."""
+    cell_id = str(run.cell)
+    for (incident, role), case in role_outcomes(run).items():
+        results.history.setdefault((incident, cell_id, role), []).append((finished, case.outcome))
 
 
 def _stack_words(versions: Mapping[str, Any]) -> str:
@@ -223,16 +156,39 @@ def _reading_order(paths: list[Path]) -> list[tuple[str, str, Path]]:
     return sorted(named, key=lambda t: (t[0], t[1], t[2].name), reverse=True)
 
 
-def _add_newest_history(runs: list[CaseRun], cell: Cell, finished: dt.datetime, results: LoadedRuns) -> None:
-    """One history point per case (the worst of its variants) of a newest results file."""
-    by_role: dict[tuple[str, str], Outcome] = {}
-    for run in runs:
-        kept = by_role.get((run.incident, run.role))
-        if kept is None or LEVEL_RANK[run.outcome.level] > LEVEL_RANK[kept.level]:
-            by_role[(run.incident, run.role)] = run.outcome
-    cell_id = str(cell)
-    for (incident, role), outcome in by_role.items():
-        results.history.setdefault((incident, cell_id, role), []).append((finished, outcome))
+def _read(path: Path, incidents: Mapping[str, Incident]) -> tuple[Run, dt.datetime]:
+    """One results file as a judged run and when it finished; a file that is not one stops the build."""
+    try:
+        run = read(path)
+    except ResultsError as exc:
+        raise SourceError(str(exc)) from None
+    return run.judged(incidents), _time(run.finished, path.name)
+
+
+def _add_newest(run: Run, finished: dt.datetime, results: LoadedRuns, notes: list[tuple[Any, ...]]) -> None:
+    """What a newest run of a cell gives the site: its case runs, its copies' notes, its versions."""
+    results.runs.extend(_runs_of(run, finished))
+    results.coverage.extend(Coverage(incident, run.cell, Cell.parse(by), finished)
+                            for incident, by in run.covered.items())
+    torch, note = run.versions.get("torch"), run.stack_note()
+    required = dict(run.cell.requires)  # an incident's own packages (`... albumentations=1.3.1`) are no stack's
+    stack = {name: version for name, version in run.versions.items() if name not in required}
+    notes.append((finished, run.source, run.cell, torch, note, _stack_words(stack)))
+
+
+def _settle(results: LoadedRuns, notes: list[tuple[Any, ...]]) -> None:
+    """The newest run of a cell says what its torch and its open versions were; the longest words of a stack
+    (GPU cells also list peft) say what it installs."""
+    for _, _, cell, torch, note, _ in sorted(notes, key=lambda n: n[:2]):
+        if torch:
+            results.torch_versions[cell] = torch
+        if note:
+            results.stack_notes[cell] = note
+    for _, _, cell, _, _, words in sorted(notes, key=lambda n: (len(n[5]), n[0])):
+        if words:
+            results.stack_versions[cell.stack] = words
+    for points in results.history.values():
+        points.sort()
 
 
 def load_results(directory: Path, incidents: Mapping[str, Incident] | None = None) -> LoadedRuns:
@@ -241,56 +197,25 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
     Results files are never deleted, so a cell's history only grows; the site shows, for each incident and
     cell, the newest run, judged against its record (`incidentkb.verdict.judge`). Given the records, a cell's
     older files, once its newer ones have run (or covered) every incident, give only their outcomes, for the
-    history (`LoadedRuns.history`). Each file is read once and its JSON dropped before the next is read.
+    history (`LoadedRuns.history`). Each file is read once, through `incidentkb.results`.
     """
     results = LoadedRuns()
     if not directory.is_dir():
         return results
-    torch_versions: list[tuple[dt.datetime, str, Cell, str]] = []
-    stack_notes: list[tuple[dt.datetime, str, Cell, str]] = []
-    stacks: list[tuple[dt.datetime, str, Cell, str]] = []
+    notes: list[tuple[Any, ...]] = []
     slug, remaining, newest_complete = None, set(), ""
     for name_slug, stamp, path in _reading_order(result_paths(_shown(directory))):
         if name_slug != slug:
             slug, remaining, newest_complete = name_slug, set(incidents or ()), ""
         older = bool(name_slug and incidents is not None and newest_complete and stamp < newest_complete)
-        try:
-            data = read_data(path)
-        except ResultsError as exc:
-            raise SourceError(str(exc)) from None
-        source = path.name
+        run, finished = _read(path, incidents or {})
         results.files += 1
+        _add_history(run, finished, results)
         if older:  # every incident has a newer run in this cell: only its outcomes, for the history
-            _add_history(data, path, incidents or {}, results)
             continue
-        try:
-            cell = Cell.parse(str(data["cell"]))
-            finished = _time(str(data["finished"]), source)
-            runs = list(_runs_of(data, cell, finished, source, incidents or {}))
-            covered = ((data.get("incidents") or {}).get("covered_by") or {}).items()
-            coverage = [Coverage(str(incident), cell, Cell.parse(str(by)), finished) for incident, by in covered]
-        except (KeyError, TypeError, ValueError, AttributeError, MatrixError) as exc:
-            raise SourceError(f"{path}: not a results file of schema 1 ({type(exc).__name__}: {exc})") from None
-        results.runs.extend(runs)
-        results.coverage.extend(coverage)
-        _add_newest_history(runs, cell, finished, results)
-        remaining.difference_update({run.incident for run in runs}, {note.incident for note in coverage})
+        _add_newest(run, finished, results, notes)
+        remaining.difference_update({case.incident for case in run.incident_cases}, run.covered)
         if not remaining and not newest_complete:
             newest_complete = stamp
-        torch = (data.get("versions") or {}).get("torch")
-        if torch:
-            torch_versions.append((finished, source, cell, str(torch)))
-        note = stack_note(data)
-        if note:
-            stack_notes.append((finished, source, cell, note))
-        stacks.append((finished, source, cell, _stack_words(data.get("versions") or {})))
-    for _, _, cell, torch in sorted(torch_versions):  # the newest run of a cell says what its torch is
-        results.torch_versions[cell] = torch
-    for _, _, cell, note in sorted(stack_notes):
-        results.stack_notes[cell] = note
-    for _, _, cell, words in sorted(stacks, key=lambda t: (len(t[3]), t[0])):  # GPU cells also list peft
-        if words:
-            results.stack_versions[cell.stack] = words
-    for points in results.history.values():
-        points.sort()
+    _settle(results, notes)
     return results

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from incidentkb.matrix.axes import AXES
 from incidentkb.records.schema import Incident
+from incidentkb.results.runs import newest_by
 from incidentkb.site.case_runs import CaseRun, Cell, Entry, axis_words, cell_key
 from incidentkb.site.sources import LoadedRuns
 from incidentkb.verdict.outcomes import LEVEL_RANK, Outcome, Role, parse_role
@@ -134,7 +135,7 @@ class Standing:
 
 def _columns(incident: Incident) -> list[Column]:
     attempts = {a.id: a.tried for a in incident.failed_attempts}
-    alternatives = {a.id: a.summary for a in incident.fix.alternatives}
+    alternatives = {a.id: a.summary for a in incident.fix.alternatives} if incident.fix is not None else {}
     order = {Role.symptom: 0, Role.fix: 1, Role.smoke: 3, Role.attempt: 4}
     columns: list[tuple[int, int, Column]] = []
     for index, case in enumerate(incident.regression.cases):
@@ -142,7 +143,7 @@ def _columns(incident: Incident) -> list[Column]:
         if role is Role.symptom:
             about = incident.symptom.summary
         elif role is Role.fix:
-            about = alternatives.get(name, "") if name else incident.fix.summary
+            about = alternatives.get(name, "") if name else incident.fix_summary
         elif role is Role.smoke:
             about = "The setup runs on these versions (where the fix's claim cannot be shown): not the fix."
         else:
@@ -225,20 +226,31 @@ class IncidentStanding:
         if short and len(groups) == 1:
             outcome, cells = groups[0]
             return Standing(f"{outcome.value} ({self.runs_phrase(role, cells)})", outcome.level)
-        parts = [f"{o.value} {describe_cells(cells, self.cells)}{self._copies(role, cells)}" for o, cells in groups]
+        parts = [f"{o.value} {self.where_ran(role, cells)}{self._copies(role, cells)}" for o, cells in groups]
         worst = max((o.level for o, _ in groups), key=LEVEL_RANK.__getitem__)
         return Standing("; ".join(parts), worst)
 
+    def ran(self, role: str, cells: Iterable[Cell]) -> list[Cell]:
+        """The cells of `cells` where the case ran: a cell that shows another cell's run (the same versions of
+        what the incident depends on) is a copy, never counted as a run or a cell."""
+        return [c for c in cells if (entry := self.entry(c, role)) is not None and entry.covered_by is None]
+
+    def where_ran(self, role: str, cells: Sequence[Cell]) -> str:
+        """`in all 8 cells` or `with torch 2.6.0`, of the cells that ran the case (copies left out)."""
+        own = self.ran(role, cells)
+        return describe_cells(own, self.ran(role, self.cells)) if own else describe_cells(cells, self.cells)
+
     def runs_phrase(self, role: str, cells: Sequence[Cell]) -> str:
-        """`5 runs covering 15 cells`: a cell whose row is a copy of another cell's run is not a run of its own."""
-        runs = sum(1 for cell in cells if (entry := self.entry(cell, role)) is not None and entry.covered_by is None)
+        """`5 runs; 10 more cells have their versions`: a copy of another cell's run is no run and no cell."""
+        runs = len(self.ran(role, cells))
         counted = f"{runs} run{'' if runs == 1 else 's'}"
-        return counted if runs == len(cells) else f"{counted} covering {len(cells)} cells"
+        copies = len(cells) - runs
+        return counted if not copies else f"{counted}; {copies} more cell{'' if copies == 1 else 's'} have their versions"
 
     def _copies(self, role: str, cells: Sequence[Cell]) -> str:
-        """` (5 runs covering 15 cells)` where some of the cells show another cell's run; else nothing."""
+        """` (5 runs; 10 more cells have their versions)` where some of the cells show another cell's run."""
         phrase = self.runs_phrase(role, cells)
-        return f" ({phrase})" if "covering" in phrase else ""
+        return f" ({phrase})" if ";" in phrase else ""
 
     def summary(self) -> str:
         """The sentences on the incident page that say where the symptom reproduces and where it no longer does."""
@@ -248,10 +260,12 @@ class IncidentStanding:
         for subject, role in (("The symptom", "symptom"), ("The fix", "fix")):
             groups = self.groups(role)
             if groups:
-                clauses = [f"{o.verb} {describe_cells(cells, self.cells)}" for o, cells in groups]
+                clauses = [f"{o.verb} {self.where_ran(role, cells)}" for o, cells in groups]
                 sentences.append(f"{subject} {_join(clauses)}.")
         for reason, cells in self.not_run("symptom"):
             sentences.append(f"It was not run {describe_cells(cells, self.cells)} ({reason}).")
+        if self.incident.fix is None:
+            sentences.append(f"No fix is known (status: {self.incident.status.value}).")
         return " ".join(sentences) or "Every case was skipped in every cell where the regression ran."
 
     @functools.cached_property
@@ -336,6 +350,9 @@ class KnowledgeBase:
     """For cells whose versions were chosen when they ran (`latest`, candidates): what they were (results files)."""
     windows: dict[str, list[Any]] = field(default_factory=dict)
     """Version windows found by bisections (`site.windows.Window`), by incident id."""
+    matrix: Any = None
+    """The declared matrix (`regressions/matrix.toml`, an `incidentkb.matrix.axes.Matrix`), for the pins of each
+    incident's run-locally commands; None where the site has none."""
     derived: dict[str, Any] = field(default_factory=dict, repr=False)
     """What the pages work out from the rest once per build (`site.layout.Layout`), by name."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
@@ -369,21 +386,9 @@ class KnowledgeBase:
 
 
 def _newest_runs(runs: Iterable[CaseRun]) -> dict[tuple[str, Cell], list[CaseRun]]:
-    """The runs of the newest results file of each (incident, cell): a rerun replaces what an older file said."""
-    grouped: dict[tuple[str, Cell], list[CaseRun]] = {}
-    for run in runs:
-        key = (run.incident, run.cell)
-        kept = grouped.get(key)
-        if kept is None:
-            grouped[key] = [run]
-        else:
-            kept.append(run)
-    for key, kept in grouped.items():
-        first = kept[0]
-        if any(run.source != first.source or run.finished != first.finished for run in kept):  # reruns
-            newest = max((run.finished, run.source) for run in kept)
-            grouped[key] = [run for run in kept if (run.finished, run.source) == newest]
-    return grouped
+    """The runs of the newest results file of each (incident, cell): a rerun replaces what an older file said
+    (`incidentkb.results.runs.newest_by`, the rule `check` follows too)."""
+    return newest_by(runs, key=lambda r: (r.incident, r.cell), order=lambda r: (r.finished, r.source))
 
 
 def build(incidents: Sequence[Incident], results: LoadedRuns) -> KnowledgeBase:

@@ -88,7 +88,8 @@ def _overview_mark(role: str, entry: Entry, href: str) -> str:
     to the incident's grid, where a tap opens the whole text (a page of 30,000 opened texts would be too big)."""
     mark = mark_of(entry.outcome)
     first = entry.first
-    seen = first_line(first.error or first.detail or "")
+    bare = first.error is None and "the regression's check failed" in (first.detail or "")
+    seen = first_line(first.error or ("no error" if bare else first.detail) or "")
     covered = f"; same as {entry.covered_by}" if entry.covered_by is not None else ""
     title = html.escape(f"{role} {entry.label} ({entry.date}{covered}){': ' + seen if seen else ''}")
     copy = " ikb-copy" if entry.covered_by is not None else ""
@@ -123,7 +124,7 @@ class IncidentRows:
         i = item.incident
         severity = html.escape(i.severity.value)
         answer = newest_answer(item, kb)
-        fix = markup.html_prose(i.fix.summary) if i.fix and i.fix.summary else "No fix known."
+        fix = markup.html_prose(i.fix_summary)
         middle = (f'">{html.escape(i.title)}</a><small class="ikb-row-meta"><span class="ikb-severity-{severity}">'
                   f'{severity}</span> · {i.date.strftime("%Y-%m-%d")} · <a href="')
         after = (f'">{html.escape(i.category)}</a></small></td>'

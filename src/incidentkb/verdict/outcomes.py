@@ -62,6 +62,8 @@ class Observed(str, Enum):
     """The case's claim cannot be shown in this cell (its record's `applies_when`), so it was not judged."""
     harness_fault = "harness fault"
     """A self-check of the regression failed (`observe.require`): the harness is broken, not the incident."""
+    env_fault = "environment fault"
+    """The case could not import what it tests (`verdict.env_fault`): the environment is broken, not the incident."""
 
 
 class Outcome(str, Enum):
@@ -74,9 +76,11 @@ class Outcome(str, Enum):
     broken = "BROKEN"
     still_fails = "still fails"
     behaves_differently = "now behaves differently"
+    not_needed = "not needed here"
     works = "works"
     does_not_work = "does not work"
     harness_error = "harness error"
+    env_fault = "environment fault"
     crashed = "crashed"
     timed_out = "timed out"
     not_applicable = "not applicable"
@@ -150,6 +154,12 @@ OUTCOMES: dict[Outcome, OutcomeInfo] = {
     Outcome.behaves_differently: OutcomeInfo(
         "The failed attempt was re-run and no longer fails the way the record says.", "now behaves differently",
         drift=True),
+    Outcome.not_needed: OutcomeInfo(
+        "A fix (or failed attempt) ran in a cell where the incident's symptom no longer reproduces: its symptom case "
+        "ran the original code there and saw no error. The fix holds but is not needed here (the original code works "
+        "too), and a failed attempt says nothing about a bug that is gone; the detail says what it did. Never "
+        "counted as holding. Where the symptom changed instead (the original code still fails, with another error), "
+        "a fix that works still holds and is still needed.", "is not needed here"),
     Outcome.works: OutcomeInfo(
         "The smoke case ran the incident's pipeline on these versions, in a cell where the fix's claim cannot be "
         "shown: the setup still works here. It is not counted as the fix holding.", "works"),
@@ -160,9 +170,15 @@ OUTCOMES: dict[Outcome, OutcomeInfo] = {
         "A self-check of the regression itself failed (a setting it makes did not take, a line it runs did not "
         "run): the harness is broken, not news about the incident. The run fails.", "had a harness error",
         fails_run=True),
+    Outcome.env_fault: OutcomeInfo(
+        "The cell's environment cannot import what the case tests: an ImportError, or an error raised while a "
+        "library was being imported (datasets 2.14.4 under a pyarrow without `PyExtensionType`). It says nothing "
+        "about the incident; an environment that could not be built is one too. The detail names the import that "
+        "failed and the versions involved, and `nox -s "
+        "candidate` the pins of a stack that imports it. The run fails.", "met an environment fault", fails_run=True),
     Outcome.crashed: OutcomeInfo(
-        "The case could not finish: an exception outside its checks, a dead worker, or an environment that could "
-        "not be built. It says nothing about the incident, and fails the run.", "crashed", fails_run=True),
+        "The case could not finish: an exception outside its checks or a dead worker. It says nothing about the "
+        "incident, and fails the run.", "crashed", fails_run=True),
     Outcome.timed_out: OutcomeInfo(
         "The case (or its whole cell) passed its time limit and was stopped; it fails the run.", "timed out",
         fails_run=True),
@@ -191,6 +207,7 @@ DECISIONS: dict[tuple[Role, Observed], Outcome] = {
     (Role.smoke, Observed.differs_without_error): Outcome.does_not_work,
     **{(role, Observed.harness_fault): Outcome.harness_error for role in Role},
     **{(role, Observed.not_applicable): Outcome.not_applicable for role in Role},
+    **{(role, Observed.env_fault): Outcome.env_fault for role in Role},
     **{(role, Observed.crashed): Outcome.crashed for role in Role},
     **{(role, Observed.timed_out): Outcome.timed_out for role in Role},
     **{(role, Observed.skipped): Outcome.not_run for role in Role},
