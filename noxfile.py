@@ -49,6 +49,7 @@ try:
         cell_run,
         hosts,
         planning,
+        pytest_process,
         required,
         resolve,
         reuse,
@@ -89,6 +90,7 @@ class _Invocation:
         self.locks: dict[axes.Cell, Any] = {}
         self.helped = False
         """`-- --help` was answered (by the first cell of a parametrized session)."""
+        self.notified_table = False
 
     @functools.cached_property
     def records(self) -> dict[str, Any]:
@@ -124,6 +126,7 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
                     once=True)
     if split is None:
         return
+    RUN.notified_table = True  # the table then reads this session's arguments as theirs, not its own
     session.notify("table")
     settings, RUN.posargs = split
     RUN.strict = "--strict" in RUN.posargs
@@ -191,6 +194,8 @@ def _run_one(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignm
         if exc.offline and candidate is None and session.name.startswith("regressions"):
             RUN.not_run[cell] = str(exc)  # an offline host runs the rest of the matrix
             session.skip(f"not run: {exc}")
+        session.error(str(exc))
+    except pytest_process.PytestUsageError as exc:
         session.error(str(exc))
     result = result.judged(RUN.records)
     RUN.results.append(result)
@@ -367,8 +372,8 @@ def _collect_slurm(session: nox.Session) -> None:
 @nox.session(default=False)
 def table(session: nox.Session) -> None:
     """Print the incidents x cells table of this run, or of the newest results file of each cell."""
-    if not (RUN.results or RUN.not_run or RUN.slurm) and _parsed(session, _no_options("table", table.__doc__)) is None:
-        return  # after `regressions`, the posargs were that session's
+    if not RUN.notified_table and _parsed(session, _no_options("table", table.__doc__)) is None:
+        return  # after `regressions`, the posargs are that session's
     if RUN.slurm is not None:
         _collect_slurm(session)
     ran = RUN.results or RUN.not_run  # after `nox -s regressions`: this run only

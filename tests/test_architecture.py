@@ -91,7 +91,6 @@ WRITERS = {
     "matrix/pytest_process.py": "reads the plugin's report of a cell's pytest before it is a results file",
     "matrix/bisect_run.py": "builds a bisection's file before writing it",
     "matrix/results_files.py": "names the file it writes from the data it writes",
-    "site/windows.py": "reads bisections (their own reader is to come)",
 }
 
 

@@ -81,10 +81,40 @@ def test_search_finds_the_first_new_version_in_log2_steps(first_new: int) -> Non
     assert ran[:2] == ["1.0", "1.24"]
 
 
-def test_any_outcome_other_than_the_old_one_counts_as_new() -> None:
+def test_two_changes_between_the_ends_are_reported_as_seen_not_as_one_release() -> None:
+    """The search assumes one change; a third outcome between the ends breaks it, and the line says what ran."""
     truth = {v: OLD if i < 7 else OTHER if i < 15 else NEW for i, v in enumerate(VERSIONS)}
     finding = search(VERSIONS, truth)[0].finding()
-    assert (finding.last_old, finding.first_new, finding.new) == ("1.6", "1.7", OTHER)
+    assert not finding.one_change and not finding.exact
+    line = final_line(finding, "t")
+    assert line.startswith("t: the outcome changed more than once between the ends, so no one pkg release changed it "
+                           "(the search assumes one change): 1.0 no longer reproduces, ")
+    assert "changed" in line and line.endswith("1.24 reproduces")
+
+
+@pytest.mark.parametrize("word", ["crashed", "timed out", "not run", "not applicable", "environment fault"])
+def test_a_step_that_says_nothing_is_skipped_like_git_bisect_skip(word: str) -> None:
+    truth: dict[str, object] = {v: OLD if i < 10 else NEW for i, v in enumerate(VERSIONS)}
+    truth["1.12"] = step_outcome({"test_symptom": word})  # the first midpoint
+    state, ran = search(VERSIONS, truth)
+    finding = state.finding()
+    assert "1.12" in ran and state.skips == {12: word}
+    assert (finding.last_old, finding.first_new, finding.exact) == ("1.9", "1.10", True)
+
+
+def test_skipped_steps_at_the_change_leave_a_window_that_names_them() -> None:
+    truth: dict[str, object] = {v: OLD if i < 10 else NEW for i, v in enumerate(VERSIONS)}
+    truth["1.10"] = step_outcome({"test_symptom": "crashed"})
+    state, _ = search(VERSIONS, truth)
+    state.skip(11, "install failed: the cell's trl pin dropped, still no resolution")
+    finding = state.finding()
+    assert (finding.last_old, finding.first_new, finding.skipped[0]) == ("1.9", finding.first_new, ("1.10", "crashed"))
+    assert not finding.exact and "said nothing in between: 1.10 (crashed)" in final_line(finding, "t")
+
+
+def test_an_end_that_says_nothing_leaves_nothing_to_search() -> None:
+    with pytest.raises(BisectError, match=r"^pkg 1.0: an end of the range says nothing about the case \(crashed\)"):
+        search(["1.0", "1.1", "1.2"], {"1.0": step_outcome({"test_symptom": "crashed"}), "1.1": OLD, "1.2": NEW})
 
 
 def test_a_flaky_step_is_skipped_around() -> None:
@@ -104,7 +134,7 @@ def test_flaky_steps_at_the_change_leave_a_window_not_a_guess() -> None:
     assert not finding.exact
     line = final_line(finding, "inc::test_symptom", ["--torch 2.13.0"])
     assert line.startswith("inc::test_symptom: the change lies between last 'no longer reproduces': pkg 1.8 (")
-    assert line.endswith("; flaky in between: 1.9, 1.10")
+    assert line.endswith("; said nothing in between: 1.9 (flaky), 1.10 (flaky)")
 
 
 @pytest.mark.parametrize(
@@ -135,7 +165,8 @@ def test_final_line_names_both_versions_and_their_commands() -> None:
         "orpo::test_symptom: last 'no longer reproduces': pkg 4.45.2 "
         "(`nox -s bisect -- orpo::test_symptom --package pkg --good 4.45.2 --bad 4.45.2 --torch 2.13.0 --stack 4.46.3`); "
         "first 'reproduces': pkg 4.46.0 "
-        "(`nox -s bisect -- orpo::test_symptom --package pkg --good 4.46.0 --bad 4.46.0 --torch 2.13.0 --stack 4.46.3`)"
+        "(`nox -s bisect -- orpo::test_symptom --package pkg --good 4.46.0 --bad 4.46.0 --torch 2.13.0 --stack 4.46.3`) "
+        "(one change assumed: the 4 versions run agree with it)"
     )
     assert reproduce_command("i", "trl", "0.12.0") == "nox -s bisect -- i --package trl --good 0.12.0 --bad 0.12.0"
 
@@ -198,4 +229,5 @@ def test_releases_left_out_are_named_when_the_change_lies_across_them() -> None:
     truth = {v: OLD if v < "4.46" else NEW for v in versions}
     finding = search(versions, truth)[0].finding()
     line = final_line(finding, "t", (), skipped(releases, good="4.45.0", bad="4.46.3"))
-    assert line.endswith("--good 4.46.1 --bad 4.46.1`); not tried in between: 4.46.0rc1 (pre-release), 4.46.0 (yanked)")
+    assert line.endswith("--good 4.46.1 --bad 4.46.1`) (one change assumed: the 4 versions run agree with it); "
+                         "not tried in between: 4.46.0rc1 (pre-release), 4.46.0 (yanked)")

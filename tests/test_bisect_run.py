@@ -119,7 +119,8 @@ def test_a_real_offline_bisection_finds_the_release_and_writes_its_results(
     assert line == (
         "toy-incident: last 'reproduces': toy-pkg 1.2 (`nox -s bisect -- toy-incident --package toy-pkg --good 1.2 --bad 1.2 "
         f"--offline --find-links {wheels}`); first 'no longer reproduces': toy-pkg 1.3 (`nox -s bisect -- toy-incident "
-        f"--package toy-pkg --good 1.3 --bad 1.3 --offline --find-links {wheels}`)"
+        f"--package toy-pkg --good 1.3 --bad 1.3 --offline --find-links {wheels}`) (one change assumed: the 4 "
+        "versions run agree with it)"
     )
     assert path.parent == project / "regressions" / "results" / "bisect"
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -135,5 +136,23 @@ def test_a_real_offline_bisection_finds_the_release_and_writes_its_results(
     assert [s["environment"]["reused"] for s in json.loads(again.read_text(encoding="utf-8"))["steps"]] == [True]
     with pytest.raises(BisectError) as caught:
         bisection(project, wheels, ("1.3", "1.4"), host_site, runs=1)
-    assert str(caught.value) == ("toy-pkg 1.3 and 1.4 give the same outcome (no longer reproduces): the range has no "
-                                 "change in it; widen it or check the case")
+    assert str(caught.value).startswith("toy-pkg 1.3 and 1.4 give the same outcome (no longer reproduces): the range has "
+                                        "no change in it; widen it or check the case (the steps so far: ")
+    stopped = json.loads(Path(str(caught.value).rsplit("(the steps so far: ", 1)[1][:-1]).read_text(encoding="utf-8"))
+    assert stopped["finding"]["stopped"] and [s["version"] for s in stopped["steps"]] == ["1.3", "1.4"]
+
+
+@pytest.mark.skipif(find_uv() is None, reason="needs uv (in the test extra)")
+def test_a_step_that_cannot_be_installed_is_skipped_and_written_down(
+    toy_project: tuple[Path, Path], host_site: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No wheel of 1.25 exists: its step is skipped (as `git bisect skip`), never taken for either side."""
+    project, wheels = toy_project
+    monkeypatch.delenv("INCIDENTKB_RESULTS", raising=False)
+    line, path = bisection(project, wheels, ("1.0", "1.2", "1.25", "1.3", "1.4"), host_site, runs=1)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert [(s["version"], s["side"]) for s in data["steps"]] == [
+        ("1.0", "old"), ("1.4", "new"), ("1.25", "skip"), ("1.2", "old"), ("1.3", "new")]
+    assert data["steps"][2]["why"].startswith("install failed: toy-pkg 1.25 cannot be installed")
+    assert not data["finding"]["exact"] and data["finding"]["skipped_between"] == {"1.25": "install failed"}
+    assert "said nothing in between: 1.25 (install failed)" in line

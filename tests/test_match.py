@@ -116,3 +116,14 @@ def test_a_note_is_not_cut_at_an_abbreviation() -> None:
     assert first_sentence("Older torch words it so, i.e. before 2.4. Newer ones do not.") == (
         "Older torch words it so, i.e. before 2.4")
     assert first_sentence("One sentence, e.g. this one.") == "One sentence, e.g. this one"
+
+
+def test_a_successor_error_finds_its_incident_and_says_what_it_is(matcher: Matcher) -> None:
+    """trl 1.x's refusal is in the record's `symptom.successors`: pasting it finds the batch-size incident."""
+    _, text = read_traceback(TRACEBACKS / "batch-size-trl1.16-refusal-2gpu.txt")
+    (found,) = matcher.match_text(text)
+    assert found.incident_id == BATCH and found.successor is not None
+    assert found.kind == ("a newer library's error for the same setup (trl 1.15 and newer refuse the setup up front "
+                          "(SFTTrainer.__init__ rejects nn.DataParallel and names the fix) instead of failing in "
+                          "compute_loss: the bug can no longer happen, a different error says so)")
+    assert "message matches successor signature 1" in found.why

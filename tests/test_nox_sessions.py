@@ -61,3 +61,13 @@ def test_help_prints_the_sessions_own_options(session: str) -> None:
     program = "bench/scale.py" if name == "bench" else f"nox -s {name} --"
     assert "usage: " in done.stdout and program.split("/")[-1] in done.stdout, done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_pytest_refusing_the_arguments_passed_through_is_one_line_and_no_result() -> None:
+    from incidentkb.matrix.pytest_process import PytestRun, usage_error
+
+    tail = "ERROR: usage: __main__.py [options] [file_or_dir] [file_or_dir] [...]\n__main__.py: error: unrecognized arguments: --nope\n  inifile: None"
+    refused = usage_error(PytestRun(("python", "-m", "pytest"), 4, 1.0, tail), None)
+    assert str(refused) == "pytest: unrecognized arguments: --nope (arguments after `--` go to pytest; nox -s regressions -- --help)"
+    assert usage_error(PytestRun(("python",), 4, 1.0, tail), {"cases": []}) is None  # it ran: a report exists
+    assert usage_error(PytestRun(("python",), 1, 1.0, tail), None) is None

@@ -70,6 +70,7 @@ def test_the_page_of_an_incident_that_requires_a_package(tmp_path: Path) -> None
             _case("test_fix_scale_by_hand", "fix", "holds")])
         data["cell"] += f" tinyaug={version}"
         data["requires"] = {"tinyaug": version}
+        data["versions"]["tinyaug"] = version
         files[f"20260111T1{version[0]}0000Z_torch-2.13.0_stack-4.51.3_gpus-0_tinyaug-{version}.json"] = data
     project = make_project(tmp_path, incidents=[record], result_files=files)
     (project / "regressions" / "matrix.toml").write_bytes((REPO / "regressions" / "matrix.toml").read_bytes())
@@ -92,3 +93,7 @@ def test_the_page_of_an_incident_that_requires_a_package(tmp_path: Path) -> None
             '"regressions/tinyaug_sample.py::test_fix_scale_by_hand" -rA') in text
     assert 'nox -s "regressions(torch=2.13.0 stack=4.51.3 gpus=0)" -- -k "test_fix_scale_by_hand"' in text
     assert "tinyaug_sample.py::test_symptom_scale_drops_a_value" not in text
+    # what the stack installs is the stack's alone, not the incident's own package of the cells that add it
+    from incidentkb.site.sources import load_results
+
+    assert load_results(project / "regressions" / "results").stack_versions["4.51.3"] == "transformers 4.51.3, trl 0.15.2"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import site_samples
@@ -155,3 +156,17 @@ def test_a_copy_of_another_cells_run_is_counted_neither_as_a_run_nor_as_a_cell()
     item = build([_incident()], results).incidents[0]
     assert item.summary() == f"The fix holds in all {len(ran)} cells."
     assert item.verdict("fix", short=True).text == f"holds ({len(ran)} runs; {len(copies)} more cells have their versions)"
+
+
+def test_a_mark_of_a_run_without_an_error_shows_what_it_observed_not_a_failed_check() -> None:
+    """The batch-size symptom on 4.57.6 with 2 GPUs: no error, both replicas ran, 4 rows (its bare `assert` failed)."""
+    from incidentkb.site.grid import pop_text
+    from incidentkb.site.sources import load_results
+
+    records = [_incident("2025-04-21-llm-sft-batch-size-multi-gpu")]
+    results = load_results(Path(__file__).resolve().parents[1] / "regressions" / "results", {r.id: r for r in records})
+    item = build(records, results).incidents[0]
+    text = pop_text(item.entry(Cell("installed", "4.57.6", 2), "symptom"))
+    lines = text.splitlines()
+    assert lines[0] == "no error" and "check failed" not in text
+    assert lines[2].startswith("process 0: train batch 4, n_gpu 2, forward passes cuda:0: ") and "; cuda:1: " in lines[2]

@@ -26,7 +26,7 @@ from incidentkb.match.tracebacks import parse_traceback
 from incidentkb.match.words import WordIndex, WordMatch
 from incidentkb.records.bulk import collector_paused
 from incidentkb.records.reader import read_record, record_files
-from incidentkb.records.schema import Incident, RelatedError
+from incidentkb.records.schema import Incident, RelatedError, Successor
 
 __all__ = [
     "KnownIncident", "IncidentMatch", "WordsMatch", "Matcher", "page_path", "first_sentence", "has_traceback",
@@ -97,6 +97,8 @@ class IncidentMatch(_Found):
     """The match is on the error that ended the traceback, not on a cause or an earlier error in the paste."""
     related: RelatedError | None = None
     """The signature is one of the record's related errors, not the symptom's own."""
+    successor: Successor | None = None
+    """The signature is a successor's: the error newer versions raise for the same setup (`symptom.successors`)."""
 
     @property
     def score(self) -> float:
@@ -105,6 +107,8 @@ class IncidentMatch(_Found):
     @property
     def kind(self) -> str:
         """What matched, for the reader: the symptom's error signature or a related error's."""
+        if self.successor is not None:
+            return f"a newer library's error for the same setup ({first_sentence(self.successor.note)})"
         if self.related is not None:
             return f"a related error's signature, not the symptom's own ({first_sentence(self.related.note)})"
         return "the symptom's error signature"
@@ -117,7 +121,8 @@ class IncidentMatch(_Found):
             reasons.append(f"exception {signature.exception}")
         # The note's first sentence says which versions or devices word the error this way; the rest is for the record.
         note = f" ({first_sentence(signature.note)})" if signature.note else ""
-        which = "related error signature" if self.related is not None else "signature"
+        which = ("successor signature" if self.successor is not None
+                 else "related error signature" if self.related is not None else "signature")
         reasons.append(f"message matches {which} {self.signature_index + 1} /{signature.message}/{note}")
         if self.match.frames_found:
             reasons.append("frames " + ", ".join(self.match.frames_found))
@@ -148,8 +153,12 @@ class WordsMatch(_Found):
         return f"shares the words {self.words.why}"
 
 
-#: (record number, signature index, compiled signature, the related error it belongs to or None)
-_Entry = tuple[int, int, CompiledSignature, "RelatedError | None"]
+#: (record number, signature index, compiled signature, the related error or successor it belongs to, or None)
+_Entry = tuple[int, int, CompiledSignature, "RelatedError | Successor | None"]
+
+
+def _rank(found: IncidentMatch) -> tuple[bool, float]:
+    return (found.related is None and found.successor is None, found.score)
 
 
 class Matcher:
@@ -162,8 +171,9 @@ class Matcher:
         self._words: WordIndex | None = None
         for number, known in enumerate(self.records):
             symptom = known.incident.symptom
-            owned: list[tuple[object, RelatedError | None]] = [(s, None) for s in symptom.signatures]
+            owned: list[tuple[object, RelatedError | Successor | None]] = [(s, None) for s in symptom.signatures]
             owned += [(s, related) for related in symptom.related_errors for s in related.signatures]
+            owned += [(successor.signature, successor) for successor in symptom.successors]
             counters: dict[int, int] = {}
             for signature, related in owned:
                 key = id(related)
@@ -199,11 +209,12 @@ class Matcher:
                 found = compiled.match(prepared)
                 if found is None:
                     continue
-                candidate = IncidentMatch(self.records[number], found, index, error, position == len(errors) - 1,
-                                          related)
-                # The symptom's own error outranks a related one; among equals, the stronger match wins.
-                rank = (candidate.related is None, candidate.score)
-                if number not in best or rank > (best[number].related is None, best[number].score):
+                last = position == len(errors) - 1
+                candidate = (IncidentMatch(self.records[number], found, index, error, last, successor=related)
+                             if isinstance(related, Successor)
+                             else IncidentMatch(self.records[number], found, index, error, last, related))
+                # The symptom's own error outranks a successor's or a related one; among equals, the stronger wins.
+                if number not in best or _rank(candidate) > _rank(best[number]):
                     best[number] = candidate
         return sorted(best.values(), key=lambda m: (-m.score, m.incident_id))
 

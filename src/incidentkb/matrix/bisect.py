@@ -6,11 +6,15 @@ the binary search and its state, what a step whose runs disagree does to it, the
 results suggest, and the final line.
 
 The search is `git bisect`'s: the `good` end has the *old* outcome, the `bad` end the *new* one (whichever is
-the older version: a bug that appears and a bug that goes away are both searched), every step's outcome is
-compared with the old one, and anything else counts as new. A step whose runs disagree is *flaky*: it is never
-taken as either side; the search skips around it (the nearest untested candidate to the middle is tried
-instead), and when only flaky steps are left between the last old and the first new version, the finding says
-the change lies in that window and names the flaky versions rather than guessing.
+the older version: a bug that appears and a bug that goes away are both searched), and every step's outcome is
+compared with the old one. Like `git bisect` it assumes the outcome changes *once* between the ends; it checks
+that where it can (both ends and every step run must agree with one boundary: old up to it, the bad end's
+outcome from it) and, when they do not, reports the outcomes seen instead of a release. A step that says nothing
+about the libraries (it crashed, timed out, was not run or not applicable, its environment could not be built or
+installed) is *skipped*, as `git bisect skip` does: never taken as either side. A step whose runs disagree is
+*flaky* and skipped the same way. The search goes around skipped steps (the nearest untested candidate to the
+middle is tried instead), and when only skipped steps are left between the last old and the first new version,
+the finding says the change lies in that window and names them rather than guessing.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from incidentkb.verdict.outcomes import Outcome
+
 __all__ = [
     "BisectError",
     "Release",
@@ -30,6 +36,7 @@ __all__ = [
     "candidates",
     "skipped",
     "step_outcome",
+    "says_nothing",
     "endpoints_from_results",
     "reproduce_command",
     "final_line",
@@ -110,6 +117,19 @@ def step_outcome(outcomes: Mapping[str, str]) -> StepOutcome:
     return tuple(sorted(outcomes.items()))
 
 
+def says_nothing(outcome: StepOutcome) -> str | None:
+    """Why a run's outcome says nothing about the package's version (a case crashed, timed out, was not run ...),
+    so the step is skipped like `git bisect skip`; None for an outcome of the case (old or new)."""
+    for case, word in outcome:
+        try:
+            found = Outcome(word)
+        except ValueError:
+            return f"{case}: {word}"
+        if not found.info.ran or (found.fails_run and found is not Outcome.broken):
+            return f"{case} {found.value}" if len(outcome) > 1 else found.value
+    return None
+
+
 def describe(outcome: StepOutcome) -> str:
     """`reproduces` for one case; `test_a: reproduces, test_b: BROKEN` for several."""
     if len(outcome) == 1:
@@ -128,14 +148,22 @@ class Finding:
     new: StepOutcome
     flaky: tuple[str, ...] = ()
     """Versions between the two whose runs disagreed: the change lies somewhere among them."""
+    skipped: tuple[tuple[str, str], ...] = ()
+    """Versions between the two whose step said nothing, with why (`crashed`, `install failed: ...`)."""
+    seen: tuple[tuple[str, str], ...] = ()
+    """Every version that ran and its outcome, in the order of the range: what the one-change check read."""
+    one_change: bool = True
+    """Whether every version that ran agrees with one boundary (old before it, the bad end's outcome from it)."""
 
     @property
     def exact(self) -> bool:
-        return not self.flaky
+        return not self.flaky and not self.skipped and self.one_change
 
     def as_dict(self) -> dict[str, Any]:
         return {"last_old": self.last_old, "first_new": self.first_new, "old_outcome": describe(self.old),
-                "new_outcome": describe(self.new), "flaky_between": list(self.flaky), "exact": self.exact}
+                "new_outcome": describe(self.new), "flaky_between": list(self.flaky),
+                "skipped_between": {v: why for v, why in self.skipped}, "one_change": self.one_change,
+                "seen": [{"version": v, "outcome": o} for v, o in self.seen], "exact": self.exact}
 
 
 @dataclass
@@ -149,15 +177,33 @@ class Search:
     versions: Sequence[str]
     outcomes: dict[int, StepOutcome] = field(default_factory=dict)
     flaky: set[int] = field(default_factory=set)
+    skips: dict[int, str] = field(default_factory=dict)
+    """Steps that said nothing about the version, with why: skipped as `git bisect skip` does."""
 
     def __post_init__(self) -> None:
         if len(self.versions) < 1:
             raise BisectError(f"no {self.package} release lies between the two versions")
 
+    def skip(self, index: int, why: str) -> str:
+        """A step that says nothing (its environment could not be installed, every run crashed ...): `skip`.
+
+        An end of the range that says nothing leaves nothing to search from: `BisectError`.
+        """
+        self.skips[index] = why
+        if index in (0, len(self.versions) - 1):
+            raise BisectError(f"{self.package} {self.versions[index]}: an end of the range says nothing about the "
+                              f"case ({why}); choose another --good/--bad")
+        return "skip"
+
     def record(self, index: int, runs: Sequence[StepOutcome]) -> str:
-        """Store a step's runs; returns `old`, `new` or `flaky` (the runs disagree: the step is skipped)."""
+        """Store a step's runs; returns `old`, `new`, `flaky` (the runs disagree) or `skip` (no run said anything:
+        each crashed, timed out or was not run). Runs that said nothing are left out of the others."""
         if not runs:
             raise BisectError(f"{self.package} {self.versions[index]}: a step needs at least one run")
+        telling = [r for r in runs if says_nothing(r) is None]
+        if not telling:
+            return self.skip(index, " / ".join(dict.fromkeys(str(says_nothing(r)) for r in runs)))
+        runs = telling
         if len(set(runs)) > 1:
             self.flaky.add(index)
             if index in (0, len(self.versions) - 1):
@@ -189,7 +235,8 @@ class Search:
                 f"{self.package} {self.versions[0]} and {self.versions[last]} give the same outcome "
                 f"({describe(self.outcomes[0])}): the range has no change in it; widen it or check the case")
         low, high = self._window()
-        untested = [i for i in range(low + 1, high) if i not in self.outcomes and i not in self.flaky]
+        untested = [i for i in range(low + 1, high)
+                    if i not in self.outcomes and i not in self.flaky and i not in self.skips]
         if not untested:
             return None
         middle = (low + high) / 2
@@ -199,10 +246,15 @@ class Search:
         if self.next_index() is not None:
             raise BisectError("the search is not finished")
         low, high = self._window()
+        old, bad = self.outcomes[0], self.outcomes[len(self.versions) - 1]
+        one_change = all(o == old if i <= low else o == bad for i, o in self.outcomes.items())
         return Finding(
             package=self.package, last_old=self.versions[low], first_new=self.versions[high],
-            old=self.outcomes[0], new=self.outcomes[high],
+            old=old, new=self.outcomes[high],
             flaky=tuple(self.versions[i] for i in sorted(self.flaky) if low < i < high),
+            skipped=tuple((self.versions[i], why) for i, why in sorted(self.skips.items()) if low < i < high),
+            seen=tuple((self.versions[i], describe(o)) for i, o in sorted(self.outcomes.items())),
+            one_change=one_change,
         )
 
 
@@ -251,6 +303,12 @@ def final_line(finding: Finding, target: str, options: Sequence[str] = (), not_t
     low, high = sorted((Version(finding.last_old), Version(finding.first_new)))
     inside = [f"{v} ({why})" for v, why in (not_tried or {}).items() if low < Version(v) < high]
     gap = f"; not tried in between: {', '.join(inside)}" if inside else ""
-    if finding.flaky:
-        return f"{target}: the change lies between {old} and {new}; flaky in between: {', '.join(finding.flaky)}{gap}"
-    return f"{target}: {old}; {new}{gap}"
+    if not finding.one_change:
+        seen = ", ".join(f"{v} {o}" for v, o in finding.seen)
+        return (f"{target}: the outcome changed more than once between the ends, so no one {pkg} release changed it "
+                f"(the search assumes one change): {seen}{gap}")
+    if finding.flaky or finding.skipped:
+        unknown = [f"{v} (flaky)" for v in finding.flaky] + [f"{v} ({why})" for v, why in finding.skipped]
+        return f"{target}: the change lies between {old} and {new}; said nothing in between: {', '.join(unknown)}{gap}"
+    ran = len(finding.seen)
+    return f"{target}: {old}; {new} (one change assumed: the {ran} versions run agree with it){gap}"

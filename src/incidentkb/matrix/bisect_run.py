@@ -130,6 +130,14 @@ def _conflicting_pin(base: envs.EnvSpec, package: str, version: str, uv: str) ->
     raise BisectError(f"{package} {version} cannot be installed with the cell's pins, nor with any one of them dropped: {why}")
 
 
+class InstallFailed(BisectError):
+    """A step whose environment could not be installed: the step is skipped, naming the pins dropped trying."""
+
+    def __init__(self, message: str, dropped: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.dropped = tuple(dropped)
+
+
 def build_step(base: envs.EnvSpec, package: str, version: str, root: Path, *,
                run: Callable[[list[str]], Any], log: Callable[[str], None]) -> StepEnv:
     """Build (or reuse) the step's environment, dropping the cell's conflicting pin when there is one."""
@@ -147,7 +155,11 @@ def build_step(base: envs.EnvSpec, package: str, version: str, root: Path, *,
         spec = step_spec(base, package, version, drop=[pin])
         step = StepEnv(spec, envs.env_dir(root, spec), dropped=[pin])
         log(f"{package} {version}: the cell's pin of {pin} cannot be installed with it; dropped, the resolver chooses")
-        step.reused = cell_run.prepare(spec, step.venv, uv, run, log)
+        try:
+            step.reused = cell_run.prepare(spec, step.venv, uv, run, log)
+        except Exception as again:  # noqa: BLE001 - the step is skipped, saying what was tried
+            raise InstallFailed(f"{package} {version} did not install even with the cell's {pin} pin dropped "
+                                f"({' '.join(str(again).split())[:300]})", dropped=(pin,)) from None
     step.seconds = round(time.monotonic() - t0, 1)
     return step
 
@@ -191,61 +203,97 @@ def _one_run(bisection: Bisection, step: StepEnv, root: Path, matrix: Matrix, re
 
 def run_bisection(bisection: Bisection, matrix: Matrix, base: envs.EnvSpec, root: Path, records: dict[str, Any], *,
                   run: Callable[[list[str]], Any], log: Callable[[str], None]) -> tuple[str, Path]:
-    """Search, one step at a time, printing each; returns the final line and the results file written."""
+    """Search, one step at a time, printing each; returns the final line and the results file written.
+
+    A search that cannot go on (an end of the range says nothing, the ends agree) still writes what it did, the
+    steps so far and the pins dropped, before its `BisectError` (which names that file) reaches the user.
+    """
     started, t_start = results_files.now(), time.monotonic()
     search = Search(bisection.package, bisection.versions)
     steps: list[dict[str, Any]] = []
-    hardware: Any = None
     total = len(bisection.versions)
     log(f"bisect {bisection.package}: {total} candidate(s) from {bisection.versions[0]} to {bisection.versions[-1]} "
-        f"in {bisection.cell}, {bisection.runs} run(s) a step (at most ~{_expected_steps(total)} steps)")
-    while (index := search.next_index()) is not None:
-        version = bisection.versions[index]
-        t0 = time.monotonic()
-        step = build_step(base, bisection.package, version, root, run=run, log=log)
-        probe = pytest_process.probe_environment(envs.python_in(step.venv), env=cell_run.cell_environ(bisection.cell, step.venv), cwd=root)
-        runs, run_facts = [], []
-        for _ in range(bisection.runs):
-            verdicts, facts = _one_run(bisection, step, root, matrix, records, log)
-            runs.append(step_outcome(verdicts))
-            run_facts.append(facts)
-            hardware = hardware or facts.get("hardware")
-        side = search.record(index, runs)
-        packages = probe.get("packages") or {}
-        instead = {pin: _installed(packages, pin) for pin in step.dropped}
-        steps.append({
-            "step": len(steps) + 1, "version": version, "index": index, "side": side,
-            "outcomes": [dict(r) for r in runs], "runs": [{k: v for k, v in f.items() if k != "hardware"} for f in run_facts],
-            "environment": {"name": step.spec.name, "reused": step.reused, "seconds": step.seconds,
-                            "requirements": [r for r in step.spec.requirements if not r.startswith("-e")],
-                            "dropped": [{"pin": p, "resolver_chose": v} for p, v in instead.items()],
-                            "python": probe.get("python"), "packages": packages},
-            "seconds": round(time.monotonic() - t0, 1), "finished": results_files.now(),
-        })
-        words = " / ".join(describe(r) for r in runs)
-        note = "".join(f"; dropped the cell's {p} pin, the resolver chose {v}" for p, v in instead.items())
-        log(f"step {len(steps)}: {bisection.package} {version} -> {side} ({words}){note} "
-            f"[{steps[-1]['seconds']} s, environment {'reused' if step.reused else f'built in {step.seconds} s'}]")
-    finding = search.finding()
+        f"in {bisection.cell}, {bisection.runs} run(s) a step (at most ~{_expected_steps(total)} steps); it assumes "
+        "the outcome changes once between the ends, and checks that against every version it runs")
+    try:
+        while (index := search.next_index()) is not None:
+            _step(bisection, search, index, steps, matrix, base, root, records, run=run, log=log)
+        finding = search.finding()
+    except BisectError as exc:
+        line = f"{bisection.target}: stopped after {len(steps)} step(s): {exc}"
+        path = _write(bisection, root, started, t_start, steps, None, line)
+        raise BisectError(f"{exc} (the steps so far: {path})") from None
     single = len(bisection.versions) == 1
     line = (f"{bisection.target}: {bisection.package} {finding.last_old}: {describe(finding.old)}" if single
             else final_line(finding, bisection.target, bisection.options, bisection.not_tried))
+    dropped = sorted({d["pin"] for s in steps for d in s.get("environment", {}).get("dropped", [])})
+    if dropped:
+        line += f"; the cell's pin(s) of {', '.join(dropped)} were dropped at some steps (the steps say which)"
+    return line, _write(bisection, root, started, t_start, steps, finding.as_dict(), line)
+
+
+def _step(bisection: Bisection, search: Search, index: int, steps: list[dict[str, Any]], matrix: Matrix,
+          base: envs.EnvSpec, root: Path, records: dict[str, Any], *, run: Callable[[list[str]], Any],
+          log: Callable[[str], None]) -> None:
+    """Build one step's environment and run its cases; a failed install is a skipped step, written down first."""
+    version, t0 = bisection.versions[index], time.monotonic()
+    try:
+        step = build_step(base, bisection.package, version, root, run=run, log=log)
+    except BisectError as exc:
+        dropped = exc.dropped if isinstance(exc, InstallFailed) else ()
+        steps.append({"step": len(steps) + 1, "version": version, "index": index, "side": "skip",
+                      "why": f"install failed: {exc}", "outcomes": [], "runs": [],
+                      "environment": {"dropped": [{"pin": p, "resolver_chose": None} for p in dropped]},
+                      "seconds": round(time.monotonic() - t0, 1), "finished": results_files.now()})
+        log(f"step {len(steps)}: {bisection.package} {version} -> skip (install failed: {exc})")
+        search.skip(index, f"install failed{' with ' + ', '.join(dropped) + ' dropped' if dropped else ''}")
+        return
+    environ = cell_run.cell_environ(bisection.cell, step.venv)
+    probe = pytest_process.probe_environment(envs.python_in(step.venv), env=environ, cwd=root)
+    ran = [_one_run(bisection, step, root, matrix, records, log) for _ in range(bisection.runs)]
+    runs = [step_outcome(verdicts) for verdicts, _ in ran]
+    side = search.record(index, runs)
+    packages = probe.get("packages") or {}
+    instead = {pin: _installed(packages, pin) for pin in step.dropped}
+    steps.append({
+        "step": len(steps) + 1, "version": version, "index": index, "side": side,
+        "why": search.skips.get(index), "outcomes": [dict(r) for r in runs],
+        "runs": [{k: v for k, v in f.items() if k != "hardware"} for _, f in ran],
+        "hardware": next((f.get("hardware") for _, f in ran if f.get("hardware")), None),
+        "environment": {"name": step.spec.name, "reused": step.reused, "seconds": step.seconds,
+                        "requirements": [r for r in step.spec.requirements if not r.startswith("-e")],
+                        "dropped": [{"pin": p, "resolver_chose": v} for p, v in instead.items()],
+                        "python": probe.get("python"), "packages": packages},
+        "seconds": round(time.monotonic() - t0, 1), "finished": results_files.now(),
+    })
+    words = " / ".join(describe(r) for r in runs)
+    note = "".join(f"; dropped the cell's {p} pin, the resolver chose {v}" for p, v in instead.items())
+    log(f"step {len(steps)}: {bisection.package} {version} -> {side} ({words}){note} "
+        f"[{steps[-1]['seconds']} s, environment {'reused' if step.reused else f'built in {step.seconds} s'}]")
+
+
+def _write(bisection: Bisection, root: Path, started: str, t_start: float, steps: list[dict[str, Any]],
+           finding: dict[str, Any] | None, line: str) -> Path:
+    """The bisection's results file: every step so far, the finding (None: the search stopped) and its line."""
+    hardware = next((s.pop("hardware") for s in steps if s.get("hardware")), None)
+    for step in steps:
+        step.pop("hardware", None)
     data = {
         "schema": results_files.SCHEMA, "kind": KIND, "incident": bisection.incident,
         "cases": [{"name": n, "role": r} for n, r in bisection.cases], "path": bisection.path,
         "package": bisection.package, "cell": str(bisection.cell), "axes": bisection.cell.as_dict(),
-        "good": bisection.versions[0], "bad": bisection.versions[-1], "candidates": list(bisection.versions), "not_tried": dict(bisection.not_tried),
-        "runs_per_step": bisection.runs, "started": started, "finished": results_files.now(),
-        "seconds": round(time.monotonic() - t_start, 1), "python": platform.python_version(),
-        "host": {**(hardware or {}), "node": platform.node()}, "steps": steps,
-        "finding": {**finding.as_dict(), "line": line}, "command": f"nox -s bisect -- {bisection.target} --package "
-        f"{bisection.package} --good {bisection.versions[0]} --bad {bisection.versions[-1]} {' '.join(bisection.options)}".strip(),
+        "good": bisection.versions[0], "bad": bisection.versions[-1], "candidates": list(bisection.versions),
+        "not_tried": dict(bisection.not_tried), "runs_per_step": bisection.runs, "started": started,
+        "finished": results_files.now(), "seconds": round(time.monotonic() - t_start, 1),
+        "python": platform.python_version(), "host": {**(hardware or {}), "node": platform.node()}, "steps": steps,
+        "finding": {**(finding or {}), "line": line, "stopped": finding is None},
+        "command": f"nox -s bisect -- {bisection.target} --package {bisection.package} --good {bisection.versions[0]} "
+                   f"--bad {bisection.versions[-1]} {' '.join(bisection.options)}".strip(),
     }
     stamp = dt.datetime.fromisoformat(data["finished"]).astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
-    path = results_files.write_new(results_files.results_dir(root) / BISECT_DIR,
+    return results_files.write_new(results_files.results_dir(root) / BISECT_DIR,
                                    f"{stamp}_{bisection.incident}_{canonical_name(bisection.package)}", text)
-    return line, path
 
 
 def _installed(packages: dict[str, str], name: str) -> str | None:

@@ -130,6 +130,8 @@ def _run_pytest(attempt: _Attempt, matrix: Matrix, cell: Cell, files: Sequence[s
         attempt.pytest_run = pytest_process.run_pytest(command, env=attempt.env, cwd=root, timeout_s=matrix.cell_timeout_s)
         if report_path.exists():
             attempt.report = json.loads(report_path.read_text(encoding="utf-8"))
+    if (refused := pytest_process.usage_error(attempt.pytest_run, attempt.report)) is not None:
+        raise refused
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,8 @@ def run_cell(
     """Build (or reuse) the cell's environment, run its assigned regressions, write and return its results.
 
     A cell that leaves versions open (`latest`, a candidate) has them chosen first (from its lock, else
-    `resolve.resolve`), which raises `resolve.ResolveError` (one line) when it cannot; nothing is written then.
+    `resolve.resolve`), which raises `resolve.ResolveError` (one line) when it cannot; nothing is written then,
+    nor when pytest refuses the arguments passed through to it (`pytest_process.PytestUsageError`).
     `candidate`: what the user asked for (pins, their source, what was ignored), recorded in the results file as
     it is. `reuse`: the cell's lock, the fingerprints to record and the stored runs that stand for the rest.
     """

@@ -54,6 +54,20 @@ def pytest_command(
     return command + list(posargs)
 
 
+class PytestUsageError(ValueError):
+    """pytest refused the arguments passed through to it (exit status 4, no report): one line, and no results
+    file, since no case ran and a typo is not a result."""
+
+
+def usage_error(run: PytestRun, report: Mapping[str, Any] | None) -> PytestUsageError | None:
+    """The one-line error of a pytest that refused its arguments (`pytest: error: ...`), or None."""
+    if run.exit_code != 4 or report is not None:
+        return None
+    lines = [line.strip() for line in run.output_tail.splitlines() if "error:" in line]
+    said = lines[-1].split("error:", 1)[1].strip() if lines else "it refused the arguments"
+    return PytestUsageError(f"pytest: {said} (arguments after `--` go to pytest; nox -s regressions -- --help)")
+
+
 @dataclass(frozen=True)
 class PytestRun:
     """How the pytest process of a cell ended."""

@@ -152,16 +152,9 @@ def _wheels_id(cell: Cell) -> str:
     return "wheels_" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{cell.torch}-{cell.stack}")
 
 
-def _wheelhouse_job(cell: Cell, settings: GithubSettings) -> str:
-    """The job that resolves (for `latest`: freezes, that day) and downloads the wheels of one torch x stack pair
-    for the GPU runners' Python and platform, on a GitHub runner with the index, and hands them on as an artifact."""
-    latest = "\n      || github.event_name == 'schedule'" if cell.stack == LATEST else ""
+def _hosted_start(python: str) -> str:
+    """How a job on GitHub's runners begins: its limit, read-only permission, the checkout and its Python."""
     return f"""
-  {_wheels_id(cell)}:
-    name: 'wheelhouse torch={cell.torch} stack={cell.stack}'
-    if: >-
-      github.event_name == 'push' || github.event_name == 'workflow_dispatch'{latest}
-    runs-on: {_flow(settings.cpu_runner)}
     timeout-minutes: 30
     permissions:
       contents: read
@@ -171,7 +164,19 @@ def _wheelhouse_job(cell: Cell, settings: GithubSettings) -> str:
           persist-credentials: false
       - uses: {ACTIONS['setup-python']}
         with:
-          python-version: '{settings.python}'
+          python-version: '{python}'"""
+
+
+def _wheelhouse_job(cell: Cell, settings: GithubSettings) -> str:
+    """The job that resolves (for `latest`: freezes, that day) and downloads the wheels of one torch x stack pair
+    for the GPU runners' Python and platform, on a GitHub runner with the index, and hands them on as an artifact."""
+    latest = "\n      || github.event_name == 'schedule'" if cell.stack == LATEST else ""
+    return f"""
+  {_wheels_id(cell)}:
+    name: 'wheelhouse torch={cell.torch} stack={cell.stack}'
+    if: >-
+      github.event_name == 'push' || github.event_name == 'workflow_dispatch'{latest}
+    runs-on: {_flow(settings.cpu_runner)}{_hosted_start(settings.python)}
       - name: nox and the project
         run: python -m pip install --quiet nox uv -e .
       - name: the wheels, resolved for the GPU runners ({settings.gpu_python}, {settings.gpu_platform})
@@ -270,17 +275,7 @@ def _report_job(cells: list[Cell]) -> str:
     name: merge, table, change report, site
     needs:{needs}
     if: ${{{{ !cancelled() }}}}
-    runs-on: ubuntu-latest
-    timeout-minutes: 30
-    permissions:
-      contents: read
-    steps:
-      - uses: {ACTIONS['checkout']}
-        with:
-          persist-credentials: false
-      - uses: {ACTIONS['setup-python']}
-        with:
-          python-version: '3.11'
+    runs-on: ubuntu-latest{_hosted_start("3.11")}
       - name: the project with its site tools
         run: python -m pip install --quiet nox -e '.[site]'
       - uses: {ACTIONS['download-artifact']}

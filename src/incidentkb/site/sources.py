@@ -94,14 +94,15 @@ _PLAIN = {str, int, float, bool, type(None)}
 
 
 def _observed(observation: Observation) -> str:
-    """The measured values (`name = value`, JSON for what is not a plain value) and the notes, one a line."""
+    """The notes (what the case says it saw, in words), then the measured values (`name = value`, JSON for what is
+    not a plain value), one a line: a box that shows the first lines shows the words first."""
     values, notes = observation.values, observation.notes
     if not values and not notes:
         return ""
     lines = [f"{name} = {value}" if type(value) in _PLAIN else f"{name} = {json.dumps(value)}"
              for name, value in (values or {}).items()]
     if notes:
-        lines += [str(note) for note in notes]
+        lines = [str(note) for note in notes] + lines
     return clean("\n".join(lines)) if notes else "\n".join(lines)
 
 
@@ -170,7 +171,9 @@ def _add_newest(run: Run, finished: dt.datetime, results: LoadedRuns, notes: lis
     results.coverage.extend(Coverage(incident, run.cell, Cell.parse(by), finished)
                             for incident, by in run.covered.items())
     torch, note = run.versions.get("torch"), run.stack_note()
-    notes.append((finished, run.source, run.cell, torch, note, _stack_words(run.versions)))
+    required = dict(run.cell.requires)  # an incident's own packages (`... albumentations=1.3.1`) are no stack's
+    stack = {name: version for name, version in run.versions.items() if name not in required}
+    notes.append((finished, run.source, run.cell, torch, note, _stack_words(stack)))
 
 
 def _settle(results: LoadedRuns, notes: list[tuple[Any, ...]]) -> None:

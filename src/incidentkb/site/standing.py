@@ -353,6 +353,8 @@ class KnowledgeBase:
     matrix: Any = None
     """The declared matrix (`regressions/matrix.toml`, an `incidentkb.matrix.axes.Matrix`), for the pins of each
     incident's run-locally commands; None where the site has none."""
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
+    """What the pages work out from the rest once per build (`site.layout.Layout`), by name."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
 
     def torch_of(self, cell: Cell) -> str:

@@ -7,18 +7,16 @@ of versions, in the order of the versions, with the cell whose other pins were h
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from packaging.version import Version
 
-from incidentkb.results.files import BISECT_DIR, bisection_paths
+from incidentkb.results.bisections import Bisection, Finding, read_bisections
+from incidentkb.results.files import BISECT_DIR
 
 __all__ = ["Window", "load_windows", "window_of"]
-
 
 
 @dataclass(frozen=True)
@@ -34,54 +32,60 @@ class Window:
     """What was searched (package, ends, cell, cases): a re-run of the same bisection replaces the older one."""
 
 
-def window_of(data: dict[str, Any], source: str) -> Window | None:
-    """The window a bisection's results file shows; None for one that found nothing to show."""
-    finding, package = data.get("finding") or {}, data.get("package")
-    good, bad = data.get("good"), data.get("bad")
-    if not finding or not package or good is None or bad is None or good == bad:
+def window_of(bisection: Bisection, source: str) -> Window | None:
+    """The window a bisection shows, naming only versions that ran (and how many between them did not); None for
+    one that found nothing to show."""
+    finding, package = bisection.finding, bisection.package
+    if finding is None or bisection.good == bisection.bad:
         return None
-    last_old, first_new = finding["last_old"], finding["first_new"]
-    old, new = finding["old_outcome"], finding["new_outcome"]
-    if Version(good) <= Version(bad):  # old outcome on the older releases
-        text = f"{old} with {package} {_span(good, last_old)}; {new} from {first_new}" + _to(first_new, bad)
+    if not finding.one_change:
+        seen = ", ".join(f"{v} {o}" for v, o in finding.seen)
+        text = f"changed more than once with {package} (no one release changed it): {seen}"
     else:
-        text = f"{new} with {package} {_span(bad, first_new)}; {old} from {last_old}" + _to(last_old, good)
-    cases = data.get("cases") or []
-    if len(cases) == 1:  # "The symptom reproduces with ...": several cases' outcomes name their cases already
-        role = str(cases[0].get("role", "")).split(":", 1)[0]
+        text = _sides(bisection, finding)
+    if len(bisection.cases) == 1:  # "The symptom reproduces with ...": several cases' outcomes name their cases already
+        role = bisection.cases[0][1].split(":", 1)[0]
         text = f"The {_ROLES.get(role, role)} {text}"
-    if finding.get("flaky_between"):
-        text += f" (flaky in between: {', '.join(finding['flaky_between'])})"
-    not_tried = [f"{v} ({why})" for v, why in (data.get("not_tried") or {}).items()
-                 if min(Version(last_old), Version(first_new)) < Version(v) < max(Version(last_old), Version(first_new))]
+    unknown = [f"{v} (flaky)" for v in finding.flaky_between] + [f"{v} ({w})" for v, w in finding.skipped_between.items()]
+    if unknown:
+        text += f" (said nothing in between: {', '.join(unknown)})"
+    low, high = sorted((Version(finding.last_old), Version(finding.first_new)))
+    not_tried = [f"{v} ({why})" for v, why in bisection.not_tried.items() if low < Version(v) < high]
     if not_tried:
         text += f"; not tried in between: {', '.join(not_tried)}"
-    key = (str(package), str(good), str(bad), str(data.get("cell", "")), *(str(c.get("name")) for c in cases))
-    return Window(text, str(data.get("cell", "")), source, str(data.get("finished", "")), key)
+    key = (package, bisection.good, bisection.bad, bisection.cell, *(name for name, _ in bisection.cases))
+    return Window(text, bisection.cell, source, bisection.finished, key)
 
 
 _ROLES = {"attempt": "failed attempt", "symptom": "symptom", "fix": "fix"}
 
 
-def _span(low: str, high: str) -> str:
-    return low if low == high else f"{low} to {high}"
+def _sides(bisection: Bisection, finding: Finding) -> str:
+    """`reproduces with trl 0.11.4; no longer reproduces with 0.12.0, 0.12.1, 0.14.0 and 0.17.0 (7 releases
+    between them not run)`: older versions first, whichever end was good."""
+    ran = sorted(bisection.ran, key=Version)
+    boundary = max(Version(finding.last_old), Version(finding.first_new))
+    older, newer = [v for v in ran if Version(v) < boundary], [v for v in ran if Version(v) >= boundary]
+    old_first = Version(bisection.good) <= Version(bisection.bad)
+    first, second = (finding.old_outcome, finding.new_outcome) if old_first else (finding.new_outcome, finding.old_outcome)
+    text = f"{first} with {bisection.package} {_listing(older)}; {second} with {_listing(newer)}"
+    between = [v for v in bisection.candidates if Version(ran[0]) < Version(v) < Version(ran[-1]) and v not in ran]
+    if between:
+        text += f" ({len(between)} release{'s' if len(between) != 1 else ''} between them not run)"
+    return text
 
 
-def _to(start: str, end: str) -> str:
-    return "" if start == end else f" (tested up to {end})"
+def _listing(versions: list[str]) -> str:
+    return versions[0] if len(versions) == 1 else ", ".join(versions[:-1]) + " and " + versions[-1]
 
 
 def load_windows(results: Path) -> dict[str, list[Window]]:
     """Every bisection's window, by incident id, newest first; of the same bisection run again, the newest only."""
     windows: dict[str, list[Window]] = defaultdict(list)
-    for path in bisection_paths(results):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            window = window_of(data, f"regressions/results/{BISECT_DIR}/{path.name}")
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # `incidentkb check` is where a broken file is reported; a page is no place for it
-        if window is not None and data.get("kind") == "bisection":
-            windows[str(data.get("incident"))].append(window)
+    for bisection in read_bisections(results):
+        window = window_of(bisection, f"regressions/results/{BISECT_DIR}/{bisection.path.name}")
+        if window is not None:
+            windows[bisection.incident].append(window)
     shown: dict[str, list[Window]] = {}
     for incident, found in windows.items():
         newest: dict[tuple[str, ...], Window] = {}
