@@ -9,12 +9,11 @@ from incidentkb.host.gpu_conditions import (
     GpuFacts,
     check_compute_capability,
     check_memory,
-    gpus_from_results,
     memory_satisfies,
     unmet,
 )
 from incidentkb.records.schema import Applicability
-from incidentkb.results.runs import Run
+from incidentkb.results.runs import Host, Run
 from incidentkb.verdict.judge import unmet_applicability
 
 H100 = GpuFacts("NVIDIA H100 80GB HBM3", "9.0", 79.1)
@@ -76,9 +75,10 @@ def test_a_compute_capability_that_is_not_a_range_is_refused_with_the_right_form
 
 
 def test_a_results_files_host_section_gives_the_gpus_it_recorded() -> None:
+    """Read by the one reader of results files (`results.runs.Host`), not by the hardware conditions."""
     host = {"gpus": [{"name": "Tesla T4", "memory_gb": 14.6, "compute_capability": "7.5"}, "junk"], "gpu_count": 1}
-    assert gpus_from_results(host) == (T4,)
-    assert gpus_from_results(None) == ()
+    assert Host.from_dict(host).gpus == (T4,)
+    assert Host.from_dict(None).gpus == ()
 
 
 BF16 = Applicability(compute_capability="<8.0", why="the bf16 CUBLAS failure needs a card without native bf16")

@@ -15,6 +15,7 @@ from incidentkb.matrix.wheelhouse import (
     commands,
     freeze_resolutions,
     parse_args,
+    parser,
     platform_tags,
     requirement_sets,
     with_candidate,
@@ -114,3 +115,16 @@ def test_a_candidate_is_frozen_as_the_stack_nox_s_candidate_gives_the_same_pins(
     assert {"transformers==4.46.3", "trl==0.11.4", "accelerate", "datasets"} <= set(lines)
     with pytest.raises(MatrixError, match="^'numpy' is not a package the regressions use"):
         with_candidate(LATEST_MATRIX, parse_args(["--pin", "numpy==2.0"]))
+
+
+@pytest.mark.parametrize("argv", [["--stack", "4.51.3", "5.24.0"], ["--stack", "4.51.3", "--stack", "5.24.0"]])
+def test_several_stacks_are_given_in_either_form(argv: list[str]) -> None:
+    """`--stack A B` (argparse's nargs="+") and `--stack A --stack B` both choose both, with `--torch` the same."""
+    assert parse_args(argv).stacks == ("4.51.3", "5.24.0")
+    assert parse_args(["--torch", "2.6.0", "installed", "--torch", "2.13.0"]).torch == ("2.6.0", "installed", "2.13.0")
+
+
+def test_the_help_says_both_forms_of_several_stacks() -> None:
+    text = " ".join(parser().format_help().split())
+    assert "--stack STACK [STACK ...]" in text
+    assert "stack ids to include, one or more: --stack A B, or --stack A --stack B (default: all)" in text

@@ -3,7 +3,7 @@
 A bug can belong to the card rather than to a library: a bf16 kernel missing below compute capability 8.0, a
 model that fits in 80 GB but not in 12 GB. A case says so with `compute_capability="<8.0"` or
 `gpu_memory_gb=">=12"` (in its record's `applies_when`, or its `needs` marker); `unmet` is a pure function of the
-GPUs' facts (as a results file's `host.gpus` stores them), so each branch is table-tested without a GPU.
+GPUs' facts (a results file's `host.gpus`, read by `incidentkb.results.runs.Host`), so each branch is table-tested without a GPU.
 
 Compute capabilities compare as versions (`10.0` is above `9.0`); memory compares as a number of GiB, as torch
 reports `total_memory` (an "80 GB" H100 has 79.1 GiB).
@@ -12,14 +12,14 @@ reports `total_memory` (an "80 GB" H100 has 79.1 GiB).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from incidentkb.host.versions import SpecifierError, version_satisfies
 
 __all__ = ["GpuFacts", "ConditionError", "NOWHERE", "check_compute_capability", "check_memory", "memory_satisfies",
-           "unmet", "condition_words", "gpus_from_results"]
+           "unmet", "condition_words"]
 
 #: How `incidentkb check` and the incident's page word a case whose stated hardware no cell of the matrix has.
 NOWHERE = "verifiable on no cell of this matrix: needs "
@@ -119,8 +119,3 @@ def condition_words(compute_capability: str | None, gpu_memory_gb: str | None) -
              f"{gpu_memory_gb} GiB" if gpu_memory_gb else ""]
     return "a GPU of " + " and ".join(part for part in parts if part)
 
-
-def gpus_from_results(host: object) -> tuple[GpuFacts, ...]:
-    """The GPUs a results file's `host` section records (those the cell's pytest saw)."""
-    gpus: Iterable[object] = host.get("gpus") or () if isinstance(host, Mapping) else ()
-    return tuple(GpuFacts.from_dict(gpu) for gpu in gpus if isinstance(gpu, Mapping))
