@@ -99,6 +99,15 @@ class _Places:
 
 
 def _places(item: IncidentStanding, kb: KnowledgeBase) -> _Places:
+    """Worked out once per incident: the grid and its legend both need it."""
+    cache = kb.derived.setdefault("grid_places", {})
+    if item.id not in cache:
+        cache[item.id] = _work_out_places(item, kb)
+    places: _Places = cache[item.id]
+    return places
+
+
+def _work_out_places(item: IncidentStanding, kb: KnowledgeBase) -> _Places:
     axes = own_axes(item.incident)
     cells: dict[tuple[object, object], list[Cell]] = {}
     for cell in item.cells:

@@ -15,7 +15,7 @@ from incidentkb.site.layout import Slot, decisive, layout, stack_order
 from incidentkb.site.marks import tone_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 from incidentkb.site.case_runs import Entry, version_key
-from incidentkb.site.own_axes import unverifiable
+from incidentkb.site.own_axes import own_axes, unverifiable
 from incidentkb.verdict.outcomes import Outcome
 
 __all__ = ["Answer", "newest_answer", "unbisected", "Gap", "QUESTION_WORDS"]
@@ -49,14 +49,18 @@ def _words(role: str, entry: Entry) -> str:
     return QUESTION_WORDS.get((role, entry.outcome.name), f"the {role} {entry.outcome.verb}")
 
 
-def _versions(kb: KnowledgeBase, slot: Slot) -> str:
-    """`transformers 5.24.0 / trl 1.16.0, torch 2.11.0, 2 GPUs`: what a reader would install."""
+def _versions(kb: KnowledgeBase, slot: Slot, item: IncidentStanding) -> str:
+    """`transformers 5.24.0 / trl 1.16.0, torch 2.11.0, 2 GPUs`: what a reader would install (`any stack` for
+    an incident whose outcome depends on no stack's libraries)."""
     cells = layout(kb).cells_at.get(slot, [])
     note = next((kb.stack_notes[c] for c in cells if c in kb.stack_notes), "")
     words = kb.stack_versions.get(slot.stack, "") or note
     libraries = " / ".join(part.strip() for part in words.split(",")[:2]) if words else f"stack {slot.stack}"
+    if not own_axes(item.incident).stacks:
+        libraries = "any stack"
     gpus = "CPU" if slot.gpus == 0 else ("1 GPU" if slot.gpus == 1 else f"{slot.gpus} GPUs")
-    return f"{libraries}, torch {slot.torch}, {gpus}"
+    own = "".join(f", {name} {version}" for name, version in slot.requires)
+    return f"{libraries}{own}, torch {slot.torch}, {gpus}"
 
 
 def _best_slot(item: IncidentStanding, kb: KnowledgeBase, roles: tuple[str, ...]) -> Slot | None:
@@ -65,7 +69,8 @@ def _best_slot(item: IncidentStanding, kb: KnowledgeBase, roles: tuple[str, ...]
     judged = [s for s in plan.cells_at if any(decisive(plan.entry(item, s, role)) for role in roles)]
     if not judged:
         return None
-    newest_torch_first = sorted(judged, key=lambda s: (version_key(s.torch), s.gpus), reverse=True)
+    newest_torch_first = sorted(judged, key=lambda s: (version_key(s.torch), s.gpus,
+                                                       tuple(version_key(v) for _, v in s.requires)), reverse=True)
     return min(newest_torch_first, key=lambda s: stack_order(s.stack))  # min keeps the first of equals
 
 
@@ -108,7 +113,7 @@ def _answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
         if role == "fix" and clauses:
             break  # the smoke case speaks only where neither the symptom nor the fix could
     tone = max(tones, key=lambda t: _URGENCY.get(t, 0)) if tones else "neutral"
-    versions = _versions(kb, slot)
+    versions = _versions(kb, slot, item)
     text = f"On {versions}: {'; '.join(clauses)}."
     windows = kb.windows.get(item.id) or []
     if windows:  # newer releases than the stacks that ran it, found by a bisection: the upgrade's answer
