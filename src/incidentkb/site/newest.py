@@ -79,14 +79,14 @@ def newest_answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
     return per_incident(kb, "newest", item, lambda: _answer(item, kb))
 
 
-def _unjudged(item: IncidentStanding) -> str:
-    """Why no cell answers: nothing ran yet, or what the case needs is on no cell (`own_axes.unverifiable`)."""
+def _unjudged(item: IncidentStanding, kb: KnowledgeBase) -> str:
+    """Why no cell answers: nothing ran yet, or the hardware a case needs has not been shown (`own_axes.unverifiable`)."""
     if not item.entries:
         return "not run yet in any cell of the matrix"
     outcomes: dict[str, list[Outcome]] = {}
     for (_, role), entry in item.entries.items():
         outcomes.setdefault(role, []).append(entry.outcome)
-    nowhere = unverifiable(item.incident, outcomes)
+    nowhere = unverifiable(item.incident, outcomes, kb.gpus_seen)
     if nowhere:  # its words end with the record's reason in parentheses: the page says it below the grid
         return f"not judged: {nowhere[0][1].split(' (', 1)[0]}"
     return "not judged yet: no cell that ran it could show its claim (not applicable or not run everywhere)"
@@ -97,7 +97,7 @@ def _answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
     date = max(dates).strftime("%Y-%m-%d") if dates else ""
     slot = _best_slot(item, kb, ("symptom", "fix")) or _best_slot(item, kb, ("smoke",))
     if slot is None:
-        return Answer(_unjudged(item), "", date, "neutral")
+        return Answer(_unjudged(item, kb), "", date, "neutral")
     plan = layout(kb)
     clauses, tones = [], []
     for role in ("symptom", "fix", "smoke"):

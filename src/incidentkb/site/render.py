@@ -176,12 +176,12 @@ class _PageState:
         return self._tab_sets
 
 
-def _unverifiable(item: Any) -> list[tuple[str, str]]:
-    """The incident's cases whose stated hardware no run had (`own_axes.unverifiable`), from its entries."""
+def _unverifiable(item: Any, kb: Any) -> list[tuple[str, str]]:
+    """The incident's cases whose stated hardware no run has shown (`own_axes.unverifiable`), from its entries."""
     outcomes: dict[str, list[Any]] = {}
     for (_, role), entry in item.entries.items():
         outcomes.setdefault(role, []).append(entry.outcome)
-    return unverifiable(item.incident, outcomes)
+    return unverifiable(item.incident, outcomes, kb.gpus_seen)
 
 
 class Renderer:
