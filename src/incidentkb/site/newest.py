@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from incidentkb.site.layout import Slot, decisive, layout, per_incident, stack_order
+from incidentkb.site.layout import UNDECIDED, Slot, decisive, layout, per_incident, stack_order
 from incidentkb.site.marks import tone_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 from incidentkb.site.case_runs import Entry, version_key
@@ -71,12 +71,34 @@ def _best_slot(item: IncidentStanding, kb: KnowledgeBase, roles: tuple[str, ...]
         return None
     newest_torch_first = sorted(judged, key=lambda s: (version_key(s.torch), s.gpus,
                                                        tuple(version_key(v) for _, v in s.requires)), reverse=True)
+    if not own_axes(item.incident).stacks:  # any stack gives the same outcome: the newest torch decides
+        return newest_torch_first[0]
     return min(newest_torch_first, key=lambda s: stack_order(s.stack))  # min keeps the first of equals
 
 
 def newest_answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
     """What the newest versions that ran say, in one sentence (once per incident for the build)."""
     return per_incident(kb, "newest", item, lambda: _answer(item, kb))
+
+
+def _since(item: IncidentStanding, kb: KnowledgeBase, slot: Slot, role: str, entry: Entry) -> str:
+    """` since transformers 4.57.6 / trl 0.27.0`: the oldest stack from which a fix has been *not needed* in
+    every newer stack of the same column (empty for another outcome, or when only the newest stack says so)."""
+    if entry.outcome.name != "not_needed":
+        return ""
+    plan = layout(kb)
+    older = [Slot(slot.torch, stack, slot.gpus, slot.requires) for stack in plan.stacks
+             if stack_order(stack) > stack_order(slot.stack)]  # newest first, after the slot's own stack
+    first = slot
+    for other in older:
+        found = plan.entry(item, other, role)
+        if found is None or found.outcome not in (entry.outcome, *UNDECIDED):
+            break
+        if decisive(found):
+            first = other
+    if first == slot:
+        return ""
+    return f" since {_versions(kb, first, item).split(', torch ')[0]}"
 
 
 def _unjudged(item: IncidentStanding, kb: KnowledgeBase) -> str:
@@ -104,7 +126,7 @@ def _answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
         entry = plan.entry(item, slot, role)
         if decisive(entry):
             assert entry is not None
-            clauses.append(_words(role, entry))
+            clauses.append(_words(role, entry) + _since(item, kb, slot, role, entry))
             tones.append(tone_of(entry.outcome))
         if role == "fix" and clauses:
             break  # the smoke case speaks only where neither the symptom nor the fix could
