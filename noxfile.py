@@ -53,6 +53,7 @@ try:
         required,
         resolve,
         reuse,
+        selection,
         session_args,
         slurm,
     )
@@ -178,8 +179,13 @@ def _run_one(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignm
              posargs: list[str], candidate: dict[str, Any] | None) -> stored_runs.Run:
     """Run one cell, or one version of what an incident requires, and keep its judged result for the table.
 
-    What stored runs stand for is not run (`matrix.reuse`); a cell left with nothing to run needs no environment.
+    What stored runs stand for is not run (`matrix.reuse`); a cell left with nothing to run needs no environment,
+    nor one whose every case the plan can tell `-k` deselects (`matrix.selection`): one line says so.
     """
+    if selection.every_case_deselected(assignment.run, posargs, ROOT):
+        session.log(f"{cell}: -k {selection.keyword_expression(posargs)!r} deselects every case of its incidents: "
+                    "no environment built, no results file written")
+        return reuse.composed(cell, {}, {}).judged(RUN.records)
     try:
         assignment, reused = _reuse(session, matrix, cell, assignment, posargs, fresh=candidate is not None)
         if not assignment.run:
