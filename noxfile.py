@@ -154,17 +154,24 @@ def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assign
         matrix, cell, assignment, run_one=lambda c, a: _run_one(session, matrix, c, a, posargs, candidate),
         newest=lambda names: cell_run.newest_required(matrix, cell, names, host=RUN.host_facts(), log=session.log),
     )
+    results = [result for result in results if result is not None]  # None: a version this host cannot install
     if failures := [c for r in results for c in r.failures(strict=RUN.strict)]:
         session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
     return results[0]
 
 
 def _run_one(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
-             posargs: list[str], candidate: dict[str, Any] | None) -> stored_runs.Run:
+             posargs: list[str], candidate: dict[str, Any] | None) -> stored_runs.Run | None:
     """Run one cell, or one version of what an incident requires, and keep its judged result for the table.
 
     What stored runs stand for is not run (`matrix.reuse`); a cell left with nothing to run needs no environment.
+    A version of a required package this host cannot install (offline, not in the wheelhouse) is not run, and
+    says why in the table, as any cell the host lacks something for: None.
     """
+    if cell.requires and (reason := hosts.unavailable(matrix, cell, RUN.host_facts())):
+        session.log(f"{cell}: not run: {reason}")
+        RUN.not_run[cell] = reason
+        return None
     try:
         assignment, reused = _reuse(session, matrix, cell, assignment, posargs, fresh=candidate is not None)
         if not assignment.run:
@@ -227,8 +234,8 @@ def _reuse(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignmen
     """
     lock = _lock(matrix, cell)
     if isinstance(lock, resolve.ResolveError):
-        if resolve.needs_resolution(matrix, cell):
-            raise lock
+        if resolve.needs_resolution(matrix, cell) and not RUN.host_facts().wheelhouse:
+            raise lock  # a wheelhouse's frozen resolution chooses the versions instead (`resolve.from_wheelhouse`)
         session.log(f"{cell}: no lock ({lock}): every incident runs, without a fingerprint")
         lock = None
     host = RUN.host_facts()
