@@ -152,12 +152,27 @@ def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assign
     stacks in a cell of its own (`incidentkb.matrix.required`); keep the judged results for the table, fail on failures."""
     results = required.run_all(
         matrix, cell, assignment, run_one=lambda c, a: _run_one(session, matrix, c, a, posargs, candidate),
-        newest=lambda names: cell_run.newest_required(matrix, cell, names, host=RUN.host_facts(), log=session.log),
+        newest=lambda names: _newest_required(session, matrix, cell, names),
     )
     results = [result for result in results if result is not None]  # None: a version this host cannot install
     if failures := [c for r in results for c in r.failures(strict=RUN.strict)]:
         session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
     return results[0]
+
+
+def _newest_required(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, names: tuple[str, ...]) -> Any:
+    """The newest versions of what the cell's incidents require (`cell_run.newest_required`, one `uv pip compile`),
+    kept as locks are (`INCIDENTKB_LOCK_TTL`), so that a warm run asks the index nothing."""
+    from incidentkb.matrix import locks
+
+    compute = lambda: cell_run.newest_required(matrix, cell, names, host=RUN.host_facts(), log=session.log)  # noqa: E731
+    try:
+        ttl = locks.lock_ttl(os.environ.get("INCIDENTKB_LOCK_TTL"))
+    except ValueError:
+        return compute()
+    key = {"newest": list(names), "cell": str(cell), "input": locks.lock_input(matrix, cell, ROOT),
+           "host": RUN.host_facts().host_torch, "wheelhouse": list(RUN.host_facts().wheelhouse)}
+    return locks.kept(ROOT / ".nox" / "incidentkb-locks", key, ttl, compute)
 
 
 def _run_one(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,

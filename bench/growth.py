@@ -1,12 +1,13 @@
 """How the main job's cost grows with the knowledge base: cold, warm unchanged and one incident edited, at 5, 50
 and 200 incidents.
 
-The 5 are this repository's incidents; the sizes above add synthetic ones (45, 195) beside them. Each synthetic
-incident is a small real regression: its cases multiply a float64 tensor with a float32 weight (torch refuses:
-the symptom), cast it to double (still refused: the failed attempt), cast it to float32 (the fix) and train a
-step of a tiny linear model (the alternative fix), with real torch on the CPU; no sleeps. They spread over the
-cells as today's incidents do: three in five depend on torch alone, so they run in one cell per torch version,
-and two in five on transformers and trl too, so they run in every cell.
+The incidents are synthetic (the repository's own are set aside in the bench's clone: their cost would be the
+same at every size, and the GPU and `requires` ones need what a 2-core CPU host measures nothing about). Each is
+a small real regression: its cases multiply a float64 tensor with a float32 weight (torch refuses: the
+symptom), cast it to double (still refused: the failed attempt), cast it to float32 (the fix) and train a step
+of a tiny linear model (the alternative fix), with real torch on the CPU; no sleeps. They spread over the cells
+as today's incidents do: three in five depend on torch alone, so they run in one cell per torch version, and
+two in five on transformers and trl too, so they run in every cell.
 
 The matrix is the repository's, cut to torch 2.13.0 x the three pinned stacks of its main line (4.51.3, 4.57.6,
 5.24.0) on CPU: 3 cells, so that three sizes fit on a shared 2-core machine; the full main job is
@@ -15,7 +16,7 @@ measured (cold here means no stored run, not a new environment: environments cos
 are measured by bench/main_job.py). For each size: the incidents are written and committed, every results file
 removed; cold is the main job (`nox -s regressions docs`) with no stored run; its results files are then
 committed, as people commit the runs they keep; warm is the same command again; edited is the command after
-one regression (the batch-size incident's, which runs in every cell) gained a line. Writes its own block of
+one regression (of an incident that runs in every cell) gained a line. Writes its own block of
 docs/performance.md.
 
     python bench/growth.py [--sizes 5 50 200] [--keep DIR]
@@ -44,9 +45,6 @@ import synthetic  # noqa: E402 - the records' shape is shared, not copied
 START = "<!-- bench/growth.py: start (generated: rerun the benchmark rather than edit) -->"
 END = "<!-- bench/growth.py: end -->"
 COMMAND = ("nox", "-s", "regressions", "docs")
-#: The repository's own incidents, kept at every size; the regression the edited run changes (it runs in every cell).
-REAL = 5
-EDITED = "regressions/test_sft_batch_size.py"
 STACKS = ("4.51.3", "4.57.6", "5.24.0")
 SIGNATURES = """\
     - exception: RuntimeError
@@ -115,12 +113,11 @@ def record(number: int, rng: object) -> str:
 
 
 def write_incidents(clone: Path, numbers: range) -> list[str]:
-    """The synthetic records and their regressions, in place of the synthetic ones the clone had (the
-    repository's own incidents stay)."""
+    """The synthetic records and their regressions, in place of every record and regression the clone had."""
     import random
 
     rng = random.Random(0)
-    for old in [*(clone / "incidents").glob("*-synthetic-incident-*.yaml"), *(clone / "regressions").glob("test_synthetic_*.py")]:
+    for old in [*(clone / "incidents").glob("*.yaml"), *(clone / "regressions").glob("test_*.py")]:
         old.unlink()
     ids = []
     for number in numbers:
@@ -172,7 +169,7 @@ def _count_new(clone: Path) -> int:
 
 def measure_size(clone: Path, env: dict[str, str], size: int, first: int) -> dict[str, tuple[float, int, float, int]]:
     """Cold, warm and edited at one size: (wall, exit, load at start, results files written) each."""
-    ids = write_incidents(clone, range(first, first + size - REAL))
+    ids = write_incidents(clone, range(first, first + size))
     for old in (clone / "regressions" / "results").glob("*.json"):
         old.unlink()  # the previous size's runs: this is a scratch clone, and each size starts with none stored
     _git(clone, "add", "-A")
@@ -182,12 +179,13 @@ def measure_size(clone: Path, env: dict[str, str], size: int, first: int) -> dic
     _git(clone, "add", "-A")
     _git(clone, "commit", "-qm", "their results")
     figures["warm"] = (*_main_job(clone, env), _count_new(clone))
-    path = clone / EDITED
+    edited = next(n for n in range(first, first + size) if n % 5 >= 3)  # one that runs in every cell
+    path = clone / "regressions" / f"test_synthetic_{edited:04d}.py"
     path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     figures["edited"] = (*_main_job(clone, env), _count_new(clone))
     subprocess.run(["git", "checkout", "-q", "--", "."], cwd=clone, check=True)
     subprocess.run(["git", "clean", "-qfd", "--", "regressions/results"], cwd=clone, check=True)
-    assert len(ids) == size - REAL
+    assert len(ids) == size
     return figures
 
 
@@ -223,12 +221,11 @@ def _block(figures: dict[int, dict[str, tuple[float, int, float, int]]], *, comm
         "",
         f"Measured by `bench/growth.py` on {dt.date.today()}, {platform.system()} {platform.machine()}, {os.cpu_count()} "
         f"cores, Python {platform.python_version()}, incidentkb at commit {commit}. The main job (`{' '.join(COMMAND)}`) "
-        "on the repository's 5 incidents and, above 5, synthetic ones whose cases are small real torch regressions "
-        "(a dtype error, a failed attempt, two fixes), three in five depending on torch alone and two in five on "
-        "transformers and trl too, in the "
+        "on synthetic incidents whose cases are small real torch regressions (a dtype error, a failed attempt, two "
+        "fixes), three in five depending on torch alone and two in five on transformers and trl too, in the "
         "repository's matrix cut to torch 2.13.0 x stacks 4.51.3, 4.57.6, 5.24.0 on CPU (3 cells), environments "
         "built beforehand. Cold: no stored run; warm: nothing changed since the cold run's results were "
-        "committed; edited: the batch-size incident's regression (it runs in every cell) gained a line. Each figure: wall time (its exit status, the "
+        "committed; edited: one regression (of an incident that runs in every cell) gained a line. Each figure: wall time (its exit status, the "
         "1-minute load average at its start, the results files it wrote). The machine is shared: the load says "
         "how much other work slowed each run.",
         "",

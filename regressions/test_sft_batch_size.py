@@ -67,10 +67,12 @@ def describe_forwards(run: dict[str, Any]) -> str:
 @pytest.mark.needs(gpus=2)
 def test_symptom_two_visible_gpus_double_the_batch(observe, incident_record, tmp_path):  # type: ignore[no-untyped-def]
     (run,) = train("symptom", observe, tmp_path)
+    observe.require(run["torch_device_count"] == 2, "the harness did not show the training process 2 GPUs")
 
-    assert run["torch_device_count"] == run["n_gpu"] == 2
-    assert run["train_batch_size"] == 2 * PER_DEVICE_BATCH
-    assert any_matches(incident_record.symptom.signatures, observe.error), observe.error
+    assert run["n_gpu"] == 2, f"n_gpu {run['n_gpu']}: both GPUs are no longer counted"
+    assert run["train_batch_size"] == 2 * PER_DEVICE_BATCH, f"train batch {run['train_batch_size']}: not doubled"
+    assert observe.error is not None, f"no error: {describe_forwards(run)}"
+    assert any_matches(incident_record.symptom.signatures, observe.error), f"another error: {observe.error}"
 
 
 @pytest.mark.incident(ID, "attempt:visible-devices-after-import")
@@ -81,7 +83,8 @@ def test_attempt_visible_devices_set_after_import(observe, incident_record, tmp_
     observe.require(run["cuda_visible_devices"] == "0", "the attempt's line did not run")
     assert run["torch_device_count"] == run["n_gpu"] == 2, "the variable, set after the training arguments, still counted"
     assert run["train_batch_size"] == 2 * PER_DEVICE_BATCH
-    assert any_matches(incident_record.symptom.signatures, observe.error), observe.error
+    assert observe.error is not None, f"no error: {describe_forwards(run)}"
+    assert any_matches(incident_record.symptom.signatures, observe.error), f"another error: {observe.error}"
 
 
 @pytest.mark.incident(ID, "attempt:use-liger")
@@ -121,8 +124,8 @@ def test_smoke_sft_trains_at_per_device_batch(observe, tmp_path):  # type: ignor
 
 def assert_trains_on_one_device(observe: Any, run: dict[str, Any]) -> None:
     """Training ran without error on one device, with the per-device batch as the real batch."""
+    observe.require(run["cuda_visible_devices"] == "0", "the fix's line did not run")
     assert observe.error is None, observe.error
-    assert run["cuda_visible_devices"] == "0"
     assert run["torch_device_count"] <= 1 and run["n_gpu"] <= 1
     assert run["train_batch_size"] == PER_DEVICE_BATCH
     (rows,) = run["forward_rows_by_device"].values()  # one device ran every forward pass
@@ -134,11 +137,12 @@ def assert_trains_on_one_device(observe: Any, run: dict[str, Any]) -> None:
 def test_fix_torchrun_one_process_per_gpu(observe, tmp_path):  # type: ignore[no-untyped-def]
     runs = train("fix:torchrun", observe, tmp_path)
 
+    observe.require(sorted(run["process_index"] for run in runs) == [0, 1], "torchrun did not start 2 processes")
+    observe.require(all(run["world_size"] == 2 for run in runs), "the processes did not form a group of 2")
     assert observe.error is None, observe.error
-    assert sorted(run["process_index"] for run in runs) == [0, 1]
     devices = set()
     for run in runs:
-        assert run["world_size"] == 2 and run["n_gpu"] == 1
+        assert run["n_gpu"] == 1
         assert run["distributed_backend"] == "nccl"
         assert run["train_batch_size"] == PER_DEVICE_BATCH
         (device,) = run["forward_rows_by_device"]  # each rank runs its forward passes on its own GPU

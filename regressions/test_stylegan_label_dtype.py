@@ -71,13 +71,15 @@ def test_symptom_float64_labels_fail_matmul(
 def test_attempt_cast_to_double_still_fails(
     device: str, generator: Generator, observe: Observation, incident_record: Incident
 ) -> None:
-    label = first_batch_labels().double().to(device)  # the attempt: cast to Double, which float64 already is
+    before = first_batch_labels()
+    label = before.double().to(device)  # the attempt: cast to Double, which float64 already is
     record_printed(observe, label, generator)
 
     with observe.catching():
         generator(latent_codes(device), label)
 
-    assert label.dtype == torch.float64
+    # The attempt failed because the cast changed nothing: the pipeline's labels were float64 (Double) already.
+    assert before.dtype == torch.float64, f"the pipeline now makes {before.dtype} labels: the cast is no longer a no-op"
     assert any_matches(incident_record.symptom.signatures, observe.error), observe.error
 
 

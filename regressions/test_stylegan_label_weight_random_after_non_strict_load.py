@@ -101,6 +101,9 @@ def test_fix_saved_generator_loads_strictly_and_repeats_the_image(checkpoint: Pa
         generator.load_state_dict(torch.load(saved, map_location="cpu"))  # strict, the default
         later_runs.append(generator.eval())
 
-    difference = max_abs_difference(images(later_runs[0]), images(later_runs[1]))
-    observe.value("max_abs_difference_vs_first_run", round(max_abs_difference(images(first), images(later_runs[0])), 6))
+    # The claim: a later run, whatever its seed, makes the image the first run made (the saved file kept the label
+    # weight the first run drew): the two runs measured are the first and each later one. Two strict loads of one
+    # file agreeing with each other would prove nothing about that (kept as a value, not the claim).
+    difference = max(max_abs_difference(images(first), images(run)) for run in later_runs)
+    observe.value("max_abs_difference_later_runs", round(max_abs_difference(images(later_runs[0]), images(later_runs[1])), 6))
     assert not observe.measured(incident_record.symptom.measured, round(difference, 6)), difference

@@ -81,3 +81,15 @@ def test_the_committed_runs_say_where_the_batch_size_fixes_are_not_needed() -> N
     changed = fixes("torch=installed stack=5.24.0 gpus=2")
     assert {o for o, _ in changed.values()} == {Outcome.holds}
     assert all(d.startswith("still needed") for _, d in changed.values())
+
+
+def test_where_the_batch_size_workarounds_are_no_longer_needed() -> None:
+    from incidentkb.results.needed import not_needed
+
+    records = {r.id: r for r in load_records(REPO / "incidents")}
+    found = not_needed(read_all(REPO / "regressions" / "results"), records)
+    assert list(found) == [BATCH]
+    assert {n.role for n in found[BATCH]} == {"fix", "fix:torchrun", "attempt:use-liger",
+                                              "attempt:visible-devices-after-import"}
+    assert {(str(n.cell), n.versions) for n in found[BATCH]} == {
+        ("torch=installed stack=4.57.6 gpus=2", "torch 2.11.0, transformers 4.57.6, trl 0.27.0")}

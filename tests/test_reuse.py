@@ -253,3 +253,24 @@ def test_the_site_dates_a_reused_verdict_by_its_own_run(tmp_path: Path) -> None:
     stored = Run.from_dict(data, Path("new.json"))
     (run,) = _runs_of(stored, dt.datetime(2026, 12, 5, tzinfo=dt.timezone.utc))
     assert (run.date, run.source) == ("2026-12-01", "20261201T100000Z_x.json")
+
+
+def test_a_lock_is_kept_for_its_ttl_then_asked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from incidentkb.matrix.axes import load_matrix
+
+    matrix = load_matrix(REPO / "regressions" / "matrix.toml")
+    asked: list[float] = []
+
+    def compute(matrix_: object, request: locks.LockRequest, *, uv: str, project: Path) -> locks.Lock:
+        asked.append(1.0)  # the index's answer changes every time it is asked
+        return locks.Lock({"torch": "2.13.0+cpu", "numpy": f"2.{len(asked)}.0"}, "3.11.7")
+
+    monkeypatch.setattr(locks, "compute", compute)
+    request = locks.LockRequest(CELL, python="python3")
+    first = locks.cached(matrix, request, uv="uv", project=REPO, folder=tmp_path, ttl_s=60, now=1000.0)
+    assert locks.cached(matrix, request, uv="uv", project=REPO, folder=tmp_path, ttl_s=60, now=1059.0) == first
+    later = locks.cached(matrix, request, uv="uv", project=REPO, folder=tmp_path, ttl_s=60, now=1061.0)
+    assert later.pins["numpy"] == "2.2.0" and len(asked) == 2
+    assert locks.lock_ttl("") == locks.DEFAULT_TTL_S and locks.lock_ttl("0") == 0
+    with pytest.raises(ValueError, match="INCIDENTKB_LOCK_TTL='soon': give seconds"):
+        locks.lock_ttl("soon")

@@ -60,3 +60,14 @@ def test_the_answer_is_worded_from_the_record() -> None:
     assert error_line('Traceback (most recent call last):\n  File "x.py", line 1\nRuntimeError: boom') == "RuntimeError: boom"
     assert plain_text("Wrap it in `with torch.no_grad()` **always**.") == "Wrap it in with torch.no_grad() always."
     assert unified_diff("a\nb\n", "a\nc\n").splitlines() == ["@@ -1,2 +1,2 @@", " a", "-b", "+c"]
+
+
+def test_marks_are_distinct_without_colour_and_coloured_by_the_question() -> None:
+    by_glyph: dict[str, set[str]] = {}
+    for mark in MARKS.values():
+        by_glyph.setdefault(mark.glyph, set()).add(mark.level)
+    assert all(len(tones) == 1 for tones in by_glyph.values()), by_glyph  # a glyph never means two tones
+    assert MARKS[Outcome.reproduces].level == "warn" and MARKS[Outcome.broken].level == "warn"
+    assert MARKS[Outcome.no_longer_reproduces].level == "reassure" and MARKS[Outcome.holds].level == "reassure"
+    assert MARKS[Outcome.not_run].level == MARKS[Outcome.not_applicable].level == "neutral"
+    assert "version" in MARKS[Outcome.not_run].words  # a skip may be a version pin, not only a missing GPU

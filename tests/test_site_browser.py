@@ -12,6 +12,8 @@ import http.server
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,8 @@ from pathlib import Path
 import pytest
 import site_samples
 from site_samples import HOSTILE_ID, REPO, make_project, mkdocs_build
+
+from incidentkb.site.layout import stack_order
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (pip install playwright)")
 
@@ -187,7 +191,7 @@ def test_hostile_record_text_runs_no_script_and_keeps_the_page_whole(page, base_
 
 # ---- As a visitor sees the site on a wide screen and on a phone.
 
-WIDTHS = {"wide": (1400, 1000), "phone": (400, 860)}
+WIDTHS = {"wide": (1400, 900), "phone": (400, 800)}
 SCREENSHOTS = ARTIFACTS / "site-screenshots"
 PAGES = {
     "home": "index.html",
@@ -295,3 +299,186 @@ def test_no_page_has_text_cut_off_and_each_opens_from_disk(screen, site: Path, n
             assert Path(href[len("file://"):].split("?")[0]).is_file(), f"{name} links to a missing {href}"
     assert screen.evaluate(CUT_OFF) == []
     _shot(screen, f"page-{name}")
+
+
+# ---- Issue 22: the upgrade question answered on the first screen, at 1400x900 and 400x800, on the real pages.
+
+REAL_INCIDENTS = sorted(p.stem for p in (REPO / "incidents").glob("*.yaml"))
+#: The tones' colours (incidentkb.css): a bug present or a fix broken warns, a fix holding or a bug gone reassures.
+WARN, REASSURE = "rgb(198, 40, 40)", "rgb(200, 230, 201)"
+
+
+@pytest.fixture(scope="module")
+def real_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's own site: its records and committed results, as a visitor sees them."""
+    out = tmp_path_factory.mktemp("real") / "site"
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("INCIDENTKB_RESULTS", None)
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def _below_fold(tab, selector: str) -> list[str]:
+    """The elements matching `selector` whose bottom lies below the window (the first screen)."""
+    return tab.eval_on_selector_all(selector, "(els, h) => els.filter(e => e.getBoundingClientRect().bottom > h)"
+                                    ".map(e => e.className + ': ' + e.innerText.slice(0, 60))", tab.viewport_size["height"])
+
+
+@pytest.mark.parametrize("incident", REAL_INCIDENTS, ids=lambda i: i[11:35])
+def test_the_first_screen_has_the_error_the_fix_the_newest_answer_and_the_grid_with_its_legend(screen, real_site, incident) -> None:
+    screen.goto((real_site / "incidents" / f"{incident}.html").as_uri())
+    for part in (".ikb-answer-error", ".ikb-answer-fix", ".ikb-answer-newest", "ul.ikb-legend"):
+        assert screen.locator(part).count() == 1, part
+        assert _below_fold(screen, part) == [], f"{part} is not on the first screen"
+    assert re.search(r"Newest run: \d{4}-\d\d-\d\d", screen.locator(".ikb-answer-newest").inner_text())
+    assert re.match(r"FIX\s+(No fix known\.|\S)", screen.locator(".ikb-answer-fix").inner_text(), re.I)
+    grid = screen.locator(".ikb-grid").bounding_box()
+    assert grid is not None and grid["y"] + 60 < screen.viewport_size["height"], "the grid starts below the fold"
+    legend = {g.strip() for g in screen.locator("ul.ikb-legend .ikb-glyph").all_inner_texts()}
+    shown = {s.strip() for s in screen.locator(".ikb-grid summary").all_inner_texts()}
+    assert shown <= legend, f"marks {shown - legend} are not in the legend"
+    _shot(screen, f"first-screen-{incident[11:40]}", full=False)
+
+
+def test_colours_follow_the_question_and_marks_differ_without_colour(screen, real_site) -> None:
+    screen.goto((real_site / "incidents" / "2025-04-21-llm-sft-batch-size-multi-gpu.html").as_uri())
+    colour = "(el) => getComputedStyle(el).backgroundColor"
+    marks = {s.inner_text().strip(): s.evaluate(colour) for s in screen.locator(".ikb-grid summary").all()}
+    assert marks["●"] == WARN  # the bug is still there: a warning, not a green light
+    assert marks["○"] == REASSURE and marks["✓"] == REASSURE  # the bug is gone, the fix holds
+    assert marks["–"] not in (WARN, REASSURE)  # not applicable: neutral
+    assert len(set(marks)) == len(marks)  # one glyph per kind of mark: readable in black and white
+
+
+def test_the_home_page_answers_in_one_line_per_incident_and_clips_nothing(screen, real_site) -> None:
+    screen.goto((real_site / "index.html").as_uri())
+    rows = screen.locator(".ikb-incidents tbody tr")
+    assert rows.count() == len(REAL_INCIDENTS)
+    for row in rows.all():
+        answer = row.locator(".ikb-col-answer").inner_text()
+        assert answer.startswith(("On ", "not judged", "not run yet")) and re.search(r"\d{4}-\d\d-\d\d", row.locator(".ikb-col-date").inner_text())
+    assert "Failed attempts" not in screen.locator(".ikb-incidents").inner_text()  # never mistaken for the fix
+    clipped = screen.evaluate("""() => [...document.querySelectorAll('.ikb-incidents td, .ikb-incidents th')]
+        .filter(c => c.scrollWidth > c.clientWidth + 1 || c.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .map(c => c.innerText.slice(0, 40))""")
+    assert clipped == []
+    assert screen.evaluate(CUT_OFF) == []
+    _shot(screen, "home-answers")
+
+
+def test_the_grid_keeps_its_stack_labels_in_view_and_shows_where_the_claim_ran_first(screen, real_site) -> None:
+    screen.goto((real_site / "incidents" / "2025-04-21-llm-sft-batch-size-multi-gpu.html").as_uri())
+    first_column = screen.locator(".ikb-grid thead th").nth(1).inner_text()
+    assert "2 GPUs" in first_column  # the only GPU count where its symptom and fix can be shown
+    assert "installed" not in screen.locator(".ikb-grid thead").inner_text()  # named by the torch that ran
+    wrap = screen.locator(".ikb-grid-wrap")
+    wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+    label, view = screen.locator(".ikb-grid tbody th").first.bounding_box(), wrap.bounding_box()
+    assert label and view and label["x"] >= view["x"] - 1, "the stack labels scrolled away"
+    stacks = [t.split("\n")[0] for t in screen.locator(".ikb-grid tbody th").all_inner_texts()]
+    assert stacks == sorted(stacks, key=lambda s: stack_order(s.split()[1]))
+    _shot(screen, "grid-scrolled-right", full=False)
+
+
+def test_a_tap_opens_a_mark_on_an_incident_page_and_on_the_matrix(browser, real_site) -> None:
+    context = browser.new_context(viewport={"width": 400, "height": 800}, has_touch=True, is_mobile=True)  # type: ignore[attr-defined]
+    tab = context.new_page()
+    try:
+        tab.goto((real_site / "incidents" / "2025-04-15-stylegan-test-image-memory-leak.html").as_uri())
+        mark = tab.locator(".ikb-grid details.ikb-mark").first
+        mark.locator("summary").tap()
+        sync_api.expect(mark.locator(".ikb-pop")).to_be_visible()
+        tab.goto((real_site / "matrix.html").as_uri())
+        tab.locator(".ikb-overview a.ikb-mark").first.tap()
+        pop = tab.locator("#ikb-tap-pop")
+        sync_api.expect(pop).to_be_visible()
+        assert "symptom" in pop.inner_text() and tab.url.endswith("matrix.html")  # opened, not navigated away
+        box = pop.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 400
+        tab.screenshot(path=SCREENSHOTS / "matrix-tapped-phone.png")
+    finally:
+        context.close()
+
+
+def test_the_matrix_names_the_torch_that_ran_and_orders_stacks_as_the_grids_do(screen, real_site) -> None:
+    screen.goto((real_site / "matrix.html").as_uri())
+    headings = screen.locator(".ikb-overview thead th").all_inner_texts()[1:]
+    assert headings and not any("installed" in h for h in headings)
+    assert len(headings) == len(set(headings)), "two columns for the same torch, stack and GPUs"
+    stacks = list(dict.fromkeys(h.split("\n")[0].split()[1] for h in headings))
+    assert stacks == sorted(stacks, key=stack_order)  # newest first, as on every incident page
+    legend, table = screen.locator("ul.ikb-legend").bounding_box(), screen.locator(".ikb-overview").bounding_box()
+    assert legend and table and legend["y"] < table["y"], "the legend sits below the table"
+    assert screen.locator("text=The GPU cells ran torch").count() == 1  # and a link to why
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("DataParallel", "incidents/2025-04-21-llm-sft-batch-size-multi-gpu.html"),
+    ("memory leak", "incidents/2025-04-15-stylegan-test-image-memory-leak.html"),
+    ("has no attribute 'generate'", "incidents/2025-03-23-orpo-get-batch-samples-collision.html"),
+])
+def test_search_ranks_the_page_holding_the_words_first_with_a_snippet_of_the_symptom(page, real_site, query, expected) -> None:
+    page.goto((real_site / "index.html").as_uri())
+    page.locator(".md-search__input").click()
+    page.keyboard.type(query, delay=20)
+    first = page.locator(".md-search-result__item > a").first
+    sync_api.expect(first).to_have_attribute("href", re.compile(re.escape(expected)), timeout=30_000)
+    card = page.locator(".md-search-result__item").first.inner_text()
+    assert "Missing" not in card and 'File "' not in card and "C:\\Users" not in card
+    assert len(card.split("\n", 1)[-1].strip()) > 40, "a title with no snippet"
+    page.screenshot(path=SCREENSHOTS / f"search-{query.split()[0].strip(chr(39))}.png")
+
+
+DOCS = ["contributing", "api", "performance", "writing-regressions", "operators", "architecture", "outcomes", "upgrades"]
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_no_docs_page_is_a_long_scroll_or_cut_at_the_edge(screen, real_site, doc) -> None:
+    screen.goto((real_site / f"{doc}.html").as_uri())
+    height = screen.evaluate("document.documentElement.scrollHeight")
+    if screen.width_name == "wide":
+        assert height <= 6000, f"{doc} is {height} px long at 1400 px"
+    hidden = screen.evaluate("""() => [...document.querySelectorAll('.md-content pre > code')]
+        .filter(c => c.offsetParent && c.scrollWidth > c.clientWidth + 1).map(c => c.innerText.slice(0, 40))""")
+    assert hidden == [], f"code runs out of view: {hidden}"
+    assert screen.evaluate(CUT_OFF) == []
+
+
+def test_a_folded_section_opens_when_a_link_points_into_it(page, real_site) -> None:
+    page.goto((real_site / "contributing.html").as_uri() + "#schema-failedattempt")
+    target = page.locator("#schema-failedattempt")
+    sync_api.expect(target).to_be_visible()
+
+
+def test_the_site_says_how_to_find_the_release_that_changed_it(page, real_site) -> None:
+    page.goto((real_site / "upgrades.html").as_uri())
+    assert page.locator("h2#how-to-find-the-release-that-changed-it").count() == 1
+    assert "nox -s bisect" in page.locator(".md-content").inner_text()
+    page.goto((real_site / "incidents" / "2025-04-21-llm-sft-batch-size-multi-gpu.html").as_uri())
+    gap = page.locator(".ikb-gap")
+    assert "has not been narrowed down" in gap.inner_text() and "nox -s bisect" in gap.inner_text()
+
+
+def test_each_case_links_to_its_code(page, real_site) -> None:
+    page.goto((real_site / "incidents" / "2025-04-21-llm-sft-batch-size-multi-gpu.html").as_uri())
+    link = page.locator(".ikb-cases a").first
+    link.click()
+    page.wait_for_url("**/code/regressions/test_sft_batch_size.py.html#L*")
+    line = page.url.rsplit("#L", 1)[1]
+    assert "def test_" in page.locator(f"#L{line}").inner_text()
+
+
+def test_the_repository_and_edit_links_appear_when_the_url_is_configured(tmp_path: Path, browser) -> None:
+    project = make_project(tmp_path)
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "INCIDENTKB_REPO_URL": "https://github.com/example/incidentkb"}
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    tab = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()  # type: ignore[attr-defined]
+    tab.goto((project / "site" / "incidents" / "2025-04-12-stylegan-label-dtype-mismatch.html").as_uri())
+    assert tab.locator("a.md-source").first.get_attribute("href") == "https://github.com/example/incidentkb"
+    edit = tab.locator("a[title='Edit this page']").get_attribute("href")
+    assert edit == "https://github.com/example/incidentkb/edit/main/incidents/2025-04-12-stylegan-label-dtype-mismatch.yaml"
+    tab.context.close()

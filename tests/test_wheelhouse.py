@@ -15,6 +15,7 @@ from incidentkb.matrix.wheelhouse import (
     commands,
     freeze_resolutions,
     parse_args,
+    parser,
     platform_tags,
     requirement_sets,
     with_candidate,
@@ -130,3 +131,16 @@ def test_a_required_version_the_wheelhouse_lacks_is_not_run_there(tmp_path: Path
     assert unavailable(MATRIX, cell.requiring({"albumentations": "2.0.8"}), host) == (
         "the wheelhouse has no albumentations 2.0.8 wheel (it carries the stacks, not what incidents require)")
     assert unavailable(MATRIX, cell.requiring({"albumentations": "2.0.8"}), replace(host, wheelhouse=())) is None
+
+
+@pytest.mark.parametrize("argv", [["--stack", "4.51.3", "5.24.0"], ["--stack", "4.51.3", "--stack", "5.24.0"]])
+def test_several_stacks_are_given_in_either_form(argv: list[str]) -> None:
+    """`--stack A B` (argparse's nargs="+") and `--stack A --stack B` both choose both, with `--torch` the same."""
+    assert parse_args(argv).stacks == ("4.51.3", "5.24.0")
+    assert parse_args(["--torch", "2.6.0", "installed", "--torch", "2.13.0"]).torch == ("2.6.0", "installed", "2.13.0")
+
+
+def test_the_help_says_both_forms_of_several_stacks() -> None:
+    text = " ".join(parser().format_help().split())
+    assert "--stack STACK [STACK ...]" in text
+    assert "stack ids to include, one or more: --stack A B, or --stack A --stack B (default: all)" in text

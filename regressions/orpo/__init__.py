@@ -42,39 +42,18 @@ PREFERENCES: list[tuple[str, str, str]] = [
 
 def get_tokenizer() -> Any:
     """A character-level fast tokenizer of the rows' characters, with pad, eos, bos and unk tokens."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
+    from tiny_lm import char_tokenizer
 
-    specials = ["<pad>", "<eos>", "<bos>", "<unk>"]
-    characters = sorted({c for row in PREFERENCES for text in row for c in text})
-    vocab = {token: index for index, token in enumerate(specials + characters)}
-    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
-    tokenizer.decoder = decoders.Fuse()
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>"
-    )
+    return char_tokenizer({c for row in PREFERENCES for text in row for c in text})
 
 
 def get_model(tokenizer: Any) -> Any:
     """A randomly initialised Llama causal LM of one tiny layer, in float32 on the CPU."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from tiny_lm import TINY, llama
 
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=64,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
     torch.manual_seed(0)
-    return LlamaForCausalLM(config)
+    return llama(tokenizer, TINY, max_position_embeddings=64)
 
 
 def preference_dataset() -> Any:

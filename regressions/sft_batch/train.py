@@ -56,13 +56,22 @@ def main(argv: list[str] | None = None, *, fixed: bool = False) -> int:
     measurement = Measurement(_variant(argv, fixed))
     try:
         _train(measurement, liger="--liger" in argv)
-    except Exception as exc:  # noqa: BLE001 - the error is the observation
-        measurement.failed(exc)
+    except UnderTest as caught:  # the error the incident is about is the observation; any other goes up (a crash)
+        measurement.failed(caught.error)
     finally:
         _leave_process_group()
     directory = os.environ.get(report.ENV_REPORT_DIR)
     report.emit(measurement.to_dict(), rank=training_args.process_index, directory=directory)
     return 0
+
+
+class UnderTest(Exception):
+    """The error of the part of training the incident is about (building the SFTTrainer, training): observed, not
+    a crash. A failure of the setup before it (the model, the tokenizer, the data) is not caught and crashes."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _train(measurement: Measurement, *, liger: bool) -> None:
@@ -90,11 +99,16 @@ def _train(measurement: Measurement, *, liger: bool) -> None:
         "DataCollatorForCompletionOnlyLM" if has_completion_only_collator() else "prompt/completion dataset"
     )
 
-    trainer = get_sft_trainer(lora_llm, dataset, tokenizer, collator, training_args)
+    try:  # trl 1.x refuses the setup here (the record's successor)
+        trainer = get_sft_trainer(lora_llm, dataset, tokenizer, collator, training_args)
+    except Exception as exc:  # noqa: BLE001 - re-raised as the error under test, with its traceback
+        raise UnderTest(exc) from exc
     recorder = ForwardRecorder(trainer.model)
     values["hooks_shared_with_replicas"] = recorder.hooks_shared_with_replicas
     try:
         trainer.train()
+    except Exception as exc:  # noqa: BLE001 - the recorded error is raised while training
+        raise UnderTest(exc) from exc
     finally:
         values["model_wrapper"] = type(trainer.model_wrapped).__name__
         values["forward_rows_by_device"] = recorder.rows_by_device()

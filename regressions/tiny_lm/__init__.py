@@ -9,6 +9,7 @@ The tokenizer is character-level over printable ASCII, so any prompt the cases w
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["DEEPSEEK_CODER_1_3B", "TINY", "char_tokenizer", "llama"]
@@ -39,12 +40,12 @@ TINY: dict[str, Any] = dict(
 _SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>"]
 
 
-def char_tokenizer() -> Any:
-    """A fast tokenizer with one token per printable ASCII character, and pad, eos, bos and unk tokens."""
+def char_tokenizer(characters: Iterable[str] = string.printable) -> Any:
+    """A fast tokenizer with one token per character (printable ASCII unless told), and pad, eos, bos and unk."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {token: index for index, token in enumerate(_SPECIALS + sorted(set(string.printable)))}
+    vocab = {token: index for index, token in enumerate(_SPECIALS + sorted(set(characters)))}
     tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
     tokenizer.decoder = decoders.Fuse()

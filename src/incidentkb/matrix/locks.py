@@ -25,11 +25,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from incidentkb.host.versions import canonical_name
 from incidentkb.matrix import fingerprint, resolve
@@ -41,7 +43,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = ["Lock", "LockRequest", "project_requirements", "lock_input", "host_versions", "python_version",
-           "compute", "cached", "lock_ttl", "locks_for"]
+           "compute", "kept", "cached", "lock_ttl", "locks_for"]
 
 #: How long a computed lock is used before the index is asked again, unless INCIDENTKB_LOCK_TTL says otherwise.
 DEFAULT_TTL_S = 12 * 3600
@@ -158,24 +160,36 @@ def _cache_key(matrix: Matrix, request: LockRequest, project: Path) -> str:
     })
 
 
+def kept(folder: Path, key: Any, ttl_s: float, compute: Callable[[], dict[str, Any]], *,
+         now: float | None = None) -> dict[str, Any]:
+    """`compute()`'s answer, kept in `folder` under a hash of `key` and used again while younger than `ttl_s`;
+    an empty answer (nothing could be resolved: offline) is never kept."""
+    path = folder / f"{fingerprint.digest_of(key)}.json"
+    now = time.time() if now is None else now
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if now - float(stored["at"]) < ttl_s:
+            return dict(stored["answer"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    answer = compute()
+    if answer:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.partial")
+        tmp.write_text(json.dumps({"at": now, "key": key, "answer": answer}), encoding="utf-8")
+        os.replace(tmp, path)
+    return answer
+
+
 def cached(matrix: Matrix, request: LockRequest, *, uv: str, project: Path, folder: Path, ttl_s: float,
            now: float | None = None) -> Lock:
     """`compute`, unless a lock of the same input computed less than `ttl_s` ago is kept in `folder`."""
-    path = folder / f"{_cache_key(matrix, request, project)}.json"
-    now = time.time() if now is None else now
-    try:
-        kept = json.loads(path.read_text(encoding="utf-8"))
-        if now - float(kept["at"]) < ttl_s:
-            return Lock(pins=dict(kept["pins"]), python=str(kept["python"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    lock = compute(matrix, request, uv=uv, project=project)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.partial")
-    tmp.write_text(json.dumps({"at": now, "cell": str(request.cell), "pins": dict(lock.pins), "python": lock.python}),
-                   encoding="utf-8")
-    os.replace(tmp, path)
-    return lock
+    def fresh() -> dict[str, Any]:
+        lock = compute(matrix, request, uv=uv, project=project)
+        return {"pins": dict(lock.pins), "python": lock.python}
+
+    answer = kept(folder, {"lock": _cache_key(matrix, request, project)}, ttl_s, fresh, now=now)
+    return Lock(pins=dict(answer["pins"]), python=str(answer["python"]))
 
 
 def locks_for(requests: Iterable[LockRequest], compute_one: Callable[[LockRequest], Lock],

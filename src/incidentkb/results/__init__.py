@@ -6,6 +6,7 @@
   anew against today's records (`Run.judged`);
 - `history`: a case's outcomes across the runs of its cell, and the changes between them (`nox -s changes`, the
   site's history).
+- `needed`: where a fix or failed attempt is no longer needed, with the versions of the runs that say so;
 - `bisections`: a bisection's file (`bisect/*.json`) as a `Bisection`: its steps, which ran, and its finding.
 
 The table, the site, `changes`, `check`, the candidate summary and bisection read these objects; no module

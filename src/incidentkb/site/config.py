@@ -18,3 +18,5 @@ class SiteConfig(Config):
     page_worker = opt.Choice(("auto", "always", "never"), default="auto")
     """Render the generated pages in a worker process beside MkDocs (`incidentkb.site.worker`): `auto` when the
     site has enough of them and it is safe, `always` when it is safe (tests), `never`."""
+    branch = opt.Type(str, default="main")
+    """The repository's branch that edit links and links to a case's code point at, when `repo_url` is set."""

@@ -27,8 +27,11 @@ class GeneratedPage(Page):
     """A page of the knowledge base that the plugin generates; `render_spec` fills its template."""
 
     def __init__(self, file: File, config: MkDocsConfig, spec: PageSpec,
-                 render_spec: Callable[[PageSpec, str], RenderedPage], *, title: str | None = None) -> None:
+                 render_spec: Callable[[PageSpec, str], RenderedPage], *, title: str | None = None,
+                 edit_url: str | None = None) -> None:
         super().__init__(title, file, config)  # a title from `nav:`, as MkDocs would give its own page
+        # MkDocs would point the edit link at docs/<uri>, which does not exist: an incident page edits its record.
+        self.edit_url = edit_url
         self.spec = spec
         self._render_spec = render_spec
         self.search_html: str | None = None

@@ -135,6 +135,24 @@ def error_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+_FRAME = re.compile(r'^\s*File "(?:[^"]*[\\/])?([^"\\/]+)"(, line \d+(?:, in \S+)?)?\s*$')
+
+
+def error_words(text: str) -> str:
+    """A traceback as search should hold it: the error's own lines, each frame as `file.py, line 490, in function`.
+
+    A result card shows the start of what was indexed; `File "C:\\Users\\...", line 490` there says nothing a
+    reader searched for, and the paths of someone's machine match no one's query.
+    """
+    out = []
+    for line in str(text).splitlines():
+        if line.strip() == "Traceback (most recent call last):":
+            continue
+        frame = _FRAME.match(line)
+        out.append(frame.group(1) + (frame.group(2) or "") if frame else line)
+    return "\n".join(out).strip("\n")
+
+
 def plain_text(text: str) -> str:
     """Record prose for search: code spans and emphasis as plain words (no backticks, no asterisks)."""
     return _STRONG.sub(r"\1", _CODE_SPAN.sub(lambda m: m.group(2), " ".join(str(text).split())))

@@ -8,7 +8,7 @@ Two pictures a person would rather look at than read:
 - `history_plot`: an incident's outcomes over time, a row per cell and case, a mark per day with runs (the last
   run of the day), in the glyphs of the grid (`incidentkb.site.marks`).
 
-Colours come from the site's stylesheet (classes `ikb-ok`, `ikb-drift`, `ikb-bad`, `ikb-none`).
+Colours come from the site's stylesheet (the tones of `incidentkb.site.marks`: `ikb-warn`, `ikb-reassure`, ...).
 """
 
 from __future__ import annotations
@@ -42,6 +42,23 @@ def _nice_top(value: float) -> float:
     return value
 
 
+#: Bytes in one unit of a plotted figure (`*_mb` figures are megabytes, `*_mib` mebibytes).
+_BYTES = {"MB": 1e6, "MiB": 2**20}
+
+
+def _threshold(item: IncidentStanding, unit: str, top: float, plot: float, height: float) -> list[str]:
+    """The record's threshold as a dashed line, where the record measures bytes: the symptom is past it."""
+    measured = item.incident.symptom.measured
+    if measured is None or measured.unit.strip().lower() not in ("bytes", "byte", "b"):
+        return []
+    value = measured.threshold / _BYTES[unit]
+    x = _LABEL + plot * min(value, top) / top
+    words = f"threshold {measured.threshold_text} bytes ({value:g} {unit})"
+    return [f'<line x1="{x:.1f}" y1="22" x2="{x:.1f}" y2="{height - 30}" class="ikb-plot-threshold">'
+            f"<title>{_e(words)}</title></line>",
+            f'<text x="{x + 4:.1f}" y="30" class="ikb-plot-note">{_e(words)}</text>']
+
+
 def memory_plot(item: IncidentStanding) -> Markup:
     """Dots of each memory figure of the symptom case (without the fix) and the fix case; empty if none."""
     series: dict[tuple[str, str, str], list[tuple[float, str]]] = defaultdict(list)
@@ -70,7 +87,7 @@ def memory_plot(item: IncidentStanding) -> Markup:
         out.append(f'<text x="{x:.1f}" y="{height - 16}" text-anchor="middle">{value:g}</text>')
     for index, (variant, role) in enumerate(rows):
         y = 30 + _ROW * index + _ROW / 2
-        level = "bad" if role == "symptom" else "ok"
+        level = "warn" if role == "symptom" else "reassure"
         words = ("without the fix" if role == "symptom" else "with the fix") + (f" ({variant})" if variant else "")
         out.append(f'<text x="{_LABEL - 8}" y="{y + 4:.1f}" text-anchor="end">{_e(words)}</text>')
         points = series[(name, variant, role)]
@@ -82,6 +99,7 @@ def memory_plot(item: IncidentStanding) -> Markup:
         span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
         out.append(f'<text x="{_LABEL + plot + 12:.1f}" y="{y + 4:.1f}" class="ikb-plot-note">'
                    f'{_e(span)} {unit} ({len(points)} cells)</text>')
+    out.extend(_threshold(item, unit, top, plot, height))
     out.append(f'<text x="{_LABEL + plot / 2:.1f}" y="{height - 2}" text-anchor="middle">{unit}</text></svg>')
     return Markup("".join(out))
 

@@ -29,7 +29,9 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from incidentkb.site import pages
+from incidentkb.site.code_links import CodeLinks
 from incidentkb.site.config import SiteConfig
+from incidentkb.site.folding import fold_sections
 from incidentkb.site.generated import GeneratedPage
 from incidentkb.site.render import Links, RenderedPage, Renderer, RenderError, fill_late
 from incidentkb.site.sources import SourceError, load_incidents, load_results
@@ -37,7 +39,7 @@ from incidentkb.site.windows import load_windows
 from incidentkb.site.standing import KnowledgeBase, build
 from incidentkb.site.worker import PageWorker, worth_a_worker
 
-__all__ = ["IncidentKBPlugin", "relative_404", "INCIDENTS_PLACEHOLDER", "SCHEMA_PLACEHOLDER", "OUTCOMES_PLACEHOLDER", "STYLESHEET", "WORKER_SHIM"]
+__all__ = ["IncidentKBPlugin", "relative_404", "INCIDENTS_PLACEHOLDER", "SCHEMA_PLACEHOLDER", "OUTCOMES_PLACEHOLDER", "STYLESHEET", "SCRIPT", "WORKER_SHIM"]
 
 log: logging.LoggerAdapter[logging.Logger] = get_plugin_logger(__name__)
 
@@ -45,6 +47,8 @@ INCIDENTS_PLACEHOLDER = "<!-- incidentkb/incidents -->"
 SCHEMA_PLACEHOLDER = "<!-- incidentkb/schema -->"
 OUTCOMES_PLACEHOLDER = "<!-- incidentkb/outcomes -->"
 STYLESHEET = "assets/incidentkb.css"
+#: The one script of the site's own: a tap on a matrix page mark opens what was seen (a touch screen has no hover).
+SCRIPT = "assets/incidentkb.js"
 #: Material's offline plugin (search in a site opened from disk) loads this shim from unpkg.com; the site
 #: carries its own copy instead, so that it loads no script from the network.
 WORKER_SHIM = "assets/javascripts/iframe-worker-shim.js"
@@ -98,6 +102,7 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         self._collector_was_on = False
         self._shim = False
         self.worker: PageWorker | None = None
+        self.code = CodeLinks(self.root, None, None)
 
     def _path(self, option: str) -> Path:
         return (self.root / option).resolve()
@@ -109,8 +114,12 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         if overrides is not None and not overrides.is_dir():
             raise PluginError(f"incidentkb: templates directory {overrides} does not exist; fix `templates:`")
         self.renderer = Renderer(str(overrides) if overrides else None)
+        if config.repo_url and (not config.edit_uri or config.edit_uri.startswith("edit/master/")):
+            config.edit_uri = f"edit/{self.config.branch}/docs/"  # MkDocs' default names GitHub's old branch
         if STYLESHEET not in config.extra_css:
             config.extra_css.append(STYLESHEET)
+        if SCRIPT not in [str(script) for script in config.extra_javascript]:
+            config.extra_javascript.append(SCRIPT)
         polyfills = [str(url) for url in config.extra.get("polyfills") or []]
         self._shim = any(url.startswith("https://unpkg.com/iframe-worker") for url in polyfills)
         if self._shim:
@@ -131,8 +140,10 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
             self.kb = build(incidents, results)
             self.kb.windows = load_windows(self._path(self.config.results))
             self.kb.matrix = _matrix(self.root)
-            specs = pages.plan(self.kb)
-            assets = {STYLESHEET: self.renderer.asset("incidentkb.css")}
+            self.code = CodeLinks(self.root, config.repo_url, config.edit_uri)
+            self.kb.derived["code"] = self.code
+            specs = pages.plan(self.kb) + self.code.source_pages(i.incident.regression.path for i in self.kb.incidents)
+            assets = {STYLESHEET: self.renderer.asset("incidentkb.css"), SCRIPT: self.renderer.asset("incidentkb.js")}
             if self._shim:
                 assets[WORKER_SHIM] = self.renderer.asset(_PACKAGED_SHIM)
         except (SourceError, pages.PageConflict, RenderError) as exc:
@@ -149,7 +160,9 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
                 )
             inclusion = InclusionLevel.UNDEFINED if spec.in_nav else InclusionLevel.NOT_IN_NAV
             file = File.generated(config, spec.uri, content=GENERATED_MARKDOWN, inclusion=inclusion)
-            generated.append(GeneratedPage(file, config, spec, self._render, title=titles.get(spec.uri)))
+            edit = self.code.edit_url(f"{self.config.incidents}/{spec.uri[len('incidents/'):-3]}.yaml") \
+                if spec.uri.startswith("incidents/") else None
+            generated.append(GeneratedPage(file, config, spec, self._render, title=titles.get(spec.uri), edit_url=edit))
             files.append(file)
         for uri, content in assets.items():
             files.append(File.generated(config, uri, content=content))
@@ -188,7 +201,8 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         late = self.late.setdefault(page.file.src_uri, [])
         try:
             if INCIDENTS_PLACEHOLDER in markdown:
-                token = self.renderer.fragment("incident_table.html", {"items": self.kb.incidents}, links, late)
+                token = self.renderer.fragment("incident_table.html", {"items": self.kb.incidents, "kb": self.kb},
+                                               links, late)
                 markdown = markdown.replace(INCIDENTS_PLACEHOLDER, token)
             if SCHEMA_PLACEHOLDER in markdown:
                 markdown = markdown.replace(SCHEMA_PLACEHOLDER, self.renderer.schema_reference(links))
@@ -197,6 +211,11 @@ class IncidentKBPlugin(BasePlugin[SiteConfig]):
         except RenderError as exc:
             raise PluginError(f"incidentkb: {page.file.src_uri}: {exc}") from None
         return markdown
+
+    def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        if isinstance(page, GeneratedPage) or not page.meta.get("fold"):
+            return html
+        return fold_sections(html)
 
     # Search indexes a page in its own `on_page_context`; a generated page's short search text (or nothing)
     # stands in for its content just while it does, so the search plugin never goes through the page's tables.

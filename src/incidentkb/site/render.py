@@ -44,6 +44,8 @@ from mkdocs.utils import get_relative_url
 from incidentkb.site import markup, pages
 from incidentkb.site.case_runs import axis_words
 from incidentkb.site.grid import answer_grid, grid_legend, overview_legend
+from incidentkb.site.layout import cell_date, gpu_torch_note, layout
+from incidentkb.site.newest import newest_answer, unbisected
 from incidentkb.site.own_axes import unverifiable
 from incidentkb.site.plots import history_plot, memory_plot
 from incidentkb.site.run_locally import first_run_lines, local_runs
@@ -174,12 +176,12 @@ class _PageState:
         return self._tab_sets
 
 
-def _unverifiable(item: Any) -> list[tuple[str, str]]:
-    """The incident's cases whose stated hardware no run had (`own_axes.unverifiable`), from its entries."""
+def _unverifiable(item: Any, kb: Any) -> list[tuple[str, str]]:
+    """The incident's cases whose stated hardware no run has shown (`own_axes.unverifiable`), from its entries."""
     outcomes: dict[str, list[Any]] = {}
     for (_, role), entry in item.entries.items():
         outcomes.setdefault(role, []).append(entry.outcome)
-    return unverifiable(item.incident, outcomes)
+    return unverifiable(item.incident, outcomes, kb.gpus_seen)
 
 
 class Renderer:
@@ -211,11 +213,18 @@ class Renderer:
             first_sentence=markup.first_sentence,
             split_note=markup.split_note,
             error_line=markup.error_line,
+            error_words=markup.error_words,
             plain=markup.plain_text,
             diff=markup.unified_diff,
             answer_grid=answer_grid,
             grid_legend=grid_legend,
             overview_legend=overview_legend,
+            newest_answer=newest_answer,
+            code_href=lambda kb, path, case, url: kb.derived["code"].href(path, case, url) if "code" in kb.derived else "",
+            layout=layout,
+            gpu_torch_note=gpu_torch_note,
+            cell_date=cell_date,
+            unbisected=unbisected,
             memory_plot=memory_plot,
             history_plot=history_plot,
             matrix_rows=matrix_rows,

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from incidentkb.records.schema import Incident
+from incidentkb.site.marks import mark_of
 from incidentkb.verdict.outcomes import DECISIONS, OUTCOMES, Outcome
 
 __all__ = ["FieldDoc", "ModelDoc", "describe_schema"]
@@ -115,7 +116,8 @@ def _model_named(model: type[BaseModel], name: str) -> type[BaseModel] | None:
 
 
 def describe_outcomes() -> list[dict[str, str]]:
-    """Each outcome word, the roles it is given to, its meaning and what it does to a run (from the one table)."""
+    """Each outcome word, the roles it is given to, its meaning, what it does to a run (from the one table), and
+    its mark and tone in the site's grids."""
     roles: dict[Outcome, list[str]] = {}
     for (role, _), outcome in DECISIONS.items():
         names = roles.setdefault(outcome, [])
@@ -127,6 +129,8 @@ def describe_outcomes() -> list[dict[str, str]]:
             "roles": ", ".join(roles.get(outcome, [])) or "any",
             "meaning": info.meaning,
             "effect": "fails the run" if info.fails_run else "drift: fails only with --strict" if info.drift else "passes",
+            "glyph": mark_of(outcome).glyph,
+            "tone": mark_of(outcome).level,
         }
         for outcome, info in OUTCOMES.items()
     ]

@@ -353,6 +353,10 @@ class KnowledgeBase:
     matrix: Any = None
     """The declared matrix (`regressions/matrix.toml`, an `incidentkb.matrix.axes.Matrix`), for the pins of each
     incident's run-locally commands; None where the site has none."""
+    gpus_seen: tuple[Any, ...] = ()
+    """Every GPU the results files recorded (`host.gpu_conditions.GpuFacts`): what stated hardware is judged by."""
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
+    """What the pages work out from the rest once per build (`site.layout.Layout`), by name."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
 
     def torch_of(self, cell: Cell) -> str:
@@ -426,4 +430,5 @@ def build(incidents: Sequence[Incident], results: LoadedRuns) -> KnowledgeBase:
         standing.cells = sorted({cell for cell, _ in standing.entries}, key=cell_key)
     cells = sorted(cell_dates, key=cell_key)
     return KnowledgeBase(list(standings.values()), cells, cell_dates, results.torch_versions, sorted(unknown),
-                         results.stack_versions, results.history, results.files, stack_notes=results.stack_notes)
+                         results.stack_versions, results.history, results.files, stack_notes=results.stack_notes,
+                         gpus_seen=results.gpus_seen)

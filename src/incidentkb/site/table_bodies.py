@@ -11,8 +11,8 @@ classes) and call these as filters:
 - `overview_cells`: one incident's row of the matrix page, a cell per matrix cell with a badge for the fix and
   one for the symptom: `<td><span class="ikb-badge ikb-LEVEL" title="ERROR (DATE)">fix holds</span>...</td>`;
 - `incident_rows` (an `IncidentRows`): the rows of the summary table of the home, category and tag pages
-  (5,000 rows at 1,000 incidents with three tags each): category, incident, date, severity, status, cause and
-  fix, failed attempts, standing today. A row is worked out once and only its two links are made per page.
+  (5,000 rows at 1,000 incidents with three tags each): the incident, what the newest versions that ran say,
+  the fix, the newest run's date. A row is worked out once and only its two links are made per page.
 
 Record and results text is escaped here as autoescape would escape it.
 """
@@ -20,15 +20,17 @@ Record and results text is escaped here as autoescape would escape it.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from markupsafe import Markup
 
 from incidentkb.site import markup, pages
-from incidentkb.site.case_runs import Cell, Entry
+from incidentkb.site.case_runs import Entry
+from incidentkb.site.layout import layout
 from incidentkb.site.evidence import first_line
-from incidentkb.site.marks import mark_of
-from incidentkb.site.standing import IncidentStanding, KnowledgeBase, Standing
+from incidentkb.site.marks import mark_of, tone_of
+from incidentkb.site.newest import newest_answer
+from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 from incidentkb.verdict.outcomes import Outcome
 
 __all__ = ["IncidentRows", "matrix_cells", "matrix_rows", "overview_cells"]
@@ -42,7 +44,7 @@ def _evidence(text: str) -> str:
 
 
 #: The opening of an entry of one variant, by its outcome (most entries).
-_OPENING = {o: f'<td class="ikb-{o.level}"><details><summary>{html.escape(o.value)}</summary>' for o in Outcome}
+_OPENING = {o: f'<td class="ikb-{tone_of(o)}"><details><summary>{html.escape(o.value)}</summary>' for o in Outcome}
 
 
 def matrix_cells(entries: Iterable[Entry | None]) -> Markup:
@@ -61,7 +63,7 @@ def matrix_cells(entries: Iterable[Entry | None]) -> Markup:
             f"<strong>{html.escape(run.variant or 'default')}: {run.outcome.value}</strong>{_evidence(run.evidence)}"
             for run in runs
         )
-        cells.append(f'<td class="ikb-{entry.level}"><details><summary>{html.escape(entry.label)}</summary>'
+        cells.append(f'<td class="ikb-{tone_of(entry.outcome)}"><details><summary>{html.escape(entry.label)}</summary>'
                      f"{body}</details></td>")
     return Markup("".join(cells))
 
@@ -95,51 +97,49 @@ def _overview_mark(role: str, entry: Entry, href: str) -> str:
             f'<span class="ikb-glyph">{mark.glyph}</span></a>')
 
 
-def overview_cells(item: IncidentStanding, cells: Sequence[Cell], href: str = "") -> Markup:
-    """One incident's cells in the matrix page: the symptom's mark, then the fix's (a link to its grid each)."""
+def overview_cells(item: IncidentStanding, kb: KnowledgeBase, href: str = "") -> Markup:
+    """One incident's slots in the matrix page: the symptom's mark, then the fix's (a link to its grid each)."""
+    plan = layout(kb)
     out = []
-    entries = item.entries
-    for cell in cells:
+    for slot in plan.slots:
         marks = [_overview_mark(role, entry, href) for role in ("symptom", "fix")
-                 if (entry := entries.get((cell, role))) is not None]
+                 if (entry := plan.entry(item, slot, role)) is not None]
         out.append(f"<td>{''.join(marks)}</td>" if marks else _EMPTY)
     return Markup("".join(out))
 
 
-def _standing(verdict: Standing, subject: str) -> str:
-    return (f'<span class="ikb-standing ikb-{verdict.level}"><span class="ikb-subject">{subject}:</span> '
-            f"{html.escape(verdict.text)}</span>")
-
-
 class IncidentRows:
-    """The rows of the incidents' summary table; each incident's row is worked out once per build."""
+    """The rows of the incidents' summary table; each incident's row is worked out once per build.
+
+    A row answers the upgrade question in one line: the incident (with its category, severity and date), what
+    the newest versions that ran say (`incidentkb.site.newest`), the fix, and the date of the newest run.
+    Failed attempts are left to the incident page, where they cannot be mistaken for the fix.
+    """
 
     def __init__(self) -> None:
         self._parts: dict[str, tuple[str, str, str]] = {}
 
-    def _row_parts(self, item: IncidentStanding) -> tuple[str, str, str]:
-        """The row around its two links: before the category link, between it and the incident link, after."""
+    def _row_parts(self, item: IncidentStanding, kb: KnowledgeBase) -> tuple[str, str, str]:
+        """The row around its two links: before the incident link, between it and the category link, after."""
         i = item.incident
         severity = html.escape(i.severity.value)
-        original = f" ({html.escape(i.severity_original)})" if i.severity_original else ""
-        attempts = "<br>".join(markup.html_prose(a.tried) for a in i.failed_attempts) or "none"
-        fix = item.verdict("fix", short=True) if i.fix is not None else Standing("none known", "none")
-        today = (f'{_standing(fix, "fix")}<br>'
-                 f'{_standing(item.verdict("symptom", short=True), "symptom")}')
-        middle = f'">{html.escape(i.category)}</a></td><td><a class="ikb-incident-link" href="'
-        after = (f'">{html.escape(i.title)}</a></td><td class="ikb-nowrap">{i.date.strftime("%Y-%m-%d")}</td>'
-                 f'<td><span class="ikb-severity-{severity}">{severity}</span>{original}</td>'
-                 f"<td>{html.escape(i.status.value)}</td><td>{markup.html_prose(i.fix_summary)}</td>"
-                 f"<td>{attempts}</td><td>{today}</td></tr>\n")
-        return '<tr><td><a href="', middle, after
+        answer = newest_answer(item, kb)
+        fix = markup.html_prose(i.fix_summary)
+        middle = (f'">{html.escape(i.title)}</a><small class="ikb-row-meta"><span class="ikb-severity-{severity}">'
+                  f'{severity}</span> · {i.date.strftime("%Y-%m-%d")} · <a href="')
+        after = (f'">{html.escape(i.category)}</a></small></td>'
+                 f'<td class="ikb-col-answer ikb-tone-{answer.tone}">{html.escape(answer.text)}</td>'
+                 f'<td class="ikb-col-fix">{fix}</td>'
+                 f'<td class="ikb-col-date ikb-nowrap">{answer.date or "never"}</td></tr>\n')
+        return '<tr><td class="ikb-col-incident"><a class="ikb-incident-link" href="', middle, after
 
-    def __call__(self, items: Iterable[IncidentStanding], url: Callable[[str], str]) -> Markup:
+    def __call__(self, items: Iterable[IncidentStanding], url: Callable[[str], str], kb: KnowledgeBase) -> Markup:
         out = []
         for item in items:
             parts = self._parts.get(item.id)
             if parts is None:
-                parts = self._parts[item.id] = self._row_parts(item)
+                parts = self._parts[item.id] = self._row_parts(item, kb)
             before, middle, after = parts
-            out.append(f"{before}{url(pages.category_uri(item.incident.category))}{middle}"
-                       f"{url(pages.incident_uri(item.id))}{after}")
+            out.append(f"{before}{url(pages.incident_uri(item.id))}{middle}"
+                       f"{url(pages.category_uri(item.incident.category))}{after}")
         return Markup("".join(out))
