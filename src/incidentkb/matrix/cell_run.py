@@ -106,7 +106,8 @@ def _build(attempt: _Attempt, uv: str | None, run: Callable[[list[str]], Any], l
     try:
         attempt.reused = prepare(attempt.spec, attempt.venv, uv, run, log)
     except Exception as exc:  # noqa: BLE001 - an install that fails is this cell's result, not the end of the matrix
-        attempt.failure = f"the environment could not be built: {exc}"
+        where = f" from the wheelhouse alone ({', '.join(attempt.spec.find_links)})" if attempt.spec.no_index else ""
+        attempt.failure = f"the environment could not be built{where}: {exc}; the installer's output is in the log"
     attempt.env_seconds = round(time.monotonic() - t0, 1)
 
 

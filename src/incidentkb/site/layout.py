@@ -11,14 +11,17 @@ entry among them. Stacks run newest first on every page (`latest`, then by versi
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from incidentkb.site.case_runs import Cell, Entry, version_key
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 from incidentkb.verdict.outcomes import Outcome
 
-__all__ = ["Slot", "Layout", "layout", "gpu_torch_note", "cell_date", "torch_ran", "decisive", "stack_order", "UNDECIDED"]
+__all__ = ["Slot", "Layout", "layout", "per_incident", "gpu_torch_note", "cell_date", "torch_ran", "decisive", "stack_order", "UNDECIDED"]
+
+T = TypeVar("T")
 
 #: Outcomes that answer nothing about the bug: a cell with only these did not show the incident's claim.
 UNDECIDED = frozenset({Outcome.not_applicable, Outcome.not_run})
@@ -90,6 +93,16 @@ class Layout:
     def torch_label(self, slot_or_column: Slot | tuple[str, int]) -> str:
         torch = slot_or_column[0]
         return f"torch {torch}" if torch not in ("installed", "latest") else f"torch {torch} (version not recorded)"
+
+
+def per_incident(kb: KnowledgeBase, name: str, item: IncidentStanding, make: Callable[[], T]) -> T:
+    """`make()` for one incident, worked out once per build (kept in `kb.derived[name]`): several pages and
+    parts of a page ask for the same thing (the grid and its legend, the incident page and the home table)."""
+    cache = kb.derived.setdefault(name, {})
+    if item.id not in cache:
+        cache[item.id] = make()
+    done: T = cache[item.id]
+    return done
 
 
 def layout(kb: KnowledgeBase) -> Layout:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from incidentkb.site.layout import Slot, decisive, layout, stack_order
+from incidentkb.site.layout import Slot, decisive, layout, per_incident, stack_order
 from incidentkb.site.marks import tone_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 from incidentkb.site.case_runs import Entry, version_key
@@ -75,12 +75,8 @@ def _best_slot(item: IncidentStanding, kb: KnowledgeBase, roles: tuple[str, ...]
 
 
 def newest_answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
-    """What the newest versions that ran say, in one sentence (cached per incident for the build)."""
-    cache = kb.derived.setdefault("newest", {})
-    if item.id not in cache:
-        cache[item.id] = _answer(item, kb)
-    answer: Answer = cache[item.id]
-    return answer
+    """What the newest versions that ran say, in one sentence (once per incident for the build)."""
+    return per_incident(kb, "newest", item, lambda: _answer(item, kb))
 
 
 def _unjudged(item: IncidentStanding, kb: KnowledgeBase) -> str:
