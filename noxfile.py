@@ -290,7 +290,7 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
         mine = [result for result in RUN.results if result.cell.base == cell]  # the versions of requires too
         for result in mine:
             print("\n" + candidate_module.summary(result))
-            if candidate is not None:  # what the matrix's nearest pinned stack shows beside it
+            if candidate is not None and not result.cell.requires:  # the nearest pinned stack, beside the cell
                 print(candidate_module.closest(matrix, candidate_module.Pins(candidate["pins"]), result, _committed()))
         if mine:
             _print_changes(session, stored_runs.read_all(results_dir(ROOT)), {r.cell for r in mine})
