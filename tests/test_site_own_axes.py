@@ -135,7 +135,7 @@ def test_the_page_and_check_decide_verifiable_on_no_cell_alike_on_the_repository
     incidents = load_incidents(REPO / "incidents")
     kb = build(incidents, load_results(REPO / "regressions" / "results", {i.id: i for i in incidents}))
     page = {(item.id, case): words for item in kb.incidents
-            for case, words in unverifiable(item.incident, _outcomes(item), kb.gpus_seen)}
+            for case, words in unverifiable(item.incident, item.outcomes_by_role(), kb.gpus_seen)}
     notes = {note.message.split("'")[1]: note.message for note in check(REPO).notes}
     nowhere_on_page = {case for (_, case), words in page.items() if "verifiable on no cell" in words}
     assert nowhere_on_page == {case for case, message in notes.items() if "verifiable on no cell" in message}
@@ -143,9 +143,3 @@ def test_the_page_and_check_decide_verifiable_on_no_cell_alike_on_the_repository
     assert page[(orpo, "test_symptom_orpo_peak_exceeds_12_gib_where_sft_fits")].startswith(
         "not yet run on a GPU that meets its conditions: needs a GPU of >12 GiB")
 
-
-def _outcomes(item) -> dict[str, list[Outcome]]:
-    found: dict[str, list[Outcome]] = {}
-    for (_, role), entry in item.entries.items():
-        found.setdefault(role, []).append(entry.outcome)
-    return found

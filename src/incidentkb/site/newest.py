@@ -16,7 +16,6 @@ from incidentkb.site.marks import tone_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 from incidentkb.site.case_runs import Entry, version_key
 from incidentkb.site.own_axes import own_axes, unverifiable
-from incidentkb.verdict.outcomes import Outcome
 
 __all__ = ["Answer", "newest_answer", "unbisected", "Gap", "QUESTION_WORDS"]
 
@@ -105,10 +104,7 @@ def _unjudged(item: IncidentStanding, kb: KnowledgeBase) -> str:
     """Why no cell answers: nothing ran yet, or the hardware a case needs has not been shown (`own_axes.unverifiable`)."""
     if not item.entries:
         return "not run yet in any cell of the matrix"
-    outcomes: dict[str, list[Outcome]] = {}
-    for (_, role), entry in item.entries.items():
-        outcomes.setdefault(role, []).append(entry.outcome)
-    nowhere = unverifiable(item.incident, outcomes, kb.gpus_seen)
+    nowhere = unverifiable(item.incident, item.outcomes_by_role(), kb.gpus_seen)
     if nowhere:  # its words end with the record's reason in parentheses: the page says it below the grid
         return f"not judged: {nowhere[0][1].split(' (', 1)[0]}"
     return "not judged yet: no cell that ran it could show its claim (not applicable or not run everywhere)"

@@ -172,6 +172,13 @@ class IncidentStanding:
     def entry(self, cell: Cell, role: str) -> Entry | None:
         return self.entries.get((cell, role))
 
+    def outcomes_by_role(self) -> dict[str, list[Outcome]]:
+        """Each case's outcomes in the cells it has entries in (what `own_axes.unverifiable` judges)."""
+        outcomes: dict[str, list[Outcome]] = {}
+        for (_, role), entry in self.entries.items():
+            outcomes.setdefault(role, []).append(entry.outcome)
+        return outcomes
+
     def rows(self) -> list[Row]:
         """The incident's matrix: a row for each cell, with the entry of each column's case."""
         rows = []
