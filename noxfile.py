@@ -53,6 +53,7 @@ try:
         required,
         resolve,
         reuse,
+        selection,
         session_args,
         slurm,
     )
@@ -147,16 +148,18 @@ def regressions(session: nox.Session, cell: axes.Cell) -> None:
 
 
 def _run_cell(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
-              posargs: list[str], candidate: dict[str, Any] | None = None) -> stored_runs.Run:
+              posargs: list[str], candidate: dict[str, Any] | None = None) -> stored_runs.Run | None:
     """Run one cell (resolving what it leaves open), then each version of what its incidents require beyond the
-    stacks in a cell of its own (`incidentkb.matrix.required`); keep the judged results for the table, fail on failures."""
+    stacks in a cell of its own (`incidentkb.matrix.required`); keep the judged results for the table, fail on failures.
+    None: nothing ran (`-k` deselected every case, or the host could install none of the versions)."""
     results = required.run_all(
         matrix, cell, assignment, run_one=lambda c, a: _run_one(session, matrix, c, a, posargs, candidate),
         newest=lambda names: _newest_required(session, matrix, cell, names),
     )
+    results = [result for result in results if result is not None]  # None: a version this host cannot install, or -k
     if failures := [c for r in results for c in r.failures(strict=RUN.strict)]:
         session.error(f"{len(failures)} case(s) failed: " + ", ".join(f"{c.name} {c.outcome.value}" for c in failures))
-    return results[0]
+    return results[0] if results else None
 
 
 def _newest_required(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, names: tuple[str, ...]) -> Any:
@@ -175,11 +178,22 @@ def _newest_required(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell,
 
 
 def _run_one(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignment: planning.Assignment,
-             posargs: list[str], candidate: dict[str, Any] | None) -> stored_runs.Run:
+             posargs: list[str], candidate: dict[str, Any] | None) -> stored_runs.Run | None:
     """Run one cell, or one version of what an incident requires, and keep its judged result for the table.
 
-    What stored runs stand for is not run (`matrix.reuse`); a cell left with nothing to run needs no environment.
+    What stored runs stand for is not run (`matrix.reuse`); a cell left with nothing to run needs no environment,
+    nor one whose every case the plan can tell `-k` deselects (`matrix.selection`): one line says so, and None.
+    A version of a required package this host cannot install (offline, not in the wheelhouse) is not run, and
+    says why in the table, as any cell the host lacks something for: None.
     """
+    if cell.requires and (reason := hosts.unavailable(matrix, cell, RUN.host_facts())):
+        session.log(f"{cell}: not run: {reason}")
+        RUN.not_run[cell] = reason
+        return None
+    if selection.every_case_deselected(assignment.run, posargs, ROOT):
+        session.log(f"{cell}: -k {selection.keyword_expression(posargs)!r} deselects every case of its incidents: "
+                    "no environment built, no results file written")
+        return None
     try:
         assignment, reused = _reuse(session, matrix, cell, assignment, posargs, fresh=candidate is not None)
         if not assignment.run:
@@ -242,8 +256,8 @@ def _reuse(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, assignmen
     """
     lock = _lock(matrix, cell)
     if isinstance(lock, resolve.ResolveError):
-        if resolve.needs_resolution(matrix, cell):
-            raise lock
+        if resolve.needs_resolution(matrix, cell) and not RUN.host_facts().wheelhouse:
+            raise lock  # a wheelhouse's frozen resolution chooses the versions instead (`resolve.from_wheelhouse`)
         session.log(f"{cell}: no lock ({lock}): every incident runs, without a fingerprint")
         lock = None
     host = RUN.host_facts()
@@ -276,7 +290,7 @@ def _ad_hoc(session: nox.Session, matrix: axes.Matrix, cell: axes.Cell, pytest_a
         mine = [result for result in RUN.results if result.cell.base == cell]  # the versions of requires too
         for result in mine:
             print("\n" + candidate_module.summary(result))
-            if candidate is not None:  # what the matrix's nearest pinned stack shows beside it
+            if candidate is not None and not result.cell.requires:  # the nearest pinned stack, beside the cell
                 print(candidate_module.closest(matrix, candidate_module.Pins(candidate["pins"]), result, _committed()))
         if mine:
             _print_changes(session, stored_runs.read_all(results_dir(ROOT)), {r.cell for r in mine})

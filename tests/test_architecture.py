@@ -81,7 +81,7 @@ def test_no_function_is_longer_than_a_screen_without_saying_why() -> None:
 
 
 #: What a results file holds at its top and in each case: reading one of these keys is reading a results file.
-RESULTS_KEYS = {"cases", "observation", "versions", "host", "axes", "incidents", "covered_by", "resolved",
+RESULTS_KEYS = {"cases", "observation", "versions", "host", "gpus", "axes", "incidents", "covered_by", "resolved",
                 "candidate", "outcome", "finished"}
 #: Modules outside `results/` that may use those keys, and why: they write (or build) the data, not read a file.
 WRITERS = {

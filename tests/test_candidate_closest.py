@@ -44,3 +44,12 @@ def test_it_says_what_that_stack_shows_and_the_pin_that_would_fix_the_import() -
     assert text.splitlines()[-1] == ("  test_symptom_orpo_train_fails_in_get_batch_samples: that run imported it with "
                                      "datasets 3.1.0; the pin that would fix it: datasets==3.1.0")
     assert Cell.parse(str(mine.cell)).stack.startswith("candidate-")
+
+
+def test_a_module_missing_here_is_pinned_as_the_stacks_run_had_it() -> None:
+    missing = ("environment fault: cannot import trl.trainer.orpo_trainer: trl.trainer.utils raised ModuleNotFoundError: "
+               "No module named 'rich' (installed: trl 0.11.4)")
+    mine = run("torch=2.13.0 stack=candidate-45c20573 gpus=0", "environment fault", {}, missing)
+    theirs = run("torch=2.13.0 stack=4.46.3 gpus=0", "reproduces", {"rich": "13.9.4", "trl": "0.11.4"})
+    text = closest(MATRIX, Pins({"transformers": "4.46.3", "trl": "0.11.4", "datasets": "3.1.0"}), mine, [theirs])
+    assert text.splitlines()[-1].endswith("that run imported it with rich 13.9.4; the pin that would fix it: rich==13.9.4")

@@ -9,12 +9,13 @@ from incidentkb.host.gpu_conditions import (
     GpuFacts,
     check_compute_capability,
     check_memory,
-    gpus_from_results,
+    hardware_note,
     memory_satisfies,
+    shown_on,
     unmet,
 )
 from incidentkb.records.schema import Applicability
-from incidentkb.results.runs import Run
+from incidentkb.results.runs import Host, Run
 from incidentkb.verdict.judge import unmet_applicability
 
 H100 = GpuFacts("NVIDIA H100 80GB HBM3", "9.0", 79.1)
@@ -76,9 +77,10 @@ def test_a_compute_capability_that_is_not_a_range_is_refused_with_the_right_form
 
 
 def test_a_results_files_host_section_gives_the_gpus_it_recorded() -> None:
+    """Read by the one reader of results files (`results.runs.Host`), not by the hardware conditions."""
     host = {"gpus": [{"name": "Tesla T4", "memory_gb": 14.6, "compute_capability": "7.5"}, "junk"], "gpu_count": 1}
-    assert gpus_from_results(host) == (T4,)
-    assert gpus_from_results(None) == ()
+    assert Host.from_dict(host).gpus == (T4,)
+    assert Host.from_dict(None).gpus == ()
 
 
 BF16 = Applicability(compute_capability="<8.0", why="the bf16 CUBLAS failure needs a card without native bf16")
@@ -103,3 +105,32 @@ def test_a_stored_run_is_judged_with_the_gpus_its_results_file_recorded() -> Non
             "host": {"gpus": [{"name": "NVIDIA H100 80GB HBM3", "memory_gb": 79.1, "compute_capability": "9.0"}]}}
     assert Run.from_dict(data).facts.hardware == (H100,)
     assert Run.from_dict({**data, "axes": {"gpus": 0}}).facts.hardware == ()
+
+
+H200_OLD = GpuFacts("NVIDIA H200", None, 139.8)  # memory recorded, compute capability not
+
+
+@pytest.mark.parametrize(
+    ("gpus", "conditions", "shown"),
+    [
+        ([H100], {"compute_capability": "<8.0"}, False),
+        ([H100, T4], {"compute_capability": "<8.0"}, True),  # one GPU the matrix has is enough
+        ([H200_OLD], {"gpu_memory_gb": ">12"}, True),
+        ([H200_OLD], {"compute_capability": "<8.0"}, None),  # unknown is not "too new"
+        ([OLD_RUN], {"gpu_memory_gb": "<16"}, None),  # ... nor "too big"
+        ([H200_OLD, H100], {"compute_capability": "<8.0"}, None),  # one known outside, one unknown: not known
+        ([H200_OLD], {"compute_capability": "<8.0", "gpu_memory_gb": "<16"}, False),  # a recorded fact falls outside
+        ([], {"gpu_memory_gb": ">12"}, None),  # no GPU recorded yet
+    ],
+)
+def test_whether_a_gpu_the_matrix_has_can_show_the_case(gpus, conditions, shown) -> None:
+    conditions = {"compute_capability": None, "gpu_memory_gb": None, **conditions}
+    assert shown_on(gpus, conditions["compute_capability"], conditions["gpu_memory_gb"]) is shown
+
+
+def test_the_note_check_and_the_page_share() -> None:
+    assert hardware_note([H100], "<8.0", None, "no bf16") == (
+        "verifiable on no cell of this matrix: needs a GPU of compute capability <8.0 (no bf16)")
+    assert hardware_note([H200_OLD], "<8.0", None, "no bf16") == (
+        "not yet run on a GPU that meets its conditions: needs a GPU of compute capability <8.0 (no bf16)")
+    assert hardware_note([H200_OLD], None, ">12", "12 GB card") is None

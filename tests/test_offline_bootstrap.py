@@ -88,3 +88,31 @@ def test_a_host_with_only_torch_runs_a_cell_from_the_wheelhouse_alone(torch_only
     outcomes = {case["nodeid"].rsplit("::", 1)[1]: case["outcome"] for case in data["cases"]}
     assert outcomes["test_symptom_float64_labels_fail_matmul[cpu]"] == "reproduces"
     assert outcomes["test_fix_cast_to_float32[cpu]"] == "holds"
+
+
+def test_the_newest_releases_frozen_on_the_day_run_offline_with_exactly_those_versions(
+        torch_only: str, checkout: Path, tmp_path: Path) -> None:
+    """Issue 25: `--stack latest` resolved here, carried, and run as `latest` on the host without network."""
+    wheels = tmp_path / "wheels"
+    built = subprocess.run(
+        [sys.executable, "-m", "nox", "-f", str(checkout / "noxfile.py"), "-s", "wheelhouse", "--", "--torch", "installed",
+         "--stack", "latest", "--host-python", torch_only, "--cpu-only", "--dest", str(wheels)],
+        cwd=checkout, capture_output=True, text=True, timeout=1800, env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    frozen = json.loads((wheels / "requirements" / "installed-latest.frozen.json").read_text())
+    assert frozen["locked"]["transformers"] and frozen["date"] == frozen["built"][:10]
+
+    venv = tmp_path / "offline-venv"  # its own: the module's other test may have made .venv-offline already
+    boot = offline("sh", str(wheels / "bootstrap.sh"), torch_only, cwd=checkout, env={"INCIDENTKB_VENV": str(venv)})
+    assert boot.returncode == 0, boot.stdout + boot.stderr
+    results = tmp_path / "results"
+    run = offline(str(venv / "bin" / "incidentkb-nox"), "-s", "regressions(torch=installed stack=latest gpus=0)",
+                  "--", "-k", "dtype", cwd=checkout, env={"INCIDENTKB_RESULTS": str(results)})
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    [path] = [p for p in results_files.result_paths(results) if "albumentations" not in p.name]
+    data = json.loads(path.read_text())
+    resolved = data["resolved"]
+    assert resolved["date"] == frozen["date"] and resolved["wheelhouse"]["built"] == frozen["built"]
+    assert resolved["chosen"] == {n: frozen["locked"][n] for n in ("transformers", "trl", "accelerate", "datasets")}
+    assert {n: data["packages"][n] for n in resolved["chosen"]} == resolved["chosen"]  # exactly those, installed

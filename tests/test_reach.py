@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from repo_samples import REPO, sample_repository
+from site_samples import result_file
 
 from incidentkb.check.checker import check
 from incidentkb.check.reach import Needs, Offer, needs_in, unmet_reach, unverifiable_note
@@ -55,7 +58,31 @@ BF16 = Applicability(gpus=1, compute_capability="<8.0", why="cards from 8.0 on h
 def test_why_no_cell_can_run_or_show_a_case(needs, applies, required, errors, note) -> None:
     reach = unmet_reach(needs, applies, OFFER, required)
     assert reach.errors == errors
-    assert reach.unverifiable == note
+    assert reach.unverifiable == (f"verifiable on no cell of this matrix: needs {note}" if note else None)
+
+
+OLD_H200 = GpuFacts("NVIDIA H200", None, 139.8)  # a results file from before the compute capability was recorded
+ORPO = Applicability(gpus=1, gpu_memory_gb=">12", why="measured on a bigger card than the 12 GB one")
+
+
+@pytest.mark.parametrize(
+    ("gpus_seen", "needs", "applies", "errors", "note"),
+    [
+        ((OLD_H200,), Needs(), ORPO, (), None),  # its memory was recorded: a GPU the matrix has meets it
+        ((OLD_H200,), Needs(), BF16, (), "not yet run on a GPU that meets its conditions: needs a GPU of compute "
+         "capability <8.0 (cards from 8.0 on have native bf16 GEMMs)"),  # unknown is not "too new"
+        ((), Needs(), ORPO, (), "not yet run on a GPU that meets its conditions: needs a GPU of >12 GiB (measured on "
+         "a bigger card than the 12 GB one)"),  # no GPU recorded yet: a first run will tell
+        ((OLD_H200, H100), Needs(), BF16, (), "not yet run on a GPU that meets its conditions: needs a GPU of compute "
+         "capability <8.0 (cards from 8.0 on have native bf16 GEMMs)"),  # one GPU is known too new, one is unknown
+        ((OLD_H200,), Needs(compute_capability="<8.0"), None, (
+            "a GPU of compute capability <8.0 (its needs marker), which no GPU of the committed results is known to "
+            "have; say so in the record's applies_when, with why",), None),
+    ],
+)
+def test_unknown_hardware_is_not_yet_run_not_verifiable_on_no_cell(gpus_seen, needs, applies, errors, note) -> None:
+    reach = unmet_reach(needs, applies, replace(OFFER, gpus_seen=gpus_seen))
+    assert (reach.errors, reach.unverifiable) == (errors, note)
 
 
 def test_the_note_says_verifiable_on_no_cell() -> None:
@@ -111,10 +138,23 @@ def test_a_fix_that_needs_a_package_no_environment_installs_is_an_error_at_its_c
 
 
 def test_a_symptom_on_hardware_no_cell_has_is_listed_not_failed(root: Path, capsys, monkeypatch) -> None:
+    """With no GPU recorded the case has not run on one yet; once an H100 (9.0) is the matrix's only GPU, no cell
+    can show a case that needs compute capability <8.0."""
     monkeypatch.chdir(root)
     _edit(root / RECORD, "    - {name: test_symptom_nan_loss, role: symptom}",
           "    - {name: test_symptom_nan_loss, role: symptom, applies_when: {gpus: 1, compute_capability: \"<8.0\", "
           "why: \"fp16 overflows only on cards without bf16\"}}")
+    assert main(["check", "--root", str(root)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{RECORD}:40:7: case 'test_symptom_nan_loss' is not yet run on a GPU that meets its conditions: needs a GPU "
+        "of compute capability <8.0 (fp16 overflows only on cards without bf16)",
+        "checked 1 record and 1 regression file: all good (1 case not yet run on a GPU that meets its conditions)",
+    ]
+    data = result_file("2.13.0", "4.51.3", 1, "2026-01-11T10:00:00+00:00", [])
+    data["host"]["gpus"] = [{"name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0", "memory_gb": 79.1}]
+    (root / "regressions" / "results").mkdir(exist_ok=True)
+    (root / "regressions" / "results" / "20260111T100000Z_torch-2.13.0_stack-4.51.3_gpus-1.json").write_text(
+        json.dumps(data), encoding="utf-8")
     assert main(["check", "--root", str(root)]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"{RECORD}:40:7: case 'test_symptom_nan_loss' is verifiable on no cell of this matrix: needs a GPU of compute "

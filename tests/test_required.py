@@ -153,3 +153,22 @@ def test_a_bisection_of_a_required_package_holds_the_first_stack_which_pins_none
     assert _default_cell(args, MATRIX, frozenset({"albumentations"})) == Cell("2.13.0", "4.51.3", 0)
     with pytest.raises(BisectError, match="no stack of the matrix pins albumentations 2.0.8 or 1.3.1"):
         _default_cell(args, MATRIX)
+
+
+def test_a_cell_whose_every_case_k_deselected_writes_no_results_file(project: Path, tmp_path: Path) -> None:
+    """pytest ran and deselected every case: one line says so, and no results file holds nothing."""
+    wheels = tinyaug_wheels(tmp_path / "wheels")
+    matrix = Matrix(torch=(TorchOption("installed", "w", find_links=(str(wheels),)),), stacks=(Stack("none", "w", ()),),
+                    gpus=(GpuSetting(0, "w"),))
+    host = HostFacts((), sys.executable, None, host_site=(*site.getsitepackages(), str(REPO / "src")))
+    cell = Cell("installed", "none", 0).requiring({"tinyaug": "1.0"})
+    lines: list[str] = []
+
+    def run(command: list[str]) -> None:
+        subprocess.run(command, check=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+
+    result = cell_run.run_cell(matrix, cell, Assignment(tuple(load_targets(project))), host=host, root=project,
+                               run=run, log=lines.append, posargs=["-k", "no_such_case"])
+    assert result.cases == ()
+    assert not list(results_files.result_paths(tmp_path / "results"))
+    assert lines[-1] == f"{cell}: every case was deselected (-k no_such_case): no results file written"

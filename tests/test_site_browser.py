@@ -390,6 +390,9 @@ def test_a_tap_opens_a_mark_on_an_incident_page_and_on_the_matrix(browser, real_
         mark = tab.locator(".ikb-grid details.ikb-mark").first
         mark.locator("summary").tap()
         sync_api.expect(mark.locator(".ikb-pop")).to_be_visible()
+        mark.locator("summary").tap()  # closed again: its sheet covers the foot of the window
+        tab.locator("svg.ikb-plot circle").last.tap()  # the leak plot's dot: its SVG title, shown on a tap
+        sync_api.expect(tab.locator("#ikb-tap-pop")).to_contain_text("torch=")
         tab.goto((real_site / "matrix.html").as_uri())
         tab.locator(".ikb-overview a.ikb-mark").first.tap()
         pop = tab.locator("#ikb-tap-pop")

@@ -181,3 +181,14 @@ def test_an_incident_without_a_fix_reads_no_fix_known_everywhere(tmp_path: Path)
     assert "The fix, explained" not in html and "fix holds" not in html and "holds" not in answer
     home = page(project / "site", "")
     assert "No fix known." in home and "holds" not in home
+
+
+def test_the_home_table_answers_the_upgrade_question_in_one_line_per_incident(site: Path) -> None:
+    """The newest torch that ran decides for an incident whose outcome depends on no stack; the line says what
+    it found, in the tone of the answer, with the date of the newest run."""
+    rows = re.findall(r'<td class="ikb-col-answer ikb-tone-(\w+)">([^<]*)</td>.*?ikb-col-date ikb-nowrap">([^<]*)<',
+                      page(site, "index"), re.S)
+    answers = {text: (tone, date) for tone, text, date in rows}
+    assert answers["On any stack, torch 2.13.0, 2 GPUs: the bug is gone; the fix is not needed."] == ("reassure", "2025-06-03")
+    assert answers["On any stack, torch 2.13.0, 2 GPUs: the bug is still there; the fix holds."][0] == "warn"
+    assert "Failed attempts" not in page(site, "index")  # a failed attempt is never read as the fix

@@ -11,9 +11,11 @@ import pytest
 import yaml
 from site_samples import make_project, mkdocs_build, result_file
 
+from incidentkb.host.gpu_conditions import GpuFacts
 from incidentkb.matrix.axes import Cell
 from incidentkb.records.schema import Incident
-from incidentkb.site.own_axes import OwnAxes, own_axes
+from incidentkb.site.own_axes import OwnAxes, own_axes, unverifiable
+from incidentkb.verdict.outcomes import Outcome
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "requires_sample" / "incidents" / "2026-01-10-tinyaug-drops-the-last-value.yaml"
@@ -81,9 +83,11 @@ def test_the_page_of_an_incident_that_requires_a_package(tmp_path: Path) -> None
     # the grid: a row per tinyaug version, no stack rows, one column (no torch matters, one GPU count)
     assert "tinyaug 1.0 its outcome depends on no stack" in text and "tinyaug 2.0 its outcome depends on no stack" in text
     assert "stack 4.51.3 transformers" not in text.split("Run this regression locally")[0]
-    assert "any torch 0 GPUs" in text
-    assert ("test_symptom_scale_drops_a_value is verifiable on no cell of this matrix: needs a GPU of compute "
-            "capability <8.0 (tinyaug's kernel drops a value only on cards without bf16)") in text
+    assert "any torch CPU" in text
+    # no results file recorded a GPU: the case may yet run on one, so it is not "verifiable on no cell"
+    assert ("test_symptom_scale_drops_a_value is not yet run on a GPU that meets its conditions: needs a GPU of "
+            "compute capability <8.0 (tinyaug's kernel drops a value only on cards without bf16)") in text
+    assert "verifiable on no cell" not in text
     # the commands: the newest cell where the fix ran, its pins and tinyaug's; the symptom ran nowhere
     assert "its outcome depends on no library the matrix varies ( depends_on: [] : only on the GPU count and the " \
            "versions of what it requires)" in text
@@ -97,3 +101,45 @@ def test_the_page_of_an_incident_that_requires_a_package(tmp_path: Path) -> None
     from incidentkb.site.sources import load_results
 
     assert load_results(project / "regressions" / "results").stack_versions["4.51.3"] == "transformers 4.51.3, trl 0.15.2"
+
+
+H100 = GpuFacts("NVIDIA H100 80GB HBM3", "9.0", 79.1)
+OLD_H200 = GpuFacts("NVIDIA H200", None, 139.8)  # a results file from before the compute capability was recorded
+NA = [Outcome.not_applicable, Outcome.not_applicable]
+
+
+@pytest.mark.parametrize(
+    ("gpus", "outcomes", "expected"),
+    [
+        ((H100,), NA, "verifiable on no cell of this matrix: needs a GPU of compute capability <8.0"),
+        ((OLD_H200,), NA, "not yet run on a GPU that meets its conditions: needs a GPU of compute capability <8.0"),
+        ((), NA, "not yet run on a GPU that meets its conditions: needs a GPU of compute capability <8.0"),
+        ((H100,), [Outcome.not_applicable, Outcome.reproduces], None),  # a run showed it
+    ],
+)
+def test_a_case_no_run_showed_reads_as_check_words_it(gpus, outcomes, expected) -> None:
+    data = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    data["regression"]["cases"][0]["applies_when"] = {"gpus": 1, "compute_capability": "<8.0", "why": "w"}
+    case = Incident.model_validate(data).regression.cases[0]
+    found = dict(unverifiable(Incident.model_validate(data), {case.role: outcomes}, gpus))
+    assert found.get(case.name) == (f"{expected} (w)" if expected else None)
+
+
+def test_the_page_and_check_decide_verifiable_on_no_cell_alike_on_the_repositorys_records() -> None:
+    """The ORPO out-of-memory cases need a GPU of >12 GiB; the committed H200 results recorded 139.8 GiB, so they
+    are verifiable, only not run on a GPU yet: neither the page nor `check` may say "verifiable on no cell"."""
+    from incidentkb.check.checker import check
+    from incidentkb.site.sources import load_incidents, load_results
+    from incidentkb.site.standing import build
+
+    incidents = load_incidents(REPO / "incidents")
+    kb = build(incidents, load_results(REPO / "regressions" / "results", {i.id: i for i in incidents}))
+    page = {(item.id, case): words for item in kb.incidents
+            for case, words in unverifiable(item.incident, item.outcomes_by_role(), kb.gpus_seen)}
+    notes = {note.message.split("'")[1]: note.message for note in check(REPO).notes}
+    nowhere_on_page = {case for (_, case), words in page.items() if "verifiable on no cell" in words}
+    assert nowhere_on_page == {case for case, message in notes.items() if "verifiable on no cell" in message}
+    orpo = "2025-03-23-orpo-out-of-memory-12gb"
+    assert page[(orpo, "test_symptom_orpo_peak_exceeds_12_gib_where_sft_fits")].startswith(
+        "not yet run on a GPU that meets its conditions: needs a GPU of >12 GiB")
+

@@ -116,3 +116,11 @@ def test_a_cell_covered_for_an_incident_that_requires_a_package_points_at_the_ce
     table = build([base, old, new, later])
     aug = next(row for row in table.rows if row.incident == "aug")
     assert [table.entries[aug, i] for i in range(4)] == ["·", "holds", "BROKEN", "= c2,c3"]
+
+
+def test_a_cell_whose_every_case_was_deselected_says_so_not_that_its_verdicts_were_reused() -> None:
+    data: dict[str, Any] = {"schema": SCHEMA, "cell": "torch=2.13.0 stack=4.46.3 gpus=0", "started": "2026-12-08T02:00:00+00:00",
+                            "finished": "2026-12-08T02:01:00+00:00", "incidents": {"ran": ["greedy"], "covered_by": {}},
+                            "cases": [], "fingerprint": {"greedy": {"regression": "0" * 64}}}
+    assert "c1  torch=2.13.0 stack=4.46.3 gpus=0  (no results file: every case was deselected)" in render_text(
+        build([CellResult.from_dict(data)]))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-import datetime as dt
 
 from incidentkb.matrix import frozen
 from incidentkb.matrix.axes import Cell, GpuSetting, Matrix, MatrixError, Stack, TorchOption
@@ -15,6 +15,7 @@ from incidentkb.matrix.wheelhouse import (
     commands,
     freeze_resolutions,
     parse_args,
+    parser,
     platform_tags,
     requirement_sets,
     with_candidate,
@@ -114,3 +115,32 @@ def test_a_candidate_is_frozen_as_the_stack_nox_s_candidate_gives_the_same_pins(
     assert {"transformers==4.46.3", "trl==0.11.4", "accelerate", "datasets"} <= set(lines)
     with pytest.raises(MatrixError, match="^'numpy' is not a package the regressions use"):
         with_candidate(LATEST_MATRIX, parse_args(["--pin", "numpy==2.0"]))
+
+
+def test_a_required_version_the_wheelhouse_lacks_is_not_run_there(tmp_path: Path) -> None:
+    from incidentkb.matrix.hosts import HostFacts, unavailable, wheelhouse_has
+
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "2.6.0-4.51.3.txt").write_text("")
+    (tmp_path / "Albumentations-1.3.1-py3-none-any.whl").write_bytes(b"")
+    assert wheelhouse_has([str(tmp_path)], "albumentations", "1.3.1") and wheelhouse_has([str(tmp_path)], "albumentations", "any")
+    assert not wheelhouse_has([str(tmp_path)], "albumentations", "2.0.8")
+    host = HostFacts((), "python3", None, wheelhouse=(str(tmp_path),), built_for=frozenset({"2.6.0-4.51.3"}))
+    cell = Cell("2.6.0", "4.51.3", 0)
+    assert unavailable(MATRIX, cell.requiring({"albumentations": "1.3.1"}), host) is None
+    assert unavailable(MATRIX, cell.requiring({"albumentations": "2.0.8"}), host) == (
+        "the wheelhouse has no albumentations 2.0.8 wheel (it carries the stacks, not what incidents require)")
+    assert unavailable(MATRIX, cell.requiring({"albumentations": "2.0.8"}), replace(host, wheelhouse=())) is None
+
+
+@pytest.mark.parametrize("argv", [["--stack", "4.51.3", "5.24.0"], ["--stack", "4.51.3", "--stack", "5.24.0"]])
+def test_several_stacks_are_given_in_either_form(argv: list[str]) -> None:
+    """`--stack A B` (argparse's nargs="+") and `--stack A --stack B` both choose both, with `--torch` the same."""
+    assert parse_args(argv).stacks == ("4.51.3", "5.24.0")
+    assert parse_args(["--torch", "2.6.0", "installed", "--torch", "2.13.0"]).torch == ("2.6.0", "installed", "2.13.0")
+
+
+def test_the_help_says_both_forms_of_several_stacks() -> None:
+    text = " ".join(parser().format_help().split())
+    assert "--stack STACK [STACK ...]" in text
+    assert "stack ids to include, one or more: --stack A B, or --stack A --stack B (default: all)" in text

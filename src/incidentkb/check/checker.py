@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from incidentkb.check.agreement import depends_on_problems, known_libraries, stated_result_problems
 from incidentkb.check.reach import offer_of, reach_problems
+from incidentkb.host.gpu_conditions import NOT_YET, NOWHERE
 from incidentkb.check.regression_scan import (
     Case,
     RegressionFile,
@@ -67,8 +68,9 @@ class Report:
     helpers: tuple[Path, ...] = ()
     """Python files under regressions/ that hold no case (helper modules): checked, but not regression files."""
     notes: tuple[Problem, ...] = ()
-    """Not problems: cases whose record states hardware that no cell of the matrix has ("verifiable on no cell of
-    this matrix: needs ..."), listed so that a fix verified nowhere is never silent."""
+    """Not problems: cases whose record states hardware that no GPU the matrix has is known to meet ("verifiable on
+    no cell of this matrix: needs ...", or "not yet run on a GPU that meets its conditions: needs ..."), listed so
+    that a fix verified nowhere is never silent."""
 
     def adding(self, problems: Iterable[Problem]) -> "Report":
         """This report with more problems (each once, in order)."""
@@ -87,8 +89,7 @@ class Report:
             if self.helpers:
                 parts.append(_plural(len(self.helpers), "helper module"))
             checked = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-            unverifiable = f" ({_plural(len(self.notes), 'case')} verifiable on no cell of this matrix)" if self.notes else ""
-            return f"checked {checked}: all good{unverifiable}"
+            return f"checked {checked}: all good{self._notes_counted()}"
         paths = {p.path for p in self.problems}
         bad_records = sum(str(p) in paths for p in self.records)
         bad_regressions = sum(str(p) in paths for p in (*self.regressions, *self.helpers))
@@ -96,6 +97,13 @@ class Report:
         where = [_plural(n, w) for n, w in ((bad_records, "record"), (bad_regressions, "regression file"),
                                             (bad_results, "results file")) if n]
         return f"{_plural(len(self.problems), 'problem')} in {' and '.join(where)}"
+
+    def _notes_counted(self) -> str:
+        """` (1 case verifiable on no cell of this matrix, 1 case not yet run on a GPU that meets its conditions)`."""
+        counts = [(sum(NOWHERE in n.message for n in self.notes), "verifiable on no cell of this matrix"),
+                  (sum(NOT_YET in n.message for n in self.notes), "not yet run on a GPU that meets its conditions")]
+        said = [f"{_plural(n, 'case')} {words}" for n, words in counts if n]
+        return f" ({', '.join(said)})" if said else ""
 
 
 @dataclass

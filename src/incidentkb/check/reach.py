@@ -5,8 +5,11 @@ Nothing may pass that quietly, so each such case is an error at its record's `re
 why: a package no environment installs (the record should `requires` it), more GPUs than any cell has, a version
 no stack pins. One exception is written down in the record itself: a case whose `applies_when` names hardware
 (`compute_capability`, `gpu_memory_gb`) with its `why`. The matrix declares no GPU models; the GPUs it has are
-those its committed results files recorded. When none of them meets the condition, `check` lists the case as
-"verifiable on no cell of this matrix: needs ..." (a note, not an error) and the incident's page says the same.
+those its committed results files recorded. Whether one of them can show the case is decided by one function,
+`host.gpu_conditions.hardware_note`, which the incident's page calls with the same GPUs: where every one is known
+to fall outside, `check` lists the case as "verifiable on no cell of this matrix: needs ..."; where that is not
+known (no GPU recorded, or not the fact the case needs), as "not yet run on a GPU that meets its conditions:
+needs ..." (notes, not errors).
 
 `unmet_reach` is a pure function of the case's conditions and what the matrix offers (`Offer`), table-tested.
 """
@@ -14,7 +17,7 @@ those its committed results files recorded. When none of them meets the conditio
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,14 +64,11 @@ class Offer:
 
 @dataclass(frozen=True)
 class Reach:
-    """Why no cell can run a case (errors), and the stated hardware no cell has (the note's `needs ...`)."""
+    """Why no cell can run a case (errors), and the note on stated hardware no GPU the matrix has is known to meet
+    (`gpu_conditions.hardware_note`'s words)."""
 
     errors: tuple[str, ...] = ()
     unverifiable: str | None = None
-
-
-def _hardware_seen(gpus: Sequence[GpuFacts], capability: str | None, memory: str | None) -> bool:
-    return any(not gpu_conditions.unmet([gpu], compute_capability=capability, gpu_memory_gb=memory) for gpu in gpus)
 
 
 def unmet_reach(needs: Needs, applies: Applicability | None, offer: Offer, required: Iterable[str] = ()) -> Reach:
@@ -93,23 +93,22 @@ def unmet_reach(needs: Needs, applies: Applicability | None, offer: Offer, requi
                 version_satisfies(v, needs.versions[name]) for v in offer.pins[key]):
             errors.append(f"{name}{needs.versions[name]}, which no stack pins (they pin "
                           f"{', '.join(sorted(offer.pins[key]))})")
-    if needs.compute_capability or needs.gpu_memory_gb:
-        if not _hardware_seen(offer.gpus_seen, needs.compute_capability, needs.gpu_memory_gb):
-            words = gpu_conditions.condition_words(needs.compute_capability, needs.gpu_memory_gb)
-            stated = applies is not None and applies.hardware
-            if not stated:
-                errors.append(f"{words} (its needs marker), which no GPU of the committed results has; say so in "
-                              "the record's applies_when, with why")
+    shown = gpu_conditions.shown_on(offer.gpus_seen, needs.compute_capability, needs.gpu_memory_gb)
+    if (needs.compute_capability or needs.gpu_memory_gb) and not shown and not (applies and applies.hardware):
+        words = gpu_conditions.condition_words(needs.compute_capability, needs.gpu_memory_gb)
+        has = "has" if shown is False else "is known to have"
+        errors.append(f"{words} (its needs marker), which no GPU of the committed results {has}; say so in the "
+                      "record's applies_when, with why")
     note = None
-    if applies is not None and applies.hardware and not _hardware_seen(
-            offer.gpus_seen, applies.compute_capability, applies.gpu_memory_gb):
-        note = f"{gpu_conditions.condition_words(applies.compute_capability, applies.gpu_memory_gb)} ({applies.why})"
+    if applies is not None and applies.hardware:
+        note = gpu_conditions.hardware_note(offer.gpus_seen, applies.compute_capability, applies.gpu_memory_gb,
+                                            applies.why)
     return Reach(tuple(errors), note)
 
 
 def unverifiable_note(reach: Reach) -> str | None:
-    """The words `check` and the incident's page use for a case no cell of the matrix can show."""
-    return f"{gpu_conditions.NOWHERE}{reach.unverifiable}" if reach.unverifiable else None
+    """The words `check` and the incident's page use for a case no GPU the matrix has is known to show."""
+    return reach.unverifiable
 
 
 def offer_of(matrix: Matrix, project: Mapping[str, Any], results: Iterable[Run]) -> Offer:

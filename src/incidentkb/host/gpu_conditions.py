@@ -3,7 +3,7 @@
 A bug can belong to the card rather than to a library: a bf16 kernel missing below compute capability 8.0, a
 model that fits in 80 GB but not in 12 GB. A case says so with `compute_capability="<8.0"` or
 `gpu_memory_gb=">=12"` (in its record's `applies_when`, or its `needs` marker); `unmet` is a pure function of the
-GPUs' facts (as a results file's `host.gpus` stores them), so each branch is table-tested without a GPU.
+GPUs' facts (a results file's `host.gpus`, read by `incidentkb.results.runs.Host`), so each branch is table-tested without a GPU.
 
 Compute capabilities compare as versions (`10.0` is above `9.0`); memory compares as a number of GiB, as torch
 reports `total_memory` (an "80 GB" H100 has 79.1 GiB).
@@ -12,17 +12,19 @@ reports `total_memory` (an "80 GB" H100 has 79.1 GiB).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from incidentkb.host.versions import SpecifierError, version_satisfies
 
-__all__ = ["GpuFacts", "ConditionError", "NOWHERE", "check_compute_capability", "check_memory", "memory_satisfies",
-           "unmet", "condition_words", "gpus_from_results"]
+__all__ = ["GpuFacts", "ConditionError", "NOWHERE", "NOT_YET", "check_compute_capability", "check_memory",
+           "memory_satisfies", "unmet", "condition_words", "shown_on", "hardware_note"]
 
 #: How `incidentkb check` and the incident's page word a case whose stated hardware no cell of the matrix has.
 NOWHERE = "verifiable on no cell of this matrix: needs "
+#: ... and a case that may be shown on a GPU the matrix has, but no run has shown it yet.
+NOT_YET = "not yet run on a GPU that meets its conditions: needs "
 
 
 class ConditionError(ValueError):
@@ -120,7 +122,39 @@ def condition_words(compute_capability: str | None, gpu_memory_gb: str | None) -
     return "a GPU of " + " and ".join(part for part in parts if part)
 
 
-def gpus_from_results(host: object) -> tuple[GpuFacts, ...]:
-    """The GPUs a results file's `host` section records (those the cell's pytest saw)."""
-    gpus: Iterable[object] = host.get("gpus") or () if isinstance(host, Mapping) else ()
-    return tuple(GpuFacts.from_dict(gpu) for gpu in gpus if isinstance(gpu, Mapping))
+
+def _fits(gpu: GpuFacts, compute_capability: str | None, gpu_memory_gb: str | None) -> bool | None:
+    """True: the GPU meets the conditions; False: a fact it recorded falls outside; None: it did not record one."""
+    facts = [(compute_capability, gpu.compute_capability, version_satisfies),
+             (gpu_memory_gb, gpu.memory_gb, lambda memory, specifier: memory_satisfies(float(memory), specifier))]
+    answers = [None if fact is None else bool(inside(fact, wanted)) for wanted, fact, inside in facts if wanted]
+    return False if False in answers else None if None in answers else True
+
+
+def shown_on(gpus: Sequence[GpuFacts], compute_capability: str | None, gpu_memory_gb: str | None) -> bool | None:
+    """Whether a GPU the matrix has can show a case of these conditions: True, False, or None (not known).
+
+    The GPUs the matrix has are those its results files recorded. A fact a GPU did not record (an older results
+    file has no compute capability) is unknown, not "too small" nor "too old": such a GPU may meet the conditions,
+    so the answer is None until a run records it, and None too where no results file recorded a GPU at all.
+
+    >>> h200 = GpuFacts("NVIDIA H200", None, 139.8)  # an older results file: no compute capability
+    >>> shown_on([h200], None, ">12"), shown_on([h200], "<8.0", None), shown_on([h200], None, "<16")
+    (True, None, False)
+    """
+    answers = [_fits(gpu, compute_capability, gpu_memory_gb) for gpu in gpus]
+    return True if True in answers else None if None in answers or not answers else False
+
+
+def hardware_note(gpus: Sequence[GpuFacts], compute_capability: str | None, gpu_memory_gb: str | None,
+                  why: str | None) -> str | None:
+    """The words `incidentkb check` and the incident's page both use for a case whose record states hardware.
+
+    `verifiable on no cell ...` only where every GPU the matrix has is known to fall outside (`shown_on` is False);
+    `not yet run on a GPU ...` where that is not known; None where a GPU the matrix has meets the conditions.
+    """
+    shown = shown_on(gpus, compute_capability, gpu_memory_gb)
+    if shown:
+        return None
+    reason = f" ({why})" if why else ""
+    return f"{NOWHERE if shown is False else NOT_YET}{condition_words(compute_capability, gpu_memory_gb)}{reason}"

@@ -8,6 +8,8 @@
 - `hosts`: what a host gives cells (GPUs, its own torch, a wheelhouse) and why a cell cannot run there;
 - `envs`: a cell's Python environment: what goes in, the commands that build it, when to reuse it;
 - `pytest_process`: the cell's pytest in a subprocess under a time limit;
+- `selection`: which cases a `-k` passed through to pytest leaves, as far as the plan can tell without importing
+  them (a cell whose every case it deselects builds no environment);
 - `cell_run`: one cell from its environment to its results file (what a `regressions(...)` session does);
 - `results_files`: writing the JSON files runs write, never overwritten (reading them is `incidentkb.results`);
 - `table`: the incidents x cells table for the terminal and Markdown;

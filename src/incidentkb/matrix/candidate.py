@@ -317,7 +317,9 @@ def _fixing_pins(matrix: Matrix, result: Run, run: Run) -> list[str]:
     imported = {c.nodeid for c in run.cases if c.outcome not in (Outcome.env_fault, Outcome.not_run, Outcome.crashed)}
     lines = []
     for case in (c for c in result.cases if c.outcome is Outcome.env_fault and c.nodeid in imported):
-        here = {canonical_name(n): v for n, v in parse_installed((case.detail or "").splitlines()[0]).items()}
+        first = (case.detail or "").splitlines()[0] if case.detail else ""
+        here = {canonical_name(n): v for n, v in parse_installed(first).items()}
+        here.update({canonical_name(m.split(".")[0]): "not installed" for m in re.findall(r"No module named '([\w.]+)'", first)})
         there = {n: packages[n] for n in here if n in packages and packages[n] != here[n]}
         pins = [f"{n}=={v}" for n, v in there.items() if n in matrix.packages()]
         others = [f"{n} {v} (here {here[n]})" for n, v in there.items() if n not in matrix.packages()]

@@ -106,7 +106,8 @@ def _build(attempt: _Attempt, uv: str | None, run: Callable[[list[str]], Any], l
     try:
         attempt.reused = prepare(attempt.spec, attempt.venv, uv, run, log)
     except Exception as exc:  # noqa: BLE001 - an install that fails is this cell's result, not the end of the matrix
-        attempt.failure = f"the environment could not be built: {exc}"
+        where = f" from the wheelhouse alone ({', '.join(attempt.spec.find_links)})" if attempt.spec.no_index else ""
+        attempt.failure = f"the environment could not be built{where}: {exc}; the installer's output is in the log"
     attempt.env_seconds = round(time.monotonic() - t0, 1)
 
 
@@ -191,6 +192,7 @@ def run_cell(
     A cell that leaves versions open (`latest`, a candidate) has them chosen first (from its lock, else
     `resolve.resolve`), which raises `resolve.ResolveError` (one line) when it cannot; nothing is written then,
     nor when pytest refuses the arguments passed through to it (`pytest_process.PytestUsageError`).
+    A run with no case in it (pytest's `-k` deselected every one) writes no results file either.
     `candidate`: what the user asked for (pins, their source, what was ignored), recorded in the results file as
     it is. `reuse`: the cell's lock, the fingerprints to record and the stored runs that stand for the rest.
     """
@@ -217,6 +219,9 @@ def run_cell(
     data["resolved"] = None if resolution is None else resolution.as_dict()
     if candidate is not None:
         data["candidate"] = dict(candidate)
+    if not (unwritten := Run.from_dict(data)).cases:  # pytest deselected every case (`-k`): a file would say nothing
+        log(f"{cell}: every case was deselected ({' '.join(posargs)}): no results file written")
+        return unwritten
     path = results_files.write(data, results_files.results_dir(root))
     log(f"{cell}: results in {path}")
     return Run.from_dict(data, path)

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from incidentkb.host import probe
-from incidentkb.host.versions import version_satisfies
+from incidentkb.host.versions import canonical_name, version_satisfies
 from incidentkb.matrix import fingerprint
 from incidentkb.matrix.axes import Cell, Matrix
 
 __all__ = ["HostFacts", "gather", "host_interpreter", "host_torch_version", "host_site_dirs", "unavailable",
-           "visible_devices", "wheelhouse_pairs"]
+           "visible_devices", "wheelhouse_pairs", "wheelhouse_has"]
 
 
 def host_interpreter() -> str:
@@ -110,7 +110,20 @@ def unavailable(matrix: Matrix, cell: Cell, host: HostFacts) -> str | None:
             f"the wheelhouse was not built for torch={option.id} stack={stack.id}"
             f" (nox -s wheelhouse -- --torch {option.id} --stack {stack.id} ...)"
         )
+    if host.wheelhouse:
+        reasons += [f"the wheelhouse has no {name} {version} wheel (it carries the stacks, not what incidents require)"
+                    for name, version in cell.requires if not wheelhouse_has(host.wheelhouse, name, version)]
     return "; ".join(reasons) or None
+
+
+def wheelhouse_has(folders: Iterable[str], name: str, version: str) -> bool:
+    """Whether a wheel of `name` (at `version`; any version for `any`, see `required.ANY`) lies in the folders."""
+    for folder in folders:
+        for wheel in Path(folder).glob("*.whl"):
+            dist, _, rest = wheel.name.partition("-")
+            if canonical_name(dist) == canonical_name(name) and (version == "any" or rest.split("-", 1)[0] == version):
+                return True
+    return False
 
 
 def visible_devices(gpus: int, current: str | None) -> str:

@@ -118,7 +118,8 @@ def _grid(table: Table) -> tuple[list[str], list[list[str]]]:
 def _legend(table: Table) -> list[str]:
     lines = []
     for index, result in enumerate(table.results):
-        reused = "  (nothing ran: every verdict reused)" if result.fingerprint else ""
+        reused = "  (no results file: every case was deselected)" if result.ran and not result.cases else \
+            "  (nothing ran: every verdict reused)" if result.fingerprint else ""
         where = f"  ({result.path.name})" if result.path else reused
         note = result.stack_note()
         lines.append(f"{table.column_name(index)}  {result.cell}{where}" + (f"  [{note}]" if note else ""))

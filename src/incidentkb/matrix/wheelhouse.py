@@ -68,8 +68,12 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--dest", default="wheelhouse", help="the folder to fill (default: ./wheelhouse)")
     parser.add_argument("--python", help="the target host's Python, e.g. 3.12 (default: this one)")
     parser.add_argument("--platform", help="the target platform tag, e.g. manylinux_2_28_x86_64 (default: this one)")
-    parser.add_argument("--torch", action="append", default=[], help="torch axis value(s) to include (default: all)")
-    parser.add_argument("--stack", action="append", default=[], help="stack id(s) to include (default: all)")
+    # nargs="+" with action="extend": `--stack A B` and `--stack A --stack B` mean the same, as users expect.
+    parser.add_argument("--torch", nargs="+", action="extend", default=[], metavar="TORCH",
+                        help="torch axis values to include, one or more: --torch A B, or --torch A --torch B "
+                             "(default: all)")
+    parser.add_argument("--stack", nargs="+", action="extend", default=[], metavar="STACK",
+                        help="stack ids to include, one or more: --stack A B, or --stack A --stack B (default: all)")
     parser.add_argument("--with-uv", action="store_true", help="also carry uv (about 18 MB); without it the host uses venv + pip")
     parser.add_argument("--host-python", metavar="PYTHON",
                         help="with --torch installed: the host's Python, when it is this machine's (e.g. a venv holding "

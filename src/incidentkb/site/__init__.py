@@ -7,6 +7,11 @@ built, so a new record or a new results file shows up on the next build. The par
   `windows` reads bisections (`regressions/results/bisect/`) into version windows for the incident pages;
 - `case_runs` holds what one case did in one cell, `standing` turns that into what a reader wants to know (where
   the symptom still reproduces, whether the fix holds) and words it;
+- `layout` places cells on the grids (columns by the torch that ran, stacks newest first), `newest` words the
+  answer of the newest versions that ran (the first line of an incident page and of the home table), `marks` gives
+  each outcome its glyph and the tone that answers the visitor's question (warn, reassure, neutral);
+- `code_links` links each case to its code (the repository when `repo_url` is set, else the file's own page);
+  `folding` folds the long sections of long hand-written pages;
 - `pages` says which pages exist; `render` and `markup` fill the Jinja templates under
   `incidentkb/templates/site/` with record text that can only ever be text, and `table_bodies` writes the bodies
   of the big tables (an incident's matrix, the matrix page, the summary table); `schema_doc` reads the schema;

@@ -18,6 +18,9 @@ from incidentkb.site.pages import PageSpec
 __all__ = ["CodeLinks", "source_uri"]
 
 
+_DEF = re.compile(r"^\s*(?:async\s+)?def (\w+)\(")
+
+
 def source_uri(path: str) -> str:
     """The generated page of a regression file: `regressions/test_x.py` -> `code/regressions/test_x.py.md`."""
     return f"code/{path}.md"
@@ -42,10 +45,19 @@ class CodeLinks:
         except (OSError, UnicodeDecodeError):
             return ()
 
+    @functools.lru_cache(maxsize=None)
+    def _functions(self, path: str) -> dict[str, int]:
+        """Each function of the file and its line (read once per file, whoever links to it)."""
+        found: dict[str, int] = {}
+        for number, line in enumerate(self._lines(path), 1):
+            match = _DEF.match(line)
+            if match:
+                found.setdefault(match.group(1), number)
+        return found
+
     def line_of(self, path: str, case: str) -> int | None:
         """The line of `def <case>(` in the regression file, or None when it is not there."""
-        pattern = re.compile(rf"^\s*(?:async\s+)?def {re.escape(case)}\(")
-        return next((n for n, line in enumerate(self._lines(path), 1) if pattern.match(line)), None)
+        return self._functions(path).get(case)
 
     def href(self, path: str, case: str, url: Callable[[str, str], str]) -> str:
         """The link to a case's code: its line in the repository, or in the file's page of this site."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from incidentkb.site.case_runs import Cell, Entry, axis_words, version_key
-from incidentkb.site.layout import decisive, torch_ran
+from incidentkb.site.layout import decisive, per_incident, torch_ran
 from incidentkb.site.own_axes import OwnAxes, own_axes
 from incidentkb.site.marks import COPY, NOT_IN_RESULTS, Mark, legend, mark_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase, history_phrase
@@ -99,6 +99,11 @@ class _Places:
 
 
 def _places(item: IncidentStanding, kb: KnowledgeBase) -> _Places:
+    """Worked out once per incident: the grid and its legend both need it."""
+    return per_incident(kb, "grid_places", item, lambda: _work_out_places(item, kb))
+
+
+def _work_out_places(item: IncidentStanding, kb: KnowledgeBase) -> _Places:
     axes = own_axes(item.incident)
     cells: dict[tuple[object, object], list[Cell]] = {}
     for cell in item.cells:

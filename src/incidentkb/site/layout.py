@@ -11,14 +11,17 @@ entry among them. Stacks run newest first on every page (`latest`, then by versi
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from incidentkb.site.case_runs import Cell, Entry, version_key
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 from incidentkb.verdict.outcomes import Outcome
 
-__all__ = ["Slot", "Layout", "layout", "gpu_torch_note", "cell_date", "torch_ran", "decisive", "stack_order", "UNDECIDED"]
+__all__ = ["Slot", "Layout", "layout", "per_incident", "gpu_torch_note", "cell_date", "torch_ran", "decisive", "stack_order", "UNDECIDED"]
+
+T = TypeVar("T")
 
 #: Outcomes that answer nothing about the bug: a cell with only these did not show the incident's claim.
 UNDECIDED = frozenset({Outcome.not_applicable, Outcome.not_run})
@@ -30,11 +33,13 @@ def decisive(entry: Entry | None) -> bool:
 
 
 class Slot(NamedTuple):
-    """A place on the grids: the torch that ran, the stack, the GPU count."""
+    """A place on the grids: the torch that ran, the stack, the GPU count, and the versions of what an incident
+    requires beyond the stacks (`(("albumentations", "1.3.1"),)`; a cell of its own)."""
 
     torch: str
     stack: str
     gpus: int
+    requires: tuple[tuple[str, str], ...] = ()
 
     @property
     def column(self) -> tuple[str, int]:
@@ -75,7 +80,8 @@ class Layout:
     def slots(self) -> list[Slot]:
         """Every slot with cells: by stack (newest first), then GPUs, then torch."""
         order = {stack: index for index, stack in enumerate(self.stacks)}
-        return sorted(self.cells_at, key=lambda s: (order[s.stack], _column_key(s.column)))
+        return sorted(self.cells_at, key=lambda s: (order[s.stack], _column_key(s.column),
+                                                    tuple((n, version_key(v)) for n, v in s.requires)))
 
     def entry(self, item: IncidentStanding, slot: Slot, role: str) -> Entry | None:
         """The newest entry of `role` among the slot's cells (a run of its own before a copy of another's)."""
@@ -89,13 +95,23 @@ class Layout:
         return f"torch {torch}" if torch not in ("installed", "latest") else f"torch {torch} (version not recorded)"
 
 
+def per_incident(kb: KnowledgeBase, name: str, item: IncidentStanding, make: Callable[[], T]) -> T:
+    """`make()` for one incident, worked out once per build (kept in `kb.derived[name]`): several pages and
+    parts of a page ask for the same thing (the grid and its legend, the incident page and the home table)."""
+    cache = kb.derived.setdefault(name, {})
+    if item.id not in cache:
+        cache[item.id] = make()
+    done: T = cache[item.id]
+    return done
+
+
 def layout(kb: KnowledgeBase) -> Layout:
     """The knowledge base's layout, worked out once per build."""
     done = kb.derived.get("layout")
     if done is None:
         cells_at: dict[Slot, list[Cell]] = defaultdict(list)
         for cell in kb.cells:
-            cells_at[Slot(torch_ran(kb, cell), cell.stack, cell.gpus)].append(cell)
+            cells_at[Slot(torch_ran(kb, cell), cell.stack, cell.gpus, cell.requires)].append(cell)
         stacks = sorted({s.stack for s in cells_at}, key=stack_order)
         columns = sorted({s.column for s in cells_at}, key=_column_key)
         done = kb.derived["layout"] = Layout(dict(cells_at), stacks, columns)
@@ -119,4 +135,4 @@ def gpu_torch_note(kb: KnowledgeBase) -> str:
     if not gpu or not cpu_only:
         return ""
     return (f"The GPU cells ran torch {', '.join(gpu)} only, the GPU hosts' own torch; torch "
-            f"{', '.join(cpu_only)} ran on CPU only, so no GPU cell has it.")
+            f"{', '.join(cpu_only)} ran on CPU only, so no GPU cell has {'them' if len(cpu_only) > 1 else 'it'}.")

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from incidentkb.site.layout import Slot, decisive, layout, stack_order
+from incidentkb.site.layout import UNDECIDED, Slot, decisive, layout, per_incident, stack_order
 from incidentkb.site.marks import tone_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 from incidentkb.site.case_runs import Entry, version_key
-from incidentkb.site.own_axes import unverifiable
-from incidentkb.verdict.outcomes import Outcome
+from incidentkb.site.own_axes import own_axes, unverifiable
 
 __all__ = ["Answer", "newest_answer", "unbisected", "Gap", "QUESTION_WORDS"]
 
@@ -49,14 +48,18 @@ def _words(role: str, entry: Entry) -> str:
     return QUESTION_WORDS.get((role, entry.outcome.name), f"the {role} {entry.outcome.verb}")
 
 
-def _versions(kb: KnowledgeBase, slot: Slot) -> str:
-    """`transformers 5.24.0 / trl 1.16.0, torch 2.11.0, 2 GPUs`: what a reader would install."""
+def _versions(kb: KnowledgeBase, slot: Slot, item: IncidentStanding) -> str:
+    """`transformers 5.24.0 / trl 1.16.0, torch 2.11.0, 2 GPUs`: what a reader would install (`any stack` for
+    an incident whose outcome depends on no stack's libraries)."""
     cells = layout(kb).cells_at.get(slot, [])
     note = next((kb.stack_notes[c] for c in cells if c in kb.stack_notes), "")
     words = kb.stack_versions.get(slot.stack, "") or note
     libraries = " / ".join(part.strip() for part in words.split(",")[:2]) if words else f"stack {slot.stack}"
+    if not own_axes(item.incident).stacks:
+        libraries = "any stack"
     gpus = "CPU" if slot.gpus == 0 else ("1 GPU" if slot.gpus == 1 else f"{slot.gpus} GPUs")
-    return f"{libraries}, torch {slot.torch}, {gpus}"
+    own = "".join(f", {name} {version}" for name, version in slot.requires)
+    return f"{libraries}{own}, torch {slot.torch}, {gpus}"
 
 
 def _best_slot(item: IncidentStanding, kb: KnowledgeBase, roles: tuple[str, ...]) -> Slot | None:
@@ -65,27 +68,43 @@ def _best_slot(item: IncidentStanding, kb: KnowledgeBase, roles: tuple[str, ...]
     judged = [s for s in plan.cells_at if any(decisive(plan.entry(item, s, role)) for role in roles)]
     if not judged:
         return None
-    newest_torch_first = sorted(judged, key=lambda s: (version_key(s.torch), s.gpus), reverse=True)
+    newest_torch_first = sorted(judged, key=lambda s: (version_key(s.torch), s.gpus,
+                                                       tuple(version_key(v) for _, v in s.requires)), reverse=True)
+    if not own_axes(item.incident).stacks:  # any stack gives the same outcome: the newest torch decides
+        return newest_torch_first[0]
     return min(newest_torch_first, key=lambda s: stack_order(s.stack))  # min keeps the first of equals
 
 
 def newest_answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
-    """What the newest versions that ran say, in one sentence (cached per incident for the build)."""
-    cache = kb.derived.setdefault("newest", {})
-    if item.id not in cache:
-        cache[item.id] = _answer(item, kb)
-    answer: Answer = cache[item.id]
-    return answer
+    """What the newest versions that ran say, in one sentence (once per incident for the build)."""
+    return per_incident(kb, "newest", item, lambda: _answer(item, kb))
 
 
-def _unjudged(item: IncidentStanding) -> str:
-    """Why no cell answers: nothing ran yet, or what the case needs is on no cell (`own_axes.unverifiable`)."""
+def _since(item: IncidentStanding, kb: KnowledgeBase, slot: Slot, role: str, entry: Entry) -> str:
+    """` since transformers 4.57.6 / trl 0.27.0`: the oldest stack from which a fix has been *not needed* in
+    every newer stack of the same column (empty for another outcome, or when only the newest stack says so)."""
+    if entry.outcome.name != "not_needed":
+        return ""
+    plan = layout(kb)
+    older = [Slot(slot.torch, stack, slot.gpus, slot.requires) for stack in plan.stacks
+             if stack_order(stack) > stack_order(slot.stack)]  # newest first, after the slot's own stack
+    first = slot
+    for other in older:
+        found = plan.entry(item, other, role)
+        if found is None or found.outcome not in (entry.outcome, *UNDECIDED):
+            break
+        if decisive(found):
+            first = other
+    if first == slot:
+        return ""
+    return f" since {_versions(kb, first, item).split(', torch ')[0]}"
+
+
+def _unjudged(item: IncidentStanding, kb: KnowledgeBase) -> str:
+    """Why no cell answers: nothing ran yet, or the hardware a case needs has not been shown (`own_axes.unverifiable`)."""
     if not item.entries:
         return "not run yet in any cell of the matrix"
-    outcomes: dict[str, list[Outcome]] = {}
-    for (_, role), entry in item.entries.items():
-        outcomes.setdefault(role, []).append(entry.outcome)
-    nowhere = unverifiable(item.incident, outcomes)
+    nowhere = unverifiable(item.incident, item.outcomes_by_role(), kb.gpus_seen)
     if nowhere:  # its words end with the record's reason in parentheses: the page says it below the grid
         return f"not judged: {nowhere[0][1].split(' (', 1)[0]}"
     return "not judged yet: no cell that ran it could show its claim (not applicable or not run everywhere)"
@@ -96,19 +115,19 @@ def _answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
     date = max(dates).strftime("%Y-%m-%d") if dates else ""
     slot = _best_slot(item, kb, ("symptom", "fix")) or _best_slot(item, kb, ("smoke",))
     if slot is None:
-        return Answer(_unjudged(item), "", date, "neutral")
+        return Answer(_unjudged(item, kb), "", date, "neutral")
     plan = layout(kb)
     clauses, tones = [], []
     for role in ("symptom", "fix", "smoke"):
         entry = plan.entry(item, slot, role)
         if decisive(entry):
             assert entry is not None
-            clauses.append(_words(role, entry))
+            clauses.append(_words(role, entry) + _since(item, kb, slot, role, entry))
             tones.append(tone_of(entry.outcome))
         if role == "fix" and clauses:
             break  # the smoke case speaks only where neither the symptom nor the fix could
     tone = max(tones, key=lambda t: _URGENCY.get(t, 0)) if tones else "neutral"
-    versions = _versions(kb, slot)
+    versions = _versions(kb, slot, item)
     text = f"On {versions}: {'; '.join(clauses)}."
     windows = kb.windows.get(item.id) or []
     if windows:  # newer releases than the stacks that ran it, found by a bisection: the upgrade's answer

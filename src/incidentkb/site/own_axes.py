@@ -5,15 +5,17 @@ differ between stacks, and one that `requires` albumentations differs between al
 matrix's axes do not name. The incident's grid and its run-locally command show its own axes: the GPU count
 (always), torch where `depends_on` names it, the stacks where it names any other library of theirs, and the
 versions of each package it `requires` (cells `... albumentations=1.3.1`). Also here: the words for a case whose
-stated hardware no cell had (`verifiable on no cell of this matrix`), judged from the incident's own entries.
+stated hardware no run has shown: `verifiable on no cell of this matrix` where `incidentkb check` says so (the
+same function, `gpu_conditions.hardware_note`, over the same GPUs: those the results files recorded), else `not yet
+run on a GPU that meets its conditions`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from incidentkb.host.gpu_conditions import NOWHERE, condition_words
+from incidentkb.host.gpu_conditions import NOT_YET, GpuFacts, condition_words, hardware_note
 from incidentkb.host.versions import canonical_name
 from incidentkb.matrix.axes import Cell, version_key
 from incidentkb.records.schema import Incident, requirement_name
@@ -58,15 +60,20 @@ def own_axes(incident: Incident) -> OwnAxes:
     return OwnAxes(torch="torch" in depends, stacks=bool(depends - {"torch"} - required))
 
 
-def unverifiable(incident: Incident, outcomes: dict[str, list[Outcome]]) -> list[tuple[str, str]]:
-    """(case, words) for each case whose `applies_when` names hardware and that no run could show: every outcome
-    it has is *not applicable* or *not run*. `outcomes`: each case's outcomes in the cells it has entries in."""
+def unverifiable(incident: Incident, outcomes: dict[str, list[Outcome]], gpus: Sequence[GpuFacts]
+                 ) -> list[tuple[str, str]]:
+    """(case, words) for each case whose `applies_when` names hardware and that no run has shown: every outcome it
+    has is *not applicable* or *not run*. `outcomes`: each case's outcomes in the cells it has entries in; `gpus`:
+    every GPU the results files recorded. Whether it is verifiable on no cell is `check`'s answer (`hardware_note`);
+    where a GPU the matrix has meets the conditions, the case has simply not run on one yet."""
     found = []
     for case in incident.regression.cases:
         applies = case.applies_when
         if applies is None or not applies.hardware:
             continue
         if all(o in (Outcome.not_applicable, Outcome.not_run) for o in outcomes.get(case.role, [])):
-            words = condition_words(applies.compute_capability, applies.gpu_memory_gb)
-            found.append((case.name, f"{NOWHERE}{words} ({applies.why})"))
+            capability, memory = applies.compute_capability, applies.gpu_memory_gb
+            words = hardware_note(gpus, capability, memory, applies.why) or \
+                f"{NOT_YET}{condition_words(capability, memory)} ({applies.why})"
+            found.append((case.name, words))
     return found

@@ -176,12 +176,9 @@ class _PageState:
         return self._tab_sets
 
 
-def _unverifiable(item: Any) -> list[tuple[str, str]]:
-    """The incident's cases whose stated hardware no run had (`own_axes.unverifiable`), from its entries."""
-    outcomes: dict[str, list[Any]] = {}
-    for (_, role), entry in item.entries.items():
-        outcomes.setdefault(role, []).append(entry.outcome)
-    return unverifiable(item.incident, outcomes)
+def _unverifiable(item: Any, kb: Any) -> list[tuple[str, str]]:
+    """The incident's cases whose stated hardware no run has shown (`own_axes.unverifiable`), from its entries."""
+    return unverifiable(item.incident, item.outcomes_by_role(), kb.gpus_seen)
 
 
 class Renderer:

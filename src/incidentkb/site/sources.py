@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from incidentkb.host.gpu_conditions import GpuFacts
 from incidentkb.results.cells import Cell
 from incidentkb.results.files import ResultsError, result_paths
 from incidentkb.results.history import role_outcomes
@@ -79,6 +80,8 @@ class LoadedRuns:
     """Every run's outcome of each case in each cell, oldest first (older results files included)."""
     stack_notes: dict[Cell, str] = field(default_factory=dict)
     """What the newest run of a cell resolved its open versions to (`latest`, a candidate), in one line."""
+    gpus_seen: tuple[GpuFacts, ...] = ()
+    """Every GPU a results file recorded (older files included): the GPUs the matrix has, as `check` reads them."""
 
 
 def _time(text: str, source: str) -> dt.datetime:
@@ -203,6 +206,7 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
     if not directory.is_dir():
         return results
     notes: list[tuple[Any, ...]] = []
+    gpus: dict[GpuFacts, None] = {}
     slug, remaining, newest_complete = None, set(), ""
     for name_slug, stamp, path in _reading_order(result_paths(_shown(directory))):
         if name_slug != slug:
@@ -210,6 +214,7 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
         older = bool(name_slug and incidents is not None and newest_complete and stamp < newest_complete)
         run, finished = _read(path, incidents or {})
         results.files += 1
+        gpus.update(dict.fromkeys(run.host.gpus))
         _add_history(run, finished, results)
         if older:  # every incident has a newer run in this cell: only its outcomes, for the history
             continue
@@ -218,4 +223,5 @@ def load_results(directory: Path, incidents: Mapping[str, Incident] | None = Non
         if not remaining and not newest_complete:
             newest_complete = stamp
     _settle(results, notes)
+    results.gpus_seen = tuple(gpus)
     return results

@@ -172,6 +172,13 @@ class IncidentStanding:
     def entry(self, cell: Cell, role: str) -> Entry | None:
         return self.entries.get((cell, role))
 
+    def outcomes_by_role(self) -> dict[str, list[Outcome]]:
+        """Each case's outcomes in the cells it has entries in (what `own_axes.unverifiable` judges)."""
+        outcomes: dict[str, list[Outcome]] = {}
+        for (_, role), entry in self.entries.items():
+            outcomes.setdefault(role, []).append(entry.outcome)
+        return outcomes
+
     def rows(self) -> list[Row]:
         """The incident's matrix: a row for each cell, with the entry of each column's case."""
         rows = []
@@ -353,6 +360,8 @@ class KnowledgeBase:
     matrix: Any = None
     """The declared matrix (`regressions/matrix.toml`, an `incidentkb.matrix.axes.Matrix`), for the pins of each
     incident's run-locally commands; None where the site has none."""
+    gpus_seen: tuple[Any, ...] = ()
+    """Every GPU the results files recorded (`host.gpu_conditions.GpuFacts`): what stated hardware is judged by."""
     derived: dict[str, Any] = field(default_factory=dict, repr=False)
     """What the pages work out from the rest once per build (`site.layout.Layout`), by name."""
     _torch_shown: dict[Cell, str] = field(default_factory=dict, repr=False)
@@ -428,4 +437,5 @@ def build(incidents: Sequence[Incident], results: LoadedRuns) -> KnowledgeBase:
         standing.cells = sorted({cell for cell, _ in standing.entries}, key=cell_key)
     cells = sorted(cell_dates, key=cell_key)
     return KnowledgeBase(list(standings.values()), cells, cell_dates, results.torch_versions, sorted(unknown),
-                         results.stack_versions, results.history, results.files, stack_notes=results.stack_notes)
+                         results.stack_versions, results.history, results.files, stack_notes=results.stack_notes,
+                         gpus_seen=results.gpus_seen)

@@ -1,12 +1,16 @@
-// The matrix page's marks are links with a title: a title shows on hover, and a touch screen has no hover. A tap
-// (or a click) on a mark opens what the run saw in a sheet at the foot of the window, with a link to the incident's
-// grid; a tap elsewhere closes it. The incident pages' marks need none of this: they are <details>.
+// The matrix page's marks are links with a title, the plots' dots have an SVG title: a title shows on hover, and a
+// touch screen has no hover. A tap (or a click) on one opens what the run saw in a sheet at the foot of the window
+// (a mark: with a link to the incident's grid); a tap elsewhere closes it. The incident pages' marks need none of this: they are <details>.
 document.addEventListener("click", function (event) {
   var target = event.target;
-  var mark = target && target.closest ? target.closest(".ikb-overview a.ikb-mark") : null;
+  if (!target || !target.closest) return;
+  var mark = target.closest(".ikb-overview a.ikb-mark");
+  // A plot's dot or glyph says what it is in an SVG <title>, a hover tooltip: a tap shows it too.
+  var dot = mark ? null : target.closest("svg.ikb-plot circle, svg.ikb-plot text");
+  var title = dot && dot.querySelector("title");
   var sheet = document.getElementById("ikb-tap-pop");
-  if (!mark) {
-    if (sheet && !(target.closest && target.closest("#ikb-tap-pop"))) sheet.hidden = true;
+  if (!mark && !title) {
+    if (sheet && !target.closest("#ikb-tap-pop")) sheet.hidden = true;
     return;
   }
   event.preventDefault();
@@ -18,11 +22,15 @@ document.addEventListener("click", function (event) {
     (document.querySelector(".md-content .md-typeset") || document.body).appendChild(sheet);
   }
   var text = document.createElement("pre");
-  text.textContent = mark.getAttribute("aria-label") || "";
-  var link = document.createElement("a");
-  link.href = mark.getAttribute("href");
-  link.textContent = "Open the incident's grid";
-  sheet.replaceChildren(text, link);
+  text.textContent = mark ? (mark.getAttribute("aria-label") || "") : title.textContent;
+  var parts = [text];
+  if (mark) {
+    var link = document.createElement("a");
+    link.href = mark.getAttribute("href");
+    link.textContent = "Open the incident's grid";
+    parts.push(link);
+  }
+  sheet.replaceChildren.apply(sheet, parts);
   sheet.hidden = false;
 });
 
