@@ -152,13 +152,28 @@ def _git(clone: Path, *args: str) -> None:
                    check=True, capture_output=True)
 
 
-def _main_job(clone: Path, env: dict[str, str]) -> tuple[float, int, float]:
-    load = os.getloadavg()[0]
-    started = time.monotonic()
-    done = subprocess.run(COMMAND, cwd=clone, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
-    return round(time.monotonic() - started, 1), done.returncode, load
+def _main_job(clone: Path, env: dict[str, str], repeat: int = 1) -> tuple[float, int, float, float]:
+    """The best of `repeat` runs (the same work each time: nothing they write is committed): wall seconds, exit
+    status, the load at the start of the best run, and its CPU seconds (the main job's processes, all of them),
+    which other work on a shared machine slows far less than the wall-clock time."""
+    best: tuple[float, int, float, float] | None = None
+    for _ in range(repeat):
+        load, cpu = os.getloadavg()[0], _children_cpu()
+        started = time.monotonic()
+        done = subprocess.run(COMMAND, cwd=clone, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
+        run = (round(time.monotonic() - started, 1), done.returncode, load, round(_children_cpu() - cpu, 1))
+        best = run if best is None or run[0] < best[0] else best
+    assert best is not None
+    return best
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _count_new(clone: Path) -> int:
@@ -167,8 +182,9 @@ def _count_new(clone: Path) -> int:
     return len([line for line in listed.splitlines() if line.strip()])
 
 
-def measure_size(clone: Path, env: dict[str, str], size: int, first: int) -> dict[str, tuple[float, int, float, int]]:
-    """Cold, warm and edited at one size: (wall, exit, load at start, results files written) each."""
+def measure_size(clone: Path, env: dict[str, str], size: int, first: int) -> dict[str, tuple[float, int, float, float, int]]:
+    """Cold, warm (best of 3) and edited (best of 2) at one size: (wall, exit, load at start, CPU seconds,
+    results files written) each."""
     ids = write_incidents(clone, range(first, first + size))
     for old in (clone / "regressions" / "results").glob("*.json"):
         old.unlink()  # the previous size's runs: this is a scratch clone, and each size starts with none stored
@@ -178,11 +194,11 @@ def measure_size(clone: Path, env: dict[str, str], size: int, first: int) -> dic
     figures["cold"] = (*_main_job(clone, env), _count_new(clone))
     _git(clone, "add", "-A")
     _git(clone, "commit", "-qm", "their results")
-    figures["warm"] = (*_main_job(clone, env), _count_new(clone))
+    figures["warm"] = (*_main_job(clone, env, repeat=3), _count_new(clone))
     edited = next(n for n in range(first, first + size) if n % 5 >= 3)  # one that runs in every cell
     path = clone / "regressions" / f"test_synthetic_{edited:04d}.py"
     path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    figures["edited"] = (*_main_job(clone, env), _count_new(clone))
+    figures["edited"] = (*_main_job(clone, env, repeat=2), _count_new(clone))
     subprocess.run(["git", "checkout", "-q", "--", "."], cwd=clone, check=True)
     subprocess.run(["git", "clean", "-qfd", "--", "regressions/results"], cwd=clone, check=True)
     assert len(ids) == size
@@ -208,14 +224,17 @@ def measure(work: Path, sizes: list[int]) -> str:
     return _block(figures, commit=commit)
 
 
-def _block(figures: dict[int, dict[str, tuple[float, int, float, int]]], *, commit: str) -> str:
-    sizes = sorted(figures)
-    rows = [f"| {n} | " + " | ".join(f"{figures[n][k][0]:.1f} s (exit {figures[n][k][1]}, load {figures[n][k][2]:.1f}, "
-                                      f"{figures[n][k][3]} file{'s' if figures[n][k][3] != 1 else ''})"
-                                      for k in ("cold", "warm", "edited")) + " |" for n in sizes]
-    growth = [f"| {a} - {b} | " + " | ".join(f"{exponent(a, figures[a][k][0], b, figures[b][k][0]):.2f}"
-                                             for k in ("cold", "warm", "edited")) + " |"
-              for a, b in zip(sizes, sizes[1:])]
+def _figure(figure: tuple[float, int, float, float, int]) -> str:
+    wall, status, load, cpu, files = figure
+    return f"{wall:.1f} s ({cpu:.1f} s CPU; exit {status}, load {load:.1f}, {files} file{'s' if files != 1 else ''})"
+
+
+def _block(figures: dict[int, dict[str, tuple[float, int, float, float, int]]], *, commit: str) -> str:
+    sizes, kinds = sorted(figures), ("cold", "warm", "edited")
+    rows = [f"| {n} | " + " | ".join(_figure(figures[n][k]) for k in kinds) + " |" for n in sizes]
+    growth = [f"| {a} - {b} | " + " | ".join(
+        f"{exponent(a, figures[a][k][3], b, figures[b][k][3]):.2f} ({exponent(a, figures[a][k][0], b, figures[b][k][0]):.2f})"
+        for k in kinds) + " |" for a, b in zip(sizes, sizes[1:])]
     return "\n".join([
         "## Growth: the main job at 5, 50 and 200 incidents",
         "",
@@ -225,15 +244,17 @@ def _block(figures: dict[int, dict[str, tuple[float, int, float, int]]], *, comm
         "fixes), three in five depending on torch alone and two in five on transformers and trl too, in the "
         "repository's matrix cut to torch 2.13.0 x stacks 4.51.3, 4.57.6, 5.24.0 on CPU (3 cells), environments "
         "built beforehand. Cold: no stored run; warm: nothing changed since the cold run's results were "
-        "committed; edited: one regression (of an incident that runs in every cell) gained a line. Each figure: wall time (its exit status, the "
+        "committed (best of 3); edited: one regression (of an incident that runs in every cell) gained a line "
+        "(best of 2). Each figure: wall time (the CPU time of all the main job's processes; its exit status, the "
         "1-minute load average at its start, the results files it wrote). The machine is shared: the load says "
-        "how much other work slowed each run.",
+        "how much other work slowed each run, which the CPU time feels far less than the wall time.",
         "",
         "| incidents | cold | warm unchanged | one incident edited |",
         "|--:|--:|--:|--:|",
         *rows,
         "",
-        "How each grows: the exponent k in time ~ n^k between two sizes (0 is flat, 1 linear).",
+        "How each grows: the exponent k in time ~ n^k between two sizes (0 is flat, 1 linear), of CPU time (of wall "
+        "time in brackets).",
         "",
         "| from - to | cold | warm unchanged | one incident edited |",
         "|---|--:|--:|--:|",

@@ -80,9 +80,20 @@ class Fingerprint:
 def _local_imports(path: Path, folder: Path) -> set[Path]:
     """The helper modules or packages under `folder` that a Python file imports (top-level names only)."""
     try:
+        stat = path.stat()
+    except OSError:
+        return set()
+    return set(_imports_of(path, folder, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=4096)
+def _imports_of(path: Path, folder: Path, mtime_ns: int, size: int) -> frozenset[Path]:
+    """`_local_imports`, read once per version of the file: every incident's conftest and shared helpers are
+    parsed once a run, not once per incident (at 200 incidents that was a second of a warm run)."""
+    try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
-        return set()
+        return frozenset()
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -94,7 +105,7 @@ def _local_imports(path: Path, folder: Path) -> set[Path]:
         for candidate in (folder / name, folder / f"{name}.py"):
             if candidate.exists():
                 found.add(candidate)
-    return found
+    return frozenset(found)
 
 
 def regression_files(root: Path, test_path: str) -> list[Path]:
@@ -117,7 +128,17 @@ def regression_files(root: Path, test_path: str) -> list[Path]:
 
 
 def _files_digest(root: Path, files: Iterable[Path]) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    digests = {}
+    for path in files:
+        stat = path.stat()
+        digests[str(path.relative_to(root))] = _file_digest(path, stat.st_mtime_ns, stat.st_size)
+    return digests
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_digest(path: Path, mtime_ns: int, size: int) -> str:
+    """A file's sha256, read once per version of the file (shared helpers are inputs of many incidents)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def regression_hash(root: Path, test_path: str, sections: Mapping[str, Any]) -> str:

@@ -154,7 +154,7 @@ def _cache_key(matrix: Matrix, request: LockRequest, project: Path) -> str:
     """Everything a compile depends on besides the index itself, hashed."""
     folders = {link: sorted(os.listdir(link)) for link in request.find_links if Path(link).is_dir()}
     return fingerprint.digest_of({
-        "input": lock_input(matrix, request.cell, project), "python": request.python, "folders": folders,
+        "input": lock_input(matrix, request.cell, project), "python": os.path.realpath(request.python), "folders": folders,
         "no_index": request.no_index, "excludes": sorted(request.excludes),
         "host": host_versions(request.excludes, request.host_site),
     })

@@ -94,9 +94,10 @@ def build(results: Iterable[Run], not_run: Mapping[Cell, str] | None = None) -> 
 def _dates(results: tuple[Run, ...], rows: tuple[Row, ...]) -> dict[Row, str]:
     """Each row's run date(s): of the runs that produced its outcomes, a reused one's own date included."""
     dates: dict[Row, str] = {}
+    holds = [{(c.incident, c.name) for c in r.cases} for r in results]
     for row in rows:
-        days = sorted({r.run_of(row.incident)[1][:10] for r in results
-                       if any(c.incident == row.incident and c.name == row.case for c in r.cases)})
+        days = sorted({r.run_of(row.incident)[1][:10] for r, held in zip(results, holds)
+                       if (row.incident, row.case) in held})
         dates[row] = "" if not days else days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
     return dates
 
