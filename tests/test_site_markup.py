@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from incidentkb.site.folding import fold_sections
 from incidentkb.site.markup import code_block, html_prose, inert, plain_title, prose
 
 HOSTILE = [
@@ -83,3 +84,11 @@ def test_code_block_colours_python_and_not_unknown_languages() -> None:
 
 def test_plain_title_is_escaped_once_and_on_one_line() -> None:
     assert plain_title("A <b> &\n title") == "A &lt;b&gt; &amp; title"
+
+
+def test_a_long_section_folds_under_its_heading_and_a_short_one_stays_open() -> None:
+    page = ('<p>intro</p><h2 id="a">1. Long &amp; wide<a class="headerlink" href="#a">&para;</a></h2>' + "<p>x</p>" * 800
+            + '<h2 id="b">Short</h2><p>y</p>')
+    folded = fold_sections(page)
+    assert '</h2><details class="ikb-fold"><summary>Show “1. Long &amp; wide”</summary>' in folded
+    assert '<h2 id="b">Short</h2><p>y</p>' in folded and folded.count("<details") == 1

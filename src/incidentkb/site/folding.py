@@ -8,6 +8,7 @@ Short sections stay open: folding a paragraph only costs a click.
 
 from __future__ import annotations
 
+import html
 import re
 
 __all__ = ["fold_sections", "FOLD_OVER"]
@@ -29,6 +30,6 @@ def fold_sections(page_html: str, over: int = FOLD_OVER) -> str:
             out.append(part)
             continue
         heading, body = match.groups()
-        title = " ".join(_TAGS.sub("", heading).replace("¶", "").split())
-        out.append(f'{heading}<details class="ikb-fold"><summary>Show “{title}”</summary>\n{body}</details>\n')
+        title = " ".join(html.unescape(_TAGS.sub("", heading)).replace("¶", "").split())
+        out.append(f'{heading}<details class="ikb-fold"><summary>Show “{html.escape(title)}”</summary>\n{body}</details>\n')
     return "".join(out)

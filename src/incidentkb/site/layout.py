@@ -19,7 +19,7 @@ from incidentkb.site.case_runs import Cell, Entry, version_key
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 from incidentkb.verdict.outcomes import Outcome
 
-__all__ = ["Slot", "Layout", "layout", "per_incident", "gpu_torch_note", "cell_date", "torch_ran", "decisive", "stack_order", "UNDECIDED"]
+__all__ = ["Slot", "Layout", "layout", "per_incident", "gpu_torch_note", "cell_date", "torch_ran", "decisive", "site_order", "stack_order", "UNDECIDED"]
 
 T = TypeVar("T")
 
@@ -53,6 +53,11 @@ def torch_ran(kb: KnowledgeBase, cell: Cell) -> str:
     if real and (cell.torch in ("installed", "latest") or real.split("+")[0] == cell.torch):
         return real.split("+")[0]
     return cell.torch
+
+
+def site_order(cell: Cell) -> tuple[object, ...]:
+    """The site's order of cells in lists and tables: stacks newest first, then GPUs, torch, what is required."""
+    return (stack_order(cell.stack), cell.gpus, version_key(cell.torch), cell.requires)
 
 
 def stack_order(stack: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:

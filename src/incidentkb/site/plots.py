@@ -18,7 +18,7 @@ from collections import defaultdict
 
 from markupsafe import Markup
 
-from incidentkb.site.case_runs import cell_key
+from incidentkb.site.layout import site_order
 from incidentkb.site.marks import mark_of
 from incidentkb.site.standing import IncidentStanding, KnowledgeBase
 
@@ -107,7 +107,7 @@ def memory_plot(item: IncidentStanding) -> Markup:
 def history_plot(item: IncidentStanding, kb: KnowledgeBase, roles: tuple[str, ...] = ("symptom", "fix")) -> Markup:
     """A row per cell and case, a column per day with runs: the outcome of the day's last run, as its mark."""
     lanes = []
-    for cell in sorted({c for c, _ in item.entries}, key=cell_key):
+    for cell in sorted({c for c, _ in item.entries}, key=site_order):  # stacks newest first, as everywhere
         for role in roles:
             points = kb.history.get((item.id, str(cell), role))
             if points:

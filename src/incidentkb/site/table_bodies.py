@@ -26,7 +26,7 @@ from markupsafe import Markup
 
 from incidentkb.site import markup, pages
 from incidentkb.site.case_runs import Entry
-from incidentkb.site.layout import layout
+from incidentkb.site.layout import layout, site_order
 from incidentkb.site.evidence import first_line
 from incidentkb.site.marks import mark_of, tone_of
 from incidentkb.site.newest import newest_answer
@@ -71,7 +71,7 @@ def matrix_cells(entries: Iterable[Entry | None]) -> Markup:
 def matrix_rows(item: IncidentStanding, kb: KnowledgeBase) -> Markup:
     """The rows of an incident's matrix, a row per cell where it ran."""
     out = []
-    for row in item.rows():
+    for row in sorted(item.rows(), key=lambda r: site_order(r.cell)):  # stacks newest first, as everywhere
         cell = row.cell
         run = "<br>".join(html.escape(stamp) for stamp in row.stamps)
         if row.covered_by is not None:
