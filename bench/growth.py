@@ -152,18 +152,19 @@ def _git(clone: Path, *args: str) -> None:
                    check=True, capture_output=True)
 
 
-def _main_job(clone: Path, env: dict[str, str], repeat: int = 1) -> tuple[float, int, float, float]:
+def _main_job(clone: Path, env: dict[str, str], repeat: int = 1) -> tuple[float, int, float, float, int]:
     """The best of `repeat` runs (the same work each time: nothing they write is committed): wall seconds, exit
-    status, the load at the start of the best run, and its CPU seconds (the main job's processes, all of them),
-    which other work on a shared machine slows far less than the wall-clock time."""
-    best: tuple[float, int, float, float] | None = None
+    status, the load at the start of the best run, its CPU seconds (the main job's processes, all of them),
+    which other work on a shared machine slows far less than the wall-clock time, and the results files it wrote."""
+    best: tuple[float, int, float, float, int] | None = None
     for _ in range(repeat):
         load, cpu = os.getloadavg()[0], _children_cpu()
-        started = time.monotonic()
+        started, before = time.monotonic(), _count_new(clone)
         done = subprocess.run(COMMAND, cwd=clone, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
-        run = (round(time.monotonic() - started, 1), done.returncode, load, round(_children_cpu() - cpu, 1))
+        run = (round(time.monotonic() - started, 1), done.returncode, load, round(_children_cpu() - cpu, 1),
+               _count_new(clone) - before)
         best = run if best is None or run[0] < best[0] else best
     assert best is not None
     return best
@@ -191,14 +192,14 @@ def measure_size(clone: Path, env: dict[str, str], size: int, first: int) -> dic
     _git(clone, "add", "-A")
     _git(clone, "commit", "-qm", f"{size} synthetic incidents")
     figures = {}
-    figures["cold"] = (*_main_job(clone, env), _count_new(clone))
+    figures["cold"] = _main_job(clone, env)
     _git(clone, "add", "-A")
     _git(clone, "commit", "-qm", "their results")
-    figures["warm"] = (*_main_job(clone, env, repeat=3), _count_new(clone))
+    figures["warm"] = _main_job(clone, env, repeat=3)
     edited = next(n for n in range(first, first + size) if n % 5 >= 3)  # one that runs in every cell
     path = clone / "regressions" / f"test_synthetic_{edited:04d}.py"
     path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    figures["edited"] = (*_main_job(clone, env, repeat=2), _count_new(clone))
+    figures["edited"] = _main_job(clone, env, repeat=2)
     subprocess.run(["git", "checkout", "-q", "--", "."], cwd=clone, check=True)
     subprocess.run(["git", "clean", "-qfd", "--", "regressions/results"], cwd=clone, check=True)
     assert len(ids) == size
