@@ -201,7 +201,10 @@ def read_record(path: FsPath, *, check_patterns: bool = True) -> RecordFile:
         return RecordFile(path, doc, None, tuple(problems), frozenset({()}), ref)
     incident: Incident | None = None
     try:
-        incident = Incident.model_validate(doc.value, context=None if check_patterns else {"check_patterns": False})
+        # `unreadable`: places the YAML reader already reported and dropped (a `fix:` with a refused tag), which
+        # the model's own rules must not report again as missing.
+        context = {"check_patterns": check_patterns, "unreadable": frozenset(bad)}
+        incident = Incident.model_validate(doc.value, context=context)
     except ValidationError as exc:
         suppressed = set(bad)
         errors = exc.errors(include_url=False)

@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from pydantic_core import PydanticCustomError
+
 from incidentkb.host.gpu_conditions import ConditionError, check_compute_capability, check_memory
 from incidentkb.records.regex_risk import backtracks_exponentially
 
@@ -498,9 +500,22 @@ class Incident(_Model):
         """The fix in a line, or `No fix known.` for an incident without one: what the pages and `match` show."""
         return self.fix.summary if self.fix is not None else NO_FIX
 
+    @field_validator("fix", mode="before")
+    @classmethod
+    def _fix_written_is_not_empty(cls, value: object) -> object:
+        """`fix:` with nothing under it is a fix left unwritten; "no fix known" is leaving the key out.
+
+        Raised as pydantic's own `model_type` error, so the record's reader words it as for any empty mapping
+        ("'fix' is empty; write its keys under 'fix:', at least summary"), at the line of `fix:`.
+        """
+        if value is None:
+            raise PydanticCustomError("model_type", "Input should be a valid dictionary or instance of Fix")
+        return value
+
     @model_validator(mode="after")
-    def _resolved_has_fix(self) -> "Incident":
-        if self.fix is None and self.status is Status.resolved:
+    def _resolved_has_fix(self, info: ValidationInfo) -> "Incident":
+        unreadable = info.context.get("unreadable", ()) if info.context else ()
+        if self.fix is None and self.status is Status.resolved and ("fix",) not in unreadable:
             raise ValueError("status is 'resolved' but the record has no `fix`; add the fix, or give the status "
                              "the log gives (open, investigating or wontfix)")
         return self
