@@ -8,8 +8,9 @@ The parts, each a hash or a short string so that the log can say which one chang
   included, since helpers open files and start scripts), and the record's `regression` and `symptom` sections (the
   cases read the symptom's signatures and thresholds through `incident_record`; the record's prose does not
   change an outcome, and verdicts are judged anew from the records whenever results are read);
-- `code`: incidentkb's code that runs a regression: the pytest plugin and every module it imports, the module
-  that makes the cell's pytest command, and pyproject.toml; a hash of the code (its syntax tree: a reworded
+- `code`: incidentkb's code that runs a regression: the pytest plugin and every module it imports (but the
+  record reader, whose output the `regression` part holds as data), the module that makes the cell's pytest
+  command, and pyproject.toml; a hash of the code (its syntax tree: a reworded
   docstring or comment re-runs nothing), not its version number (the site, `check`, the table and the command
   line are left out: they never touch a run);
 - `lock`: the exact versions the cell's environment holds (`matrix.locks`), not the stack's id;
@@ -39,6 +40,11 @@ PARTS = ("regression", "code", "lock", "torch", "host")
 #: all) and the module that makes the cell's pytest command line and words a crash; `code_files` adds all they
 #: import. How the environment is built is left out: what it holds is the `lock` part.
 CODE_ROOTS = ("plugin/*.py", "matrix/pytest_process.py")
+#: Left out of the `code` part although the plugin imports them: what the record reader gives a run is hashed as
+#: data instead (the record's `regression` and `symptom` sections as parsed, in the `regression` part), so a change
+#: of how records are checked (a new rule for an unwritten `fix:`) re-runs nothing, and a change of what a record
+#: parses to re-runs exactly the incidents whose sections it changes.
+CODE_LEFT_OUT = ("records",)
 
 
 def digest_of(value: Any) -> str:
@@ -171,7 +177,7 @@ def code_files(package: Path) -> list[Path]:
     todo = [path for root in CODE_ROOTS for path in sorted(package.glob(root))] + [package / "__init__.py"]
     while todo:
         path = todo.pop()
-        if path in seen or not path.is_file():
+        if path in seen or not path.is_file() or path.relative_to(package).parts[0] in CODE_LEFT_OUT:
             continue
         seen.add(path)
         todo.extend(_package_imports(path, package) - seen)
