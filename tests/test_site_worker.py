@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import signal
 import sys
 import threading
@@ -26,7 +27,11 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="th
 def with_option(project: Path, option: str) -> Path:
     config = project / "mkdocs.yml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("results: regressions/results", f"results: regressions/results\n      {option}"))
+    # The option goes on the line after the plugin's `results:` (whatever that line reads, `!ENV` included).
+    changed, count = re.subn(r"^(\s*)(results: .*)$", lambda m: f"{m[1]}{m[2]}\n{m[1]}{option}", text, count=1,
+                            flags=re.MULTILINE)
+    assert count == 1, "the sample's mkdocs.yml has no `results:` line for the plugin's options"
+    config.write_text(changed, encoding="utf-8")
     return project
 
 
