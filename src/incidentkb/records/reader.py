@@ -199,12 +199,20 @@ def read_record(path: FsPath, *, check_patterns: bool = True) -> RecordFile:
     if doc.value is None:
         problems.append(Problem(name, 1, 1, 'the record is empty; start from `incidentkb new "<title>"`'))
         return RecordFile(path, doc, None, tuple(problems), frozenset({()}), ref)
-    incident: Incident | None = None
+    incident = _validate(doc, name, problems, bad, check_patterns)
+    if problems:
+        incident = None
+    return RecordFile(path, doc, incident, tuple(sorted(problems)), frozenset(bad), ref)
+
+
+def _validate(doc: YamlDocument, name: str, problems: list[Problem], bad: set[Path],
+              check_patterns: bool) -> Incident | None:
+    """The record's model, or None with its schema problems added to `problems` (and their places to `bad`)."""
     try:
         # `unreadable`: places the YAML reader already reported and dropped (a `fix:` with a refused tag), which
         # the model's own rules must not report again as missing.
         context = {"check_patterns": check_patterns, "unreadable": frozenset(bad)}
-        incident = Incident.model_validate(doc.value, context=context)
+        return Incident.model_validate(doc.value, context=context)
     except ValidationError as exc:
         suppressed = set(bad)
         errors = exc.errors(include_url=False)
@@ -216,9 +224,7 @@ def read_record(path: FsPath, *, check_patterns: bool = True) -> RecordFile:
             bad.add(place)
         # A value whose key is misspelt is still a problem place, though only the unknown key is reported.
         bad.update(tuple(p for p in e["loc"] if p != "[key]") for e in errors)
-    if problems:
-        incident = None
-    return RecordFile(path, doc, incident, tuple(sorted(problems)), frozenset(bad), ref)
+        return None
 
 
 def load_record(path: FsPath) -> Incident:
