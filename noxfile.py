@@ -478,10 +478,6 @@ def _site_args(name: str, doc: str | None) -> Any:
     return parse
 
 
-#: MkDocs 1.x prints a notice about MkDocs 2 on every run; the site's builds need not repeat it.
-_MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
-
-
 def _mkdocs(session: nox.Session, command: str) -> None:
     """`mkdocs build|serve` with the session's options; `--results DIR` (or INCIDENTKB_RESULTS) picks the results."""
     parsed = _parsed(session, _site_args(session.name, (docs if command == "build" else serve).__doc__))
