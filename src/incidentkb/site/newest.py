@@ -117,18 +117,21 @@ def _answer(item: IncidentStanding, kb: KnowledgeBase) -> Answer:
     if slot is None:
         return Answer(_unjudged(item, kb), "", date, "neutral")
     plan = layout(kb)
-    clauses, tones = [], []
+    clauses, tones, ran = [], [], []
     for role in ("symptom", "fix", "smoke"):
         entry = plan.entry(item, slot, role)
         if decisive(entry):
             assert entry is not None
             clauses.append(_words(role, entry) + _since(item, kb, slot, role, entry))
             tones.append(tone_of(entry.outcome))
+            ran += [r.finished for r in entry.runs]
         if role == "fix" and clauses:
             break  # the smoke case speaks only where neither the symptom nor the fix could
     tone = max(tones, key=lambda t: _URGENCY.get(t, 0)) if tones else "neutral"
     versions = _versions(kb, slot, item)
-    text = f"On {versions}: {'; '.join(clauses)}."
+    # The sentence's own cell may have run long before the incident's newest run (a GPU cell, say): say when.
+    when = max(ran).strftime("%Y-%m-%d") if ran else date
+    text = f"On {versions}: {'; '.join(clauses)}{f' (run {when})' if when != date else ''}."
     windows = kb.windows.get(item.id) or []
     if windows:  # newer releases than the stacks that ran it, found by a bisection: the upgrade's answer
         text += f" Bisection: {windows[0].text[0].lower()}{windows[0].text[1:]}."
